@@ -1,0 +1,42 @@
+"""The one exception hierarchy: every user-facing failure is an NnlabError."""
+from __future__ import annotations
+
+
+class NnlabError(Exception):
+    """A problem the user can fix; the CLI prints it as one line and exits 2."""
+
+
+class UsageError(NnlabError):
+    """The command line names something that does not exist or cannot be read."""
+
+
+class ExerciseFormatError(NnlabError):
+    """An exercise folder is broken: a bad exercise.toml, a missing stub or solution."""
+
+
+class SubmissionError(NnlabError):
+    """A submission cannot be graded at all (not a file, not UTF-8, a link outside)."""
+
+
+class WorkerFault(NnlabError):
+    """The worker running student code failed; the check in flight loses its points."""
+
+
+class StudentCodeError(WorkerFault):
+    """Student code raised an exception; the message carries its type and text."""
+
+
+class WorkerCrashed(WorkerFault):
+    """The worker process died (exit, signal, memory) while serving a request."""
+
+
+class WorkerTimeout(WorkerFault):
+    """The worker did not answer within the check's wall-time limit."""
+
+
+class ProtocolViolation(WorkerFault):
+    """The worker sent something the grader does not accept (wrong type, forged data)."""
+
+
+class BannedApiUsed(WorkerFault):
+    """Student code called an API the exercise bans (caught at run time)."""

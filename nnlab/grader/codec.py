@@ -1,0 +1,244 @@
+"""The wire format between grader and worker: plain data and raw tensor bytes, never pickle."""
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from nnlab.errors import ProtocolViolation
+
+# Only these dtypes cross the boundary; anything else is a protocol violation.
+DTYPES: dict[str, torch.dtype] = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+    "complex64": torch.complex64,
+    "complex128": torch.complex128,
+}
+DTYPE_NAMES: dict[torch.dtype, str] = {v: k for k, v in DTYPES.items()}
+
+MAX_MESSAGE_BYTES = 1 << 30
+MAX_DEPTH = 32
+MAX_ITEMS = 100_000
+_HEADER = struct.Struct("<Q")
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A reference to an object that lives in the worker (a module, a function, a class)."""
+
+    id: int
+    type_name: str
+
+
+@dataclass(frozen=True)
+class NonContiguous:
+    """Asks the worker to rebuild this tensor as a non-contiguous (strided) view."""
+
+    tensor: torch.Tensor
+
+
+@dataclass(frozen=True)
+class OnDevice:
+    """Asks the worker to move this tensor to a device (e.g. 'cuda') on arrival."""
+
+    tensor: torch.Tensor
+    device: str
+
+
+@dataclass(frozen=True)
+class RequiresGrad:
+    """Asks the worker to make this tensor a leaf that requires grad."""
+
+    tensor: torch.Tensor
+
+
+def _float_out(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    return {"__float__": repr(value)}
+
+
+class _Encoder:
+    def __init__(self, handle_for: Any = None) -> None:
+        self.buffers: list[bytes] = []
+        # The worker registers non-plain objects as handles; the grader never does.
+        self.handle_for = handle_for
+
+    def tensor(self, t: torch.Tensor, extra: dict[str, Any]) -> dict[str, Any]:
+        t = t.detach()
+        if t.layout != torch.strided:
+            t = t.to_dense()
+        dtype_name = DTYPE_NAMES.get(t.dtype)
+        if dtype_name is None:
+            raise ProtocolViolation(f"tensors of dtype {t.dtype} cannot be exchanged")
+        device = str(t.device)
+        data = t.to("cpu").contiguous()
+        if data.dtype == torch.bfloat16:
+            raw = data.view(torch.int16).numpy().tobytes()
+        elif data.dtype in (torch.complex64, torch.complex128):
+            raw = torch.view_as_real(data).numpy().tobytes()
+        else:
+            raw = data.numpy().tobytes()
+        self.buffers.append(raw)
+        return {"__tensor__": len(self.buffers) - 1, "dtype": dtype_name,
+                "shape": list(t.shape), "device": device, **extra}
+
+    def __call__(self, obj: Any, depth: int = 0) -> Any:
+        if depth > MAX_DEPTH:
+            raise ProtocolViolation("value nested too deeply to exchange")
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return obj if abs(obj) < 2**62 else {"__bigint__": str(obj)}
+        if isinstance(obj, float):
+            return _float_out(obj)
+        if isinstance(obj, torch.Tensor):
+            return self.tensor(obj, {})
+        if isinstance(obj, NonContiguous):
+            return self.tensor(obj.tensor, {"noncontig": True})
+        if isinstance(obj, OnDevice):
+            return self.tensor(obj.tensor, {"to": obj.device})
+        if isinstance(obj, RequiresGrad):
+            return self.tensor(obj.tensor, {"requires_grad": True})
+        if isinstance(obj, Handle):
+            return {"__handle__": obj.id, "type": obj.type_name}
+        if isinstance(obj, torch.dtype):
+            return {"__dtype__": DTYPE_NAMES.get(obj, str(obj))}
+        if isinstance(obj, torch.device):
+            return {"__device__": str(obj)}
+        if isinstance(obj, (list, tuple)):
+            items = [self(x, depth + 1) for x in obj]
+            return items if type(obj) is list else {"__tuple__": items}
+        if isinstance(obj, dict) and all(isinstance(k, str) for k in obj):
+            return {"__dict__": [[k, self(v, depth + 1)] for k, v in obj.items()]}
+        if self.handle_for is not None:
+            return self(self.handle_for(obj), depth)
+        raise ProtocolViolation(f"cannot send a value of type {type(obj).__name__}")
+
+
+def encode(obj: Any, handle_for: Any = None) -> bytes:
+    """Serializes plain data and tensors; `handle_for` maps other objects to Handles."""
+    encoder = _Encoder(handle_for)
+    tree = encoder(obj)
+    header = json.dumps({"tree": tree, "sizes": [len(b) for b in encoder.buffers]},
+                        allow_nan=False).encode()
+    return b"".join([_HEADER.pack(len(header)), header, *encoder.buffers])
+
+
+class _Decoder:
+    def __init__(self, buffers: list[memoryview], resolve: Any) -> None:
+        self.buffers = buffers
+        self.items = 0
+        self.resolve = resolve
+
+    def tensor(self, node: dict[str, Any]) -> torch.Tensor:
+        dtype = DTYPES.get(node.get("dtype"))  # type: ignore[arg-type]
+        shape = node.get("shape")
+        index = node.get("__tensor__")
+        if dtype is None or not isinstance(shape, list) or not isinstance(index, int):
+            raise ProtocolViolation("malformed tensor in message")
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise ProtocolViolation("malformed tensor shape in message")
+        if not 0 <= index < len(self.buffers):
+            raise ProtocolViolation("tensor refers to a missing buffer")
+        raw = self.buffers[index]
+        numel = math.prod(shape)
+        if dtype == torch.bfloat16:
+            storage_dtype, factor = torch.int16, 1
+        elif dtype in (torch.complex64, torch.complex128):
+            storage_dtype = torch.float32 if dtype == torch.complex64 else torch.float64
+            factor = 2
+        else:
+            storage_dtype, factor = dtype, 1
+        itemsize = torch.empty((), dtype=storage_dtype).element_size()
+        if len(raw) != numel * factor * itemsize:
+            raise ProtocolViolation("tensor byte size does not match its shape and dtype")
+        if numel == 0:
+            flat = torch.empty(0, dtype=storage_dtype)
+        else:
+            flat = torch.frombuffer(bytearray(raw), dtype=storage_dtype)
+        if dtype == torch.bfloat16:
+            tensor = flat.view(torch.bfloat16).reshape(shape)
+        elif factor == 2:
+            tensor = torch.view_as_complex(flat.reshape(*shape, 2))
+        else:
+            tensor = flat.reshape(shape)
+        if node.get("noncontig") and tensor.dim() > 0:
+            padded = torch.empty(*shape[:-1], shape[-1] * 2, dtype=dtype)
+            padded[..., ::2] = tensor
+            tensor = padded[..., ::2]
+        if node.get("to"):
+            tensor = tensor.to(str(node["to"]))
+        if node.get("requires_grad"):
+            tensor.requires_grad_(True)
+        return tensor
+
+    def __call__(self, node: Any, depth: int = 0) -> Any:
+        self.items += 1
+        if depth > MAX_DEPTH or self.items > MAX_ITEMS:
+            raise ProtocolViolation("message too large or nested too deeply")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self(x, depth + 1) for x in node]
+        if not isinstance(node, dict) or len(node) == 0:
+            raise ProtocolViolation("malformed message")
+        if "__tensor__" in node:
+            return self.tensor(node)
+        if "__tuple__" in node and isinstance(node["__tuple__"], list):
+            return tuple(self(x, depth + 1) for x in node["__tuple__"])
+        if "__dict__" in node and isinstance(node["__dict__"], list):
+            out: dict[str, Any] = {}
+            for pair in node["__dict__"]:
+                if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                    raise ProtocolViolation("malformed mapping in message")
+                out[pair[0]] = self(pair[1], depth + 1)
+            return out
+        if "__float__" in node and node["__float__"] in ("nan", "inf", "-inf"):
+            return float(node["__float__"])
+        if "__bigint__" in node and isinstance(node["__bigint__"], str):
+            return int(node["__bigint__"][:64])
+        if "__handle__" in node and isinstance(node["__handle__"], int):
+            handle = Handle(node["__handle__"], str(node.get("type", "object"))[:200])
+            return self.resolve(handle) if self.resolve else handle
+        if "__dtype__" in node and node["__dtype__"] in DTYPES:
+            return DTYPES[node["__dtype__"]]
+        if "__device__" in node and isinstance(node["__device__"], str):
+            return torch.device(node["__device__"][:32])
+        raise ProtocolViolation("unknown value in message")
+
+
+def decode(message: bytes, resolve: Any = None) -> Any:
+    """Parses a message; only plain data, exact torch.Tensors and Handles come out."""
+    if len(message) < _HEADER.size or len(message) > MAX_MESSAGE_BYTES:
+        raise ProtocolViolation("message of impossible size")
+    (header_len,) = _HEADER.unpack_from(message)
+    view = memoryview(message)
+    try:
+        header = json.loads(bytes(view[_HEADER.size:_HEADER.size + header_len]))
+        sizes = header["sizes"]
+        tree = header["tree"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProtocolViolation("unreadable message header") from exc
+    if not isinstance(sizes, list) or not all(isinstance(s, int) and s >= 0 for s in sizes):
+        raise ProtocolViolation("malformed buffer table")
+    offset = _HEADER.size + header_len
+    buffers = []
+    for size in sizes:
+        buffers.append(view[offset:offset + size])
+        offset += size
+    if offset != len(message):
+        raise ProtocolViolation("message length does not match its buffers")
+    return _Decoder(buffers, resolve)(tree)

@@ -1,0 +1,140 @@
+"""Starts confined workers from a fork server that has torch and the worker code preloaded."""
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from nnlab.grader.worker import WorkerConfig, serve
+
+_PRELOAD = ["torch", "torch.nn.functional", "nnlab.grader.worker", "nnlab.grader.sandbox"]
+_context_lock = threading.Lock()
+_context: Any = None
+_live: set[WorkerProcess] = set()
+
+
+def _fork_context() -> Any:
+    """The multiprocessing context: a fork server where the OS has one, else spawn."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                _context = multiprocessing.get_context("forkserver")
+                _context.set_forkserver_preload(_PRELOAD)
+            else:  # Windows: slow (torch imported per worker) but correct.
+                _context = multiprocessing.get_context("spawn")
+        return _context
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Stops multiprocessing from re-importing the grader's __main__ in every worker.
+
+    The worker needs none of the grader's script, and importing it would cost time and
+    run grader code after the fork.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        for key in saved:
+            if key == "__spec__":
+                main.__dict__[key] = None
+            else:
+                del main.__dict__[key]
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+
+
+def _runtime_paths() -> tuple[str, ...]:
+    """Folders the worker may read besides the Python runtime: none of nnlab's own."""
+    return ()
+
+
+@dataclass(eq=False)
+class WorkerProcess:
+    """A running worker: its process, the grader's end of the pipe, its scratch folder."""
+
+    process: Any
+    conn: multiprocessing.connection.Connection
+    scratch: Path
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    def describe_exit(self) -> str:
+        self.process.join(timeout=2)
+        code = self.process.exitcode
+        if code is None:
+            return "stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed: memory or CPU limit?)",
+                    "SIGXCPU": " (CPU time limit)", "SIGABRT": " (aborted)"}.get(name, "")
+            return f"was killed by {name}{hint}"
+        return f"exited with status {code}"
+
+    def kill(self) -> None:
+        """Kills the worker and everything it started, and removes its scratch folder."""
+        pid = self.process.pid
+        if pid is not None:
+            try:
+                # The worker leads its own process group after setsid; kill the whole group.
+                if os.getpgid(pid) == pid:
+                    os.killpg(pid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.join(timeout=5)
+        self.conn.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        _live.discard(self)
+
+
+@atexit.register
+def _kill_live_workers() -> None:
+    # A grader that stops early (Ctrl-C, an exception) leaves no worker or scratch behind.
+    for worker in list(_live):
+        worker.kill()
+
+
+class WorkerLauncher:
+    """Hands out fresh workers; one launcher serves a whole grading run."""
+
+    def __init__(self, limits: Any = None, confine: bool = True) -> None:
+        if confine and limits is None and sys.platform.startswith("linux"):
+            from nnlab.grader.sandbox import Limits
+
+            limits = Limits()
+        self.limits = limits if confine else None
+        self.started = 0
+
+    def start(self) -> WorkerProcess:
+        context = _fork_context()
+        scratch = Path(tempfile.mkdtemp(prefix="nnlab-worker-"))
+        parent_conn, child_conn = context.Pipe(duplex=True)
+        config = WorkerConfig(scratch=str(scratch), readable=_runtime_paths(), limits=self.limits)
+        process = context.Process(target=serve, args=(child_conn, config), daemon=True)
+        with _main_module_hidden():
+            process.start()
+        child_conn.close()
+        self.started += 1
+        worker = WorkerProcess(process=process, conn=parent_conn, scratch=scratch)
+        _live.add(worker)
+        return worker

@@ -1,0 +1,197 @@
+"""The grader's side of one worker: requests with deadlines, and proxies to remote objects."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from nnlab.errors import (BannedApiUsed, ProtocolViolation, StudentCodeError, WorkerCrashed,
+                          WorkerTimeout)
+from nnlab.grader import codec
+from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
+
+_REPLY_LIMIT = codec.MAX_MESSAGE_BYTES
+STARTUP_LIMIT_S = 30.0
+
+
+class Remote:
+    """A proxy for an object in the worker: attributes and calls become requests."""
+
+    __slots__ = ("_session", "_handle", "_label")
+
+    def __init__(self, session: WorkerSession, handle: codec.Handle, label: str) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_handle", handle)
+        object.__setattr__(self, "_label", label)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._session.get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("remote objects are read-only; use load_state_dict or a method")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<remote {self._handle.type_name} {self._label}>"
+
+
+def remote_label(obj: Remote) -> str:
+    return obj._label
+
+
+def remote_session(obj: Remote) -> WorkerSession:
+    return obj._session
+
+
+def _short_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    def one(a: Any) -> str:
+        if isinstance(a, torch.Tensor):
+            return f"<{tuple(a.shape)} tensor>"
+        if isinstance(a, Remote):
+            return a._label
+        text = repr(a)
+        return text if len(text) < 30 else text[:27] + "..."
+    parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
+    text = ", ".join(parts)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+class WorkerSession:
+    """One fresh worker with the submission loaded; every request has a deadline."""
+
+    def __init__(self, launcher: WorkerLauncher, source: str, filename: str,
+                 banned: list[str], banned_ops: list[str], time_limit_s: float) -> None:
+        self.time_limit_s = time_limit_s
+        # The check's clock starts once the worker is up: a cold fork server (torch being
+        # imported) must not eat the student's time.
+        self.process: WorkerProcess | None = launcher.start()
+        self.deadline = time.monotonic() + max(time_limit_s, STARTUP_LIMIT_S)
+        self.confinement: dict[str, Any] = {}
+        hello = self._exchange(None, "starting the worker")
+        self.deadline = time.monotonic() + time_limit_s
+        self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
+        self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
+        self.request("load", "loading your file", source=source, filename=filename,
+                     banned=banned, banned_ops=banned_ops)
+
+    # -- transport -------------------------------------------------------------------
+    def _exchange(self, payload: bytes | None, doing: str) -> Any:
+        if self.process is None:
+            raise WorkerCrashed(f"the worker is gone (while {doing})")
+        conn = self.process.conn
+        try:
+            if payload is not None:
+                conn.send_bytes(payload)
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not conn.poll(remaining):
+                self.close()
+                raise WorkerTimeout(
+                    f"no answer within the {self.time_limit_s:g} s limit while {doing} "
+                    "(an endless loop, or far too slow?)")
+            message = conn.recv_bytes(_REPLY_LIMIT)
+        except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+            how = self.process.describe_exit()
+            self.close()
+            raise WorkerCrashed(f"the worker running your code {how} while {doing}") from exc
+        except OSError as exc:
+            self.close()
+            raise ProtocolViolation(f"the worker sent an oversized reply while {doing}") from exc
+        return codec.decode(message, resolve=self._remote_for(doing))
+
+    def _remote_for(self, label: str) -> Any:
+        def resolve(handle: codec.Handle) -> Remote:
+            return Remote(self, handle, label)
+        return resolve
+
+    def request(self, op: str, doing: str, label: str | None = None, **fields: Any) -> Any:
+        """Sends one operation; returns its value or raises the matching WorkerFault."""
+        payload = codec.encode({"op": op, **fields})
+        reply = self._exchange(payload, doing)
+        if not isinstance(reply, dict):
+            raise ProtocolViolation("the worker sent a malformed reply")
+        banned = reply.get("banned") or []
+        if banned:
+            names = ", ".join(str(b) for b in banned)
+            raise BannedApiUsed(f"{doing}: your code called {names}, which this exercise bans")
+        if "error" in reply:
+            raise _student_error(reply["error"], doing)
+        if "ok" not in reply:
+            raise ProtocolViolation("the worker sent a malformed reply")
+        value = reply["ok"]
+        if label is not None:
+            value = _relabel(value, label)
+        return value
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+
+    # -- operations ------------------------------------------------------------------
+    def get(self, target: Remote, name: str) -> Any:
+        label = name if target._handle.id == 0 else f"{target._label}.{name}"
+        return self.request("get", f"reading {label}", label=label,
+                            target=target._handle, name=name)
+
+    def call(self, target: Remote, args: tuple[Any, ...], kwargs: dict[str, Any],
+             traced: bool = True) -> Any:
+        label = f"{target._label}({_short_args(args, kwargs)})"
+        return self.request("call", f"running {label}", label=label, target=target._handle,
+                            args=list(args), kwargs=dict(kwargs), traced=traced)
+
+    def call_returning_args(self, target: Remote, args: tuple[Any, ...],
+                            kwargs: dict[str, Any]) -> tuple[Any, list[Any]]:
+        label = f"{target._label}({_short_args(args, kwargs)})"
+        reply = self.request("call", f"running {label}", label=label, target=target._handle,
+                             args=list(args), kwargs=dict(kwargs), return_args=True)
+        return reply["result"], reply["args"]
+
+    def vjp(self, target: Remote, args: tuple[Any, ...], grad_outputs: list[Any],
+            kwargs: dict[str, Any] | None = None, module: Remote | None = None) -> dict[str, Any]:
+        label = f"{target._label}({_short_args(args, kwargs or {})})"
+        return self.request("vjp", f"running forward and backward of {label}", label=label,
+                            target=target._handle, args=list(args), kwargs=dict(kwargs or {}),
+                            grad_outputs=list(grad_outputs),
+                            module=module._handle if module is not None else None)
+
+    def eval(self, expression: str, label: str = "helper", **bindings: Any) -> Any:
+        return self.request("eval", f"preparing {label}", label=label,
+                            expression=expression, bindings=bindings)
+
+    def repr(self, target: Remote) -> str:
+        text = self.request("repr", f"calling repr() on {target._label}", target=target._handle)
+        if not isinstance(text, str):
+            raise ProtocolViolation("repr() did not come back as text")
+        return text
+
+    def tensors(self, target: Remote, kind: str) -> dict[str, torch.Tensor]:
+        value = self.request("tensors", f"reading the {kind} of {target._label}",
+                             target=target._handle, kind=kind)
+        if not isinstance(value, dict):
+            raise ProtocolViolation(f"the {kind} did not come back as a mapping")
+        return value
+
+
+def _relabel(value: Any, label: str) -> Any:
+    if isinstance(value, Remote):
+        return Remote(value._session, value._handle, label)
+    return value
+
+
+def _student_error(info: Any, doing: str) -> Exception:
+    if not isinstance(info, dict):
+        return ProtocolViolation("the worker sent a malformed error")
+    if info.get("missing"):
+        return StudentCodeError(str(info.get("message")))
+    where = str(info.get("where") or "")
+    text = f"{doing}: {info.get('type')}: {info.get('message')}"
+    if where:
+        text += "\n" + where.rstrip()
+    error = StudentCodeError(text)
+    error.mro = [str(m) for m in info.get("mro") or []]  # type: ignore[attr-defined]
+    return error

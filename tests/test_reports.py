@@ -1,0 +1,346 @@
+"""Tests of nnlab.reports: exports, pandas summaries and the HTML reports a user opens."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from nnlab.grader.results import (
+    CheckResult,
+    Confinement,
+    ExerciseResult,
+    Outcome,
+    SubmissionResult,
+    TimingInfo,
+    Visibility,
+    result_from_json,
+)
+from nnlab.reports import (
+    check_pass_rates,
+    exercise_stats,
+    render_student_report,
+    score_table,
+    write_class_report,
+    write_results_json,
+    write_scores_csv,
+    write_student_report,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_MESSAGE = "expected shape (3, 4)\ngot <img src=x onerror=alert(2)>"
+EXERCISES = ["my_linear", "my_relu"]
+TIMING = TimingInfo(
+    device="cpu (torch 2.13.0, 2 threads)", ratio=1.34, threshold=2.5, spread=0.12,
+    student_s=0.0012, reference_s=0.0009, rounds=15,
+)
+CONFINEMENT = Confinement(level="partial", applied=("rlimits", "no_new_privs"), missing=("landlock",))
+
+
+# ---------------------------------------------------------------- synthetic results
+
+
+def check(name: str, outcome: Outcome, points: float, *, visible: bool = False,
+          message: str = "", timing: TimingInfo | None = None) -> CheckResult:
+    """A check that earns its points only when it passed."""
+    return CheckResult(
+        name=name, test_id=f"test_{name.replace(' ', '_')}",
+        score=points if outcome is Outcome.PASSED else 0.0, max_score=points, outcome=outcome,
+        visibility=Visibility.VISIBLE if visible else Visibility.HIDDEN,
+        message=message, duration_s=0.125, timing=timing,
+    )
+
+
+def linear(forward: Outcome, speed: Outcome, *, message: str = "", timing: TimingInfo | None = None) -> ExerciseResult:
+    return ExerciseResult(
+        id="my_linear", title="A linear layer",
+        checks=(check("forward matches nn.Linear", forward, 3.0, visible=True, message=message),
+                check("speed", speed, 2.0, message="timing too noisy" if speed is Outcome.SKIPPED else "",
+                      timing=timing)),
+        max_score=5.0,
+    )
+
+
+def relu(*checks: CheckResult, note: str = "") -> ExerciseResult:
+    return ExerciseResult(id="my_relu", title="ReLU", checks=checks, max_score=4.0, note=note)
+
+
+def submission(student: str | None, *exercises: ExerciseResult, seed: int = 1234) -> SubmissionResult:
+    return SubmissionResult(
+        student=student, exercises=exercises, seed=seed, confinement=CONFINEMENT, device="cpu",
+        nnlab_version="0.1.0", graded_at="2025-01-02T03:04:05Z",
+    )
+
+
+def class_results() -> list[SubmissionResult]:
+    """alice 9/9 (one passed timing check), the hostile id 0/9, bob 3/5 (never submitted my_relu)."""
+    return [
+        submission("alice",
+                   linear(Outcome.PASSED, Outcome.PASSED, timing=TIMING),
+                   relu(check("gradient", Outcome.PASSED, 4.0))),
+        submission(HOSTILE,
+                   linear(Outcome.FAILED, Outcome.TIMEOUT, message=HOSTILE_MESSAGE),
+                   relu(note="missing file my_relu.py")),
+        submission("bob", linear(Outcome.PASSED, Outcome.SKIPPED)),
+    ]
+
+
+# ---------------------------------------------------------------- HTML reading helpers
+
+
+class Page(HTMLParser):
+    """Reads what a browser would show: table cell texts by table id, and link targets."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, list[list[str]]] = {}
+        self.links: list[str] = []
+        self._text: list[str] = []
+        self._table: list[list[str]] | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(attributes.get("id") or "", [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "a" and attributes.get("href"):
+            self.links.append(attributes["href"] or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._table is not None and self._row is not None:
+            self._table.append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+    @property
+    def text(self) -> str:
+        """All visible text, whitespace collapsed (style contents included, harmlessly)."""
+        return " ".join("".join(self._text).split())
+
+    def rows(self, table_id: str) -> dict[str, list[str]]:
+        """Body rows of a table keyed by their first cell (header row dropped)."""
+        return {row[0]: row for row in self.tables[table_id][1:]}
+
+
+@pytest.fixture
+def report_dir(tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    write_class_report(class_results(), EXERCISES, out)
+    return out
+
+
+# ---------------------------------------------------------------- exports
+
+
+def test_scores_csv_has_spec_columns_and_zero_for_missing_exercises(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    write_scores_csv(class_results(), EXERCISES, path)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["student", "my_linear", "my_relu", "total"]
+    values = {r[0]: [float(x) for x in r[1:]] for r in rows[1:]}
+    assert values == {"alice": [5.0, 4.0, 9.0], HOSTILE: [0.0, 0.0, 0.0], "bob": [3.0, 0.0, 3.0]}
+    assert [r[0] for r in rows[1:]] == ["alice", HOSTILE, "bob"], "one row per student, in order"
+
+
+def test_scores_csv_follows_the_given_exercise_order(tmp_path: Path) -> None:
+    path = tmp_path / "scores.csv"
+    write_scores_csv(class_results(), ["my_relu", "my_linear"], path)
+    header, alice = path.read_text(encoding="utf-8").splitlines()[:2]
+    assert header == "student,my_relu,my_linear,total"
+    assert [float(x) for x in alice.split(",")[1:]] == [4.0, 5.0, 9.0]
+
+
+def test_results_json_round_trips(tmp_path: Path) -> None:
+    results = class_results()
+    path = tmp_path / "results.json"
+    write_results_json(results, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data, list) and len(data) == 3
+    assert data[0]["score"] == 9.0 and data[0]["exercises"][0]["checks"][0]["outcome"] == "passed"
+    assert [result_from_json(d) for d in data] == results
+
+
+def test_exercise_id_named_total_is_refused() -> None:
+    with pytest.raises(ValueError, match="total"):
+        score_table(class_results(), ["my_linear", "total"])
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def test_score_table_and_exercise_stats() -> None:
+    results = class_results()
+    table = score_table(results, EXERCISES)
+    assert list(table.columns) == ["student", *EXERCISES, "total"]
+    assert table["total"].tolist() == [9.0, 0.0, 3.0]
+    stats = exercise_stats(results, EXERCISES).set_index("exercise")
+    assert stats.loc["my_linear", ["max_score", "mean", "median", "max"]].tolist() == [5.0, 8 / 3, 3.0, 5.0]
+    assert stats.loc["my_relu", ["max_score", "mean", "median", "max"]].tolist() == [4.0, 4 / 3, 0.0, 4.0]
+
+
+def test_check_pass_rates_count_each_outcome() -> None:
+    rates = check_pass_rates(class_results()).set_index("test_id")
+    forward = rates.loc["test_forward_matches_nn.Linear"]
+    assert forward["pass_rate"] == pytest.approx(2 / 3)
+    assert (forward["passed"], forward["failed"], forward["count"]) == (2, 1, 3)
+    assert forward["visibility"] == "visible" and forward["points"] == 3.0
+    speed = rates.loc["test_speed"]
+    assert (speed["passed"], speed["timeout"], speed["skipped"], speed["count"]) == (1, 1, 1, 3)
+    # The student whose my_relu file was missing ran no gradient check: 1 run, 1 pass.
+    assert rates.loc["test_gradient", "pass_rate"] == 1.0 and rates.loc["test_gradient", "count"] == 1
+
+
+# ---------------------------------------------------------------- class report
+
+
+def test_class_report_writes_every_file(report_dir: Path) -> None:
+    assert (report_dir / "index.html").is_file()
+    assert (report_dir / "scores.csv").is_file()
+    assert (report_dir / "results.json").is_file()
+    assert len(list((report_dir / "students").glob("*.html"))) == 3
+
+
+def test_index_shows_each_total_and_links_to_existing_reports(report_dir: Path) -> None:
+    page = Page((report_dir / "index.html").read_text(encoding="utf-8"))
+    scores = page.rows("scores")
+    assert scores["alice"][1:] == ["5", "4", "9 / 9"]
+    assert scores[HOSTILE][-1] == "0 / 9"
+    assert scores["bob"][1:] == ["3", "—", "3 / 5"], "an exercise never submitted shows as not graded"
+    student_links = [h for h in page.links if h.startswith("students/")]
+    assert len(student_links) == 3 and len(set(student_links)) == 3
+    for href in student_links:
+        assert (report_dir / href).is_file(), href
+        back = Page((report_dir / href).read_text(encoding="utf-8")).links
+        assert (report_dir / href).parent.joinpath(back[0]).resolve() == (report_dir / "index.html").resolve()
+
+
+def test_index_shows_per_check_pass_rate(report_dir: Path) -> None:
+    page = Page((report_dir / "index.html").read_text(encoding="utf-8"))
+    by_check = {row[1]: row for row in page.tables["check-pass-rates"][1:]}
+    forward = by_check["forward matches nn.Linear"]
+    assert "67%" in forward
+    header = page.tables["check-pass-rates"][0]
+    assert forward[header.index("passed")] == "2" and forward[header.index("failed")] == "1"
+    assert "33%" in by_check["speed"]
+
+
+def test_index_shows_exercise_stats_and_run_info(report_dir: Path) -> None:
+    html = (report_dir / "index.html").read_text(encoding="utf-8")
+    stats = Page(html).rows("exercise-stats")
+    # max, mean, median, best
+    assert stats["my_linear"][2:6] == ["5", "2.67", "3", "5"]
+    assert "1234" in html
+    assert "partial: rlimits, no_new_privs (unavailable: landlock)" in html
+
+
+def test_hostile_student_name_is_shown_literally(report_dir: Path) -> None:
+    index = (report_dir / "index.html").read_text(encoding="utf-8")
+    assert HOSTILE not in index
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index
+    assert HOSTILE in Page(index).rows("scores")
+    reports = list((report_dir / "students").glob("*script*.html"))
+    assert len(reports) == 1
+    assert re.fullmatch(r"[A-Za-z0-9._-]+\.html", reports[0].name)
+    student_html = reports[0].read_text(encoding="utf-8")
+    assert HOSTILE not in student_html and "<img" not in student_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in student_html
+
+
+def test_reports_are_self_contained(report_dir: Path) -> None:
+    for page in [report_dir / "index.html", *(report_dir / "students").glob("*.html")]:
+        html = page.read_text(encoding="utf-8")
+        assert not re.search(r"https?://", html), page.name
+        assert "<script" not in html.lower(), f"{page.name} must not need JavaScript"
+        assert "<link" not in html.lower() and "<style>" in html, f"{page.name}: CSS must be inline"
+
+
+def test_colliding_safe_names_get_distinct_files(tmp_path: Path) -> None:
+    results = [submission("a b", linear(Outcome.PASSED, Outcome.PASSED)),
+               submission("a_b", linear(Outcome.FAILED, Outcome.PASSED)),
+               submission("A?B", linear(Outcome.FAILED, Outcome.FAILED))]
+    write_class_report(results, ["my_linear"], tmp_path)
+    links = [h for h in Page((tmp_path / "index.html").read_text(encoding="utf-8")).links
+             if h.startswith("students/")]
+    assert len({h.lower() for h in links}) == 3
+    assert all((tmp_path / h).is_file() for h in links)
+
+
+# ---------------------------------------------------------------- student report
+
+
+def test_student_report_shows_checks_badges_and_timing(tmp_path: Path) -> None:
+    alice, hostile, _ = class_results()
+    html = render_student_report(alice)
+    assert "9 / 9 points" in Page(html).text
+    assert "1234" in html and "2025-01-02T03:04:05Z" in html and "0.1.0" in html
+    assert "partial: rlimits, no_new_privs (unavailable: landlock)" in html
+    assert 'class="badge badge-passed"' in html
+    for shown in ["1.34×", "2.5×", "12%", TIMING.device]:
+        assert shown in html, shown
+
+    html = render_student_report(hostile)
+    assert 'class="badge badge-failed"' in html and 'class="badge badge-timeout"' in html
+    # The message keeps its line break inside a <pre> block, escaped.
+    assert "<pre class=\"msg\">expected shape (3, 4)\ngot &lt;img src=x onerror=alert(2)&gt;</pre>" in html
+    assert "missing file my_relu.py" in html
+
+
+def test_student_report_without_student_id(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "report.html"
+    write_student_report(submission(None, linear(Outcome.PASSED, Outcome.ERROR)), path)
+    html = path.read_text(encoding="utf-8")
+    assert "Score report: submission" in html and "badge-error" in html
+
+
+# ---------------------------------------------------------------- no torch
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH", "")] if p)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_importing_reports_does_not_import_torch() -> None:
+    proc = _python("import nnlab.reports, sys; assert 'torch' not in sys.modules")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_rendering_reports_does_not_import_torch(tmp_path: Path) -> None:
+    write_results_json(class_results(), tmp_path / "in.json")
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from nnlab.grader.results import result_from_json\n"
+        "from nnlab.reports import write_class_report\n"
+        f"data = json.loads(Path({str(tmp_path / 'in.json')!r}).read_text())\n"
+        f"write_class_report([result_from_json(d) for d in data], ['my_linear', 'my_relu'], Path({str(tmp_path / 'out')!r}))\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "index.html").is_file()
