@@ -65,7 +65,8 @@ class WorkerSession:
     """One fresh worker with the submission loaded; every request has a deadline."""
 
     def __init__(self, launcher: WorkerLauncher, source: str, filename: str,
-                 banned: list[str], banned_ops: list[str], time_limit_s: float) -> None:
+                 banned: list[str], banned_ops: list[str], time_limit_s: float,
+                 seed: int = 0) -> None:
         self.time_limit_s = time_limit_s
         # The check's clock starts once the worker is up: a cold fork server (torch being
         # imported) must not eat the student's time.
@@ -77,7 +78,7 @@ class WorkerSession:
         self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
         self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
         self.request("load", "loading your file", source=source, filename=filename,
-                     banned=banned, banned_ops=banned_ops)
+                     banned=banned, banned_ops=banned_ops, seed=seed)
 
     # -- transport -------------------------------------------------------------------
     def _exchange(self, payload: bytes | None, doing: str) -> Any:

@@ -145,8 +145,10 @@ class Worker:
         with _FunctionTracer(self.trace), _DispatchTracer(self.trace):
             return fn()
 
-    def op_load(self, source: str, filename: str, banned: list[str], banned_ops: list[str]) -> Any:
+    def op_load(self, source: str, filename: str, banned: list[str], banned_ops: list[str],
+                seed: int = 0) -> Any:
         self.filename = filename
+        torch.manual_seed(seed)
         self.trace.configure(banned, banned_ops)
         module = types.ModuleType("submission")
         module.__file__ = filename

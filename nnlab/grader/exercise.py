@@ -1,0 +1,227 @@
+"""Loads exercise folders (exercise.toml, stub, statement, checks) without importing torch."""
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from nnlab.errors import ExerciseFormatError, UsageError
+from nnlab.grader.results import Visibility
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+EXERCISES_DIR = PACKAGE_DIR / "exercises"
+SOLUTIONS_DIR = PACKAGE_DIR / "solutions"
+CHECK_FILES = {"test_public.py": Visibility.VISIBLE, "test_hidden.py": Visibility.HIDDEN,
+               "test_timing.py": Visibility.HIDDEN}
+
+UNIT_TITLES = {
+    1: "Layers",
+    2: "Activation functions",
+    3: "Custom autograd",
+    4: "Loss functions",
+    5: "Initialization",
+    6: "Architectures",
+    7: "Training",
+}
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check as declared: its test function, human name, points and visibility."""
+
+    test_id: str
+    """The pytest function name."""
+    name: str
+    """The first line of the test's docstring, phrased as the question it answers."""
+    points: float
+    visibility: Visibility
+    is_timing: bool = False
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise folder, parsed and validated."""
+
+    id: str
+    title: str
+    unit: int
+    order: int
+    points: float
+    topics: tuple[str, ...]
+    requires: tuple[str, ...]
+    """Names a submission must define."""
+    banned: tuple[str, ...]
+    """Dotted names banned in the source and at run time (torch functions, modules)."""
+    banned_ops: tuple[str, ...]
+    """aten operator names banned at run time, e.g. 'aten::sigmoid'."""
+    check_seconds: float
+    """Wall-time limit for one check's worker."""
+    timing_thresholds: dict[str, float]
+    """Device kind ('cpu', 'cuda') to the largest accepted student/reference time ratio."""
+    checks: tuple[CheckSpec, ...]
+    folder: Path
+
+    @property
+    def unit_title(self) -> str:
+        return UNIT_TITLES.get(self.unit, f"Unit {self.unit}")
+
+    @property
+    def has_timing(self) -> bool:
+        return any(c.is_timing for c in self.checks)
+
+    @property
+    def stub_path(self) -> Path:
+        return self.folder / "stub.py"
+
+    @property
+    def statement_path(self) -> Path:
+        return self.folder / "statement.md"
+
+    @property
+    def solution_path(self) -> Path:
+        return SOLUTIONS_DIR / f"{self.id}.py"
+
+    def check_files(self, include_hidden: bool) -> list[Path]:
+        files = [self.folder / "test_public.py"]
+        if include_hidden:
+            files += [self.folder / "test_hidden.py", self.folder / "test_timing.py"]
+        return [f for f in files if f.exists()]
+
+    def checks_for(self, include_hidden: bool) -> tuple[CheckSpec, ...]:
+        return tuple(c for c in self.checks
+                     if include_hidden or c.visibility is Visibility.VISIBLE)
+
+
+def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
+    if key not in table:
+        raise ExerciseFormatError(f"{where}: missing key '{key}'")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ExerciseFormatError(f"{where}: key '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _string_list(table: dict[str, Any], key: str, where: Path) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ExerciseFormatError(f"{where}: key '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _declared_checks(path: Path, visibility: Visibility) -> list[tuple[str, str, bool]]:
+    """(test_id, docstring first line, is_timing) for each test function in a check file."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except SyntaxError as exc:
+        raise ExerciseFormatError(f"{path}: syntax error at line {exc.lineno}") from exc
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            doc = ast.get_docstring(node)
+            if not doc:
+                raise ExerciseFormatError(f"{path}: check '{node.name}' has no docstring to name it")
+            is_timing = any(
+                isinstance(d, ast.Name) and d.id == "timing" or
+                isinstance(d, ast.Attribute) and d.attr == "timing"
+                or isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+                and d.func.attr == "timing"
+                for d in node.decorator_list
+            )
+            found.append((node.name, doc.strip().splitlines()[0], is_timing))
+    return found
+
+
+def load_exercise(folder: Path) -> Exercise:
+    """Parses and validates one exercise folder; every problem names the file and the key."""
+    toml_path = folder / "exercise.toml"
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ExerciseFormatError(f"{toml_path}: file is missing") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ExerciseFormatError(f"{toml_path}: not valid TOML ({exc})") from exc
+    ex_id = folder.name
+    if data.get("id", ex_id) != ex_id:
+        raise ExerciseFormatError(f"{toml_path}: key 'id' is '{data['id']}' but the folder is '{ex_id}'")
+    points_table = _require(data, "points", dict, toml_path)
+    limits = data.get("limits", {})
+    timing = data.get("timing", {})
+    if not isinstance(limits, dict) or not isinstance(timing, dict):
+        raise ExerciseFormatError(f"{toml_path}: 'limits' and 'timing' must be tables")
+    for path in (folder / "stub.py", folder / "statement.md", folder / "test_public.py"):
+        if not path.is_file():
+            raise ExerciseFormatError(f"{path}: file is missing")
+    if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file():
+        raise ExerciseFormatError(f"{SOLUTIONS_DIR / (ex_id + '.py')}: solution file is missing")
+
+    checks: list[CheckSpec] = []
+    for filename, visibility in CHECK_FILES.items():
+        path = folder / filename
+        if not path.exists():
+            continue
+        for test_id, name, is_timing in _declared_checks(path, visibility):
+            if test_id not in points_table:
+                raise ExerciseFormatError(f"{toml_path}: key 'points.{test_id}' is missing "
+                                          f"(a check in {filename})")
+            pts = points_table[test_id]
+            if not isinstance(pts, (int, float)) or isinstance(pts, bool) or pts < 0:
+                raise ExerciseFormatError(f"{toml_path}: key 'points.{test_id}' must be a number >= 0")
+            checks.append(CheckSpec(test_id, name, float(pts), visibility, is_timing))
+    declared = {c.test_id for c in checks}
+    for key in points_table:
+        if key not in declared:
+            raise ExerciseFormatError(f"{toml_path}: key 'points.{key}' names no check in the test files")
+    total = float(data.get("total_points", sum(c.points for c in checks)))
+    if abs(total - sum(c.points for c in checks)) > 1e-9:
+        raise ExerciseFormatError(f"{toml_path}: key 'total_points' ({total:g}) is not the sum "
+                                  f"of the checks' points ({sum(c.points for c in checks):g})")
+    thresholds = {}
+    for device, value in timing.items():
+        if not isinstance(value, (int, float)) or value <= 0:
+            raise ExerciseFormatError(f"{toml_path}: key 'timing.{device}' must be a positive number")
+        thresholds[device] = float(value)
+    if any(c.is_timing for c in checks) and not {"cpu", "cuda"} <= thresholds.keys():
+        raise ExerciseFormatError(f"{toml_path}: keys 'timing.cpu' and 'timing.cuda' are required "
+                                  "by its timing check")
+    check_seconds = limits.get("check_seconds", 30)
+    if not isinstance(check_seconds, (int, float)) or check_seconds <= 0:
+        raise ExerciseFormatError(f"{toml_path}: key 'limits.check_seconds' must be a positive number")
+    return Exercise(
+        id=ex_id,
+        title=_require(data, "title", str, toml_path),
+        unit=_require(data, "unit", int, toml_path),
+        order=int(data.get("order", 0)),
+        points=total,
+        topics=_string_list(data, "topics", toml_path),
+        requires=_string_list(data, "requires", toml_path),
+        banned=_string_list(data, "banned", toml_path),
+        banned_ops=_string_list(data, "banned_ops", toml_path),
+        check_seconds=float(check_seconds),
+        timing_thresholds=thresholds,
+        checks=tuple(checks),
+        folder=folder,
+    )
+
+
+@lru_cache(maxsize=None)
+def load_catalogue(root: Path = EXERCISES_DIR) -> tuple[Exercise, ...]:
+    """Every exercise, in curriculum order (unit, then order within the unit)."""
+    folders = [p for p in sorted(root.iterdir()) if p.is_dir() and (p / "exercise.toml").exists()]
+    exercises = [load_exercise(folder) for folder in folders]
+    return tuple(sorted(exercises, key=lambda e: (e.unit, e.order, e.id)))
+
+
+def get_exercise(exercise_id: str) -> Exercise:
+    for exercise in load_catalogue():
+        if exercise.id == exercise_id:
+            return exercise
+    known = ", ".join(e.id for e in load_catalogue())
+    raise UsageError(f"unknown exercise '{exercise_id}' (known: {known})")

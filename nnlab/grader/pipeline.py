@@ -1,0 +1,118 @@
+"""Grading as explicit steps: read, parse, scan for banned APIs, run the checks, score."""
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from nnlab import __version__
+from nnlab.grader.banned import find_banned
+from nnlab.grader.exercise import Exercise, load_catalogue
+from nnlab.grader.launcher import WorkerLauncher
+from nnlab.grader.results import Confinement, ExerciseResult, Outcome, SubmissionResult
+from nnlab.grader.runner import failed_everywhere, run_checks, timing_device
+from nnlab.grader.submission import SubmissionFile, collect
+
+
+def new_seed() -> int:
+    """A secret per-run seed; recorded in the results so an instructor can reproduce."""
+    return secrets.randbits(62)
+
+
+def _syntax_problem(source: str, filename: str) -> str:
+    try:
+        ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        return f"{filename} does not parse: {exc.msg} at line {exc.lineno}"
+    except ValueError as exc:  # e.g. null bytes
+        return f"{filename} does not parse: {exc}"
+    return ""
+
+
+def grade_exercise(exercise: Exercise, source: str | None, filename: str,
+                   launcher: WorkerLauncher, seed: int, include_hidden: bool,
+                   problem: str = "") -> tuple[ExerciseResult, dict | None]:
+    """Every step for one file; a file that cannot run scores zero with the reason."""
+    max_score = sum(c.points for c in exercise.checks_for(include_hidden))
+
+    def whole(outcome: Outcome, note: str) -> tuple[ExerciseResult, None]:
+        checks = failed_everywhere(exercise, include_hidden, outcome, note)
+        return ExerciseResult(exercise.id, exercise.title, checks, max_score, note), None
+
+    if source is None:
+        return whole(Outcome.ERROR, problem or f"{filename} could not be read")
+    syntax = _syntax_problem(source, filename)
+    if syntax:
+        return whole(Outcome.ERROR, syntax)
+    violations = find_banned(source, exercise.banned)
+    if violations:
+        listed = "; ".join(v.describe() for v in violations[:5])
+        return whole(Outcome.FAILED, f"banned API in {filename}: {listed}")
+    run = run_checks(exercise, source, filename, launcher, seed, include_hidden)
+    return ExerciseResult(exercise.id, exercise.title, run.results, max_score), run.confinement
+
+
+def _confinement(seen: dict | None, launcher: WorkerLauncher) -> Confinement:
+    if seen:
+        return Confinement(seen.get("level", "none"), tuple(seen.get("applied", ())),
+                           tuple(seen.get("missing", ())))
+    if launcher.limits is None:
+        return Confinement("none", (), ("disabled",))
+    from nnlab.grader.sandbox import probe
+
+    return probe()
+
+
+def describe_device() -> str:
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        return f"cuda: {name} (torch {torch.__version__}, CUDA {torch.version.cuda})"
+    return f"cpu (torch {torch.__version__}, {torch.get_num_threads()} threads)"
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """What to grade and how."""
+
+    path: Path
+    student: str | None = None
+    include_hidden: bool = True
+    seed: int | None = None
+    exercise_ids: tuple[str, ...] | None = None
+    """Grade only these exercises (missing files count zero); None: the files present."""
+
+
+def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
+                     on_exercise: Callable[[ExerciseResult], None] | None = None) -> SubmissionResult:
+    """Grades a file or folder of `ID.py` files for one student."""
+    catalogue = load_catalogue()
+    seed = request.seed if request.seed is not None else new_seed()
+    files = {f.exercise_id: f for f in collect(request.path, catalogue)}
+    wanted = request.exercise_ids if request.exercise_ids is not None else tuple(files)
+    results: list[ExerciseResult] = []
+    confinement_seen: dict | None = None
+    for exercise in catalogue:
+        if exercise.id not in wanted:
+            continue
+        file = files.get(exercise.id) or SubmissionFile(
+            exercise.id, request.path / f"{exercise.id}.py", None, f"{exercise.id}.py was not submitted")
+        result, seen = grade_exercise(exercise, file.source, f"{exercise.id}.py", launcher, seed,
+                                      request.include_hidden, file.problem)
+        confinement_seen = confinement_seen or seen
+        results.append(result)
+        if on_exercise is not None:
+            on_exercise(result)
+    return SubmissionResult(
+        student=request.student,
+        exercises=tuple(results),
+        seed=seed,
+        confinement=_confinement(confinement_seen, launcher),
+        device=describe_device(),
+        nnlab_version=__version__,
+        graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,32 @@
+"""The catalogue itself: every exercise loads, its solution scores full, its stub zero."""
+from __future__ import annotations
+
+import pytest
+
+from nnlab.grader.exercise import load_catalogue
+from nnlab.grader.pipeline import grade_exercise
+from nnlab.grader.results import Outcome
+
+CATALOGUE = load_catalogue()
+
+
+@pytest.mark.parametrize("exercise", CATALOGUE, ids=lambda e: e.id)
+def test_solution_scores_full_marks(exercise, launcher) -> None:
+    """Does the reference solution pass every check, public and hidden?"""
+    result, _ = grade_exercise(exercise, exercise.solution_path.read_text(encoding="utf-8"),
+                               f"{exercise.id}.py", launcher, seed=7, include_hidden=True)
+    failures = [f"{c.test_id}: {c.outcome.value}: {c.message}" for c in result.checks
+                if c.outcome is not Outcome.PASSED]
+    assert not failures, "\n".join(failures)
+    assert result.score == exercise.points
+
+
+@pytest.mark.parametrize("exercise", CATALOGUE, ids=lambda e: e.id)
+def test_stub_scores_zero_without_crashing_the_grader(exercise, launcher) -> None:
+    """Does the untouched stub score zero, every check an error or failure of its own?"""
+    result, _ = grade_exercise(exercise, exercise.stub_path.read_text(encoding="utf-8"),
+                               f"{exercise.id}.py", launcher, seed=7, include_hidden=True)
+    assert result.score == 0
+    for check in result.checks:
+        assert check.outcome in (Outcome.ERROR, Outcome.FAILED), check
+        assert "internal grader error" not in check.message, check.message
