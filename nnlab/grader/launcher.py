@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from nnlab.grader.worker import WorkerConfig, serve
 
-_PRELOAD = ["torch", "torch.nn.functional", "nnlab.grader.worker", "nnlab.grader.sandbox"]
+_PRELOAD = ["torch", "torch.nn.functional", "nnlab.grader.worker_preload"]
 _context_lock = threading.Lock()
 _context: Any = None
 _live: set[WorkerProcess] = set()
@@ -34,6 +34,16 @@ def _fork_context() -> Any:
             else:  # Windows: slow (torch imported per worker) but correct.
                 _context = multiprocessing.get_context("spawn")
         return _context
+
+
+def _start_fork_server_early() -> None:
+    """Boots the fork server in the background, overlapping the grader's own imports."""
+    context = _fork_context()
+    if context.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    threading.Thread(target=forkserver.ensure_running, name="nnlab-forkserver", daemon=True).start()
 
 
 @contextmanager
@@ -124,6 +134,7 @@ class WorkerLauncher:
             limits = Limits()
         self.limits = limits if confine else None
         self.started = 0
+        _start_fork_server_early()
 
     def start(self) -> WorkerProcess:
         context = _fork_context()

@@ -292,8 +292,12 @@ def serve(conn: Any, config: WorkerConfig) -> None:
     os._exit(0)
 
 
-def _warm_up() -> None:
-    """Pays torch's lazy imports once in the fork server instead of in every worker."""
+def warm_up() -> None:
+    """Pays torch's lazy imports once in the fork server instead of in every worker.
+
+    The first TorchDispatchMode imports torch._dynamo (about 5 s here); the grader
+    process itself never needs it, so this runs only from worker_preload.
+    """
     trace = _BannedTrace()
     trace.configure(["torch.sigmoid"], ["aten::sigmoid"])
     layer = torch.nn.Linear(2, 2)
@@ -303,5 +307,3 @@ def _warm_up() -> None:
         torch.autograd.backward([y], [torch.ones(())])
     codec.decode(codec.encode({"t": torch.ones(2), "x": [1.5, float("nan")]}))
 
-
-_warm_up()

@@ -1,0 +1,16 @@
+"""`nnlab demo`: grades the bundled sample class so a newcomer sees the whole product."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nnlab.commands.grade import grade_class
+
+SAMPLE_CLASS = Path(__file__).resolve().parent.parent / "demo" / "class"
+
+
+def run_demo(out_dir: Path) -> None:
+    click.echo(f"Sample class: {SAMPLE_CLASS}", err=True)
+    grade_class(SAMPLE_CLASS, out_dir, workers=None, seed=None)
+    click.echo(f"Open {out_dir.resolve() / 'index.html'} in a browser.")

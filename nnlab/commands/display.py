@@ -1,0 +1,32 @@
+"""Terminal rendering of results (stderr for progress, stdout for the verdict)."""
+from __future__ import annotations
+
+import click
+
+from nnlab.grader.results import ExerciseResult, Outcome, SubmissionResult
+
+_MARKS = {
+    Outcome.PASSED: ("PASS", "green"),
+    Outcome.FAILED: ("FAIL", "red"),
+    Outcome.ERROR: ("ERROR", "red"),
+    Outcome.TIMEOUT: ("TIMEOUT", "yellow"),
+    Outcome.SKIPPED: ("SKIP", "bright_black"),
+}
+
+
+def echo_exercise(result: ExerciseResult, err: bool = False) -> None:
+    click.echo(click.style(f"{result.id}: {result.score:g}/{result.max_score:g}", bold=True), err=err)
+    for check in result.checks:
+        mark, colour = _MARKS[check.outcome]
+        points = f"{check.score:g}/{check.max_score:g}"
+        hidden = " (hidden)" if check.visibility.value == "hidden" else ""
+        click.echo(f"  {click.style(f'{mark:<7}', fg=colour)} {points:>7}  {check.name}{hidden}", err=err)
+        if check.outcome is not Outcome.PASSED and check.message:
+            for line in check.message.splitlines()[:12]:
+                click.echo(f"{'':19}{line}", err=err)
+    click.echo(err=err)
+
+
+def echo_summary(result: SubmissionResult, err: bool = False) -> None:
+    click.echo(f"Score: {result.score:g}/{result.max_score:g}", err=err)
+    click.echo(f"Seed: {result.seed}  Confinement: {result.confinement.describe()}", err=err)

@@ -1,0 +1,31 @@
+"""`nnlab submit`: every check, public and hidden; the score, as text or JSON."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from nnlab.commands.display import echo_exercise, echo_summary
+from nnlab.commands.session_setup import grading_launcher
+from nnlab.grader.pipeline import GradeRequest, grade_submission
+
+
+def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int | None) -> None:
+    with grading_launcher() as launcher:
+        result = grade_submission(
+            GradeRequest(path, include_hidden=True, seed=seed), launcher,
+            on_exercise=lambda r: click.echo(f"graded {r.id}: {r.score:g}/{r.max_score:g}", err=True)
+            if as_json else None)
+    if report is not None:
+        from nnlab.reports import write_student_report
+
+        write_student_report(result, report)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    for exercise in result.exercises:
+        echo_exercise(exercise)
+    echo_summary(result)
+    if report is not None:
+        click.echo(f"Report: {report}")

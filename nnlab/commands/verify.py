@@ -1,0 +1,35 @@
+"""`nnlab verify`: every solution scores full marks and every stub zero, without crashing."""
+from __future__ import annotations
+
+import click
+
+from nnlab.commands.session_setup import grading_launcher
+from nnlab.grader.exercise import get_exercise, load_catalogue
+from nnlab.grader.pipeline import grade_exercise, new_seed
+from nnlab.grader.results import Outcome
+
+
+def verify_exercises(exercise_ids: tuple[str, ...]) -> int:
+    exercises = [get_exercise(i) for i in exercise_ids] if exercise_ids else list(load_catalogue())
+    problems = 0
+    seed = new_seed()
+    with grading_launcher() as launcher:
+        for exercise in exercises:
+            solution, _ = grade_exercise(exercise, exercise.solution_path.read_text(encoding="utf-8"),
+                                         f"{exercise.id}.py", launcher, seed, include_hidden=True)
+            stub, _ = grade_exercise(exercise, exercise.stub_path.read_text(encoding="utf-8"),
+                                     f"{exercise.id}.py", launcher, seed, include_hidden=True)
+            issues = [f"solution: {c.name}: {c.outcome.value}: {c.message}"
+                      for c in solution.checks if c.outcome is not Outcome.PASSED]
+            if stub.score != 0:
+                issues.append(f"stub scores {stub.score:g}, expected 0")
+            issues += [f"stub: {c.name}: {c.message}" for c in stub.checks
+                       if "internal grader error" in c.message]
+            status = click.style("ok", fg="green") if not issues else click.style("FAIL", fg="red")
+            click.echo(f"{exercise.id:<22} solution {solution.score:g}/{solution.max_score:g}  "
+                       f"stub {stub.score:g}  {status}", err=False)
+            for issue in issues:
+                click.echo(f"    {issue.splitlines()[0]}")
+            problems += bool(issues)
+    click.echo(f"{len(exercises) - problems} of {len(exercises)} exercises verified (seed {seed}).")
+    return 1 if problems else 0

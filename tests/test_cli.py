@@ -1,0 +1,112 @@
+"""End-to-end CLI behaviour, as a student or instructor sees it."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "nnlab" / "solutions"
+
+
+def nnlab(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def test_help_and_list_do_not_import_torch() -> None:
+    """Do `nnlab --help` and `nnlab list` answer without importing torch?"""
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom nnlab.cli import main\n"
+            "r = CliRunner()\nassert r.invoke(main, ['--help']).exit_code == 0\n"
+            "out = r.invoke(main, ['list'])\nassert out.exit_code == 0, out.output\n"
+            "assert 'Unit 1' in out.output and 'my_linear' in out.output\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_list_groups_by_unit_in_curriculum_order() -> None:
+    """Does `nnlab list` show units in order with points and the timing column?"""
+    result = nnlab("list")
+    assert result.returncode == 0
+    units = [line for line in result.stdout.splitlines() if line.startswith("Unit ")]
+    numbers = [int(line.split()[1]) for line in units]
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    assert "pts" in result.stdout
+
+
+def test_start_writes_stub_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    """Does `nnlab start` write ID.py and ID.md, and keep existing work unless --force?"""
+    first = nnlab("start", "my_linear", "--dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    stub = tmp_path / "my_linear.py"
+    assert "raise NotImplementedError" in stub.read_text()
+    assert (tmp_path / "my_linear.md").exists()
+    stub.write_text("# my work\n")
+    again = nnlab("start", "my_linear", "--dir", str(tmp_path))
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert stub.read_text() == "# my work\n"
+    forced = nnlab("start", "my_linear", "--dir", str(tmp_path), "--force")
+    assert forced.returncode == 0 and "NotImplementedError" in stub.read_text()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("start", "no_such_exercise"), "unknown exercise"),
+    (("submit", "/no/such/path.py"), "no such file"),
+    (("check", "/no/such/folder"), "no such file"),
+    (("grade", "/no/such/class", "--out", "/tmp/nnlab-out"), "not a folder"),
+    (("verify", "no_such_exercise"), "unknown exercise"),
+])
+def test_user_mistakes_give_one_line_and_exit_2(args: tuple[str, ...], fragment: str) -> None:
+    """Does a user mistake give one clear line on stderr, exit 2, and no traceback?"""
+    result = nnlab(*args)
+    assert result.returncode == 2, result
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_submit_json_prints_full_marks_for_the_solution(tmp_path: Path) -> None:
+    """Does `nnlab submit --json` print only the SPEC's result object, at full marks?"""
+    shutil.copy(SOLUTIONS / "my_linear.py", tmp_path / "my_linear.py")
+    report = tmp_path / "report.html"
+    result = nnlab("submit", str(tmp_path / "my_linear.py"), "--json", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["student"] is None
+    assert data["score"] == data["max_score"] == 10.0
+    (exercise,) = data["exercises"]
+    assert exercise["id"] == "my_linear"
+    for check in exercise["checks"]:
+        assert set(check) >= {"name", "score", "max_score", "outcome", "visibility", "message"}
+        assert check["outcome"] == "passed"
+    assert {c["visibility"] for c in exercise["checks"]} == {"visible", "hidden"}
+    assert isinstance(data["seed"], int)
+    assert "my_linear" in report.read_text()
+
+
+def test_check_exits_1_on_the_stub_and_names_the_error(tmp_path: Path) -> None:
+    """Does `nnlab check` on the untouched stub fail with a readable message and exit 1?"""
+    nnlab("start", "my_linear", "--dir", str(tmp_path))
+    result = nnlab("check", str(tmp_path / "my_linear.py"))
+    assert result.returncode == 1
+    assert "NotImplementedError" in result.stdout
+    assert "(hidden)" not in result.stdout
+
+
+def test_seed_reproduces_a_run(tmp_path: Path) -> None:
+    """Does --seed give the same messages twice (same inputs), and record the seed?"""
+    bad = ROOT / "tests" / "mutants" / "my_linear" / "weight_not_transposed.py"
+    shutil.copy(bad, tmp_path / "my_linear.py")
+    runs = [json.loads(nnlab("submit", str(tmp_path / "my_linear.py"), "--json", "--seed", "42").stdout)
+            for _ in range(2)]
+    assert runs[0]["seed"] == runs[1]["seed"] == 42
+    messages = [[c["message"] for c in r["exercises"][0]["checks"]] for r in runs]
+    assert messages[0] == messages[1]
+    assert runs[0]["score"] < runs[0]["max_score"]
