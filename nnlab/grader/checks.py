@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
+from torch.autograd.gradcheck import GradcheckError
 
 from nnlab.errors import StudentCodeError
 from nnlab.grader.codec import NonContiguous, RequiresGrad
@@ -200,7 +201,7 @@ def gradcheck_remote(target: Remote, inputs: Sequence[torch.Tensor], what: str,
     leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
     try:
         torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=atol, rtol=rtol, raise_exception=True)
-    except torch.autograd.gradcheck.GradcheckError as error:
+    except GradcheckError as error:
         first = str(error).strip().splitlines()[0]
         raise CheckFailed(f"{what}: gradcheck failed: {first}") from None
     except RuntimeError as error:  # e.g. a gradient of the wrong shape

@@ -134,11 +134,14 @@ class WorkerLauncher:
             limits = Limits()
         self.limits = limits if confine else None
         self.started = 0
+        # Every worker's scratch folder lives under this one, removed when the grader exits.
+        self.scratch_root = Path(tempfile.mkdtemp(prefix="nnlab-run-"))
+        atexit.register(shutil.rmtree, self.scratch_root, True)
         _start_fork_server_early()
 
     def start(self) -> WorkerProcess:
         context = _fork_context()
-        scratch = Path(tempfile.mkdtemp(prefix="nnlab-worker-"))
+        scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=self.scratch_root))
         parent_conn, child_conn = context.Pipe(duplex=True)
         config = WorkerConfig(scratch=str(scratch), readable=_runtime_paths(), limits=self.limits)
         process = context.Process(target=serve, args=(child_conn, config), daemon=True)

@@ -73,12 +73,18 @@ class WorkerSession:
         self.process: WorkerProcess | None = launcher.start()
         self.deadline = time.monotonic() + max(time_limit_s, STARTUP_LIMIT_S)
         self.confinement: dict[str, Any] = {}
-        hello = self._exchange(None, "starting the worker")
-        self.deadline = time.monotonic() + time_limit_s
-        self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
-        self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
-        self.request("load", "loading your file", source=source, filename=filename,
-                     banned=banned, banned_ops=banned_ops, seed=seed)
+        try:
+            hello = self._exchange(None, "starting the worker")
+            self.deadline = time.monotonic() + time_limit_s
+            self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
+            self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
+            self.request("load", "loading your file", source=source, filename=filename,
+                         banned=banned, banned_ops=banned_ops, seed=seed)
+        except BaseException:
+            # Nobody else holds this session yet: a file that fails to load must not leave
+            # its worker or scratch folder behind.
+            self.close()
+            raise
 
     # -- transport -------------------------------------------------------------------
     def _exchange(self, payload: bytes | None, doing: str) -> Any:
@@ -176,6 +182,42 @@ class WorkerSession:
         if not isinstance(value, dict):
             raise ProtocolViolation(f"the {kind} did not come back as a mapping")
         return value
+
+    # -- timing (nnlab.grader.timing) -------------------------------------------------------
+    def restart_clock(self) -> None:
+        """Gives the check its full time limit again, e.g. after waiting for the timing lock."""
+        self.deadline = time.monotonic() + self.time_limit_s
+
+    def store(self, tensors: list[Any], release: list[codec.Handle] | None = None) -> list[codec.Handle]:
+        """Leaves tensors (codec.OnDevice for a device) in the worker; returns their handles."""
+        value = self.request("store", "receiving the timing inputs", tensors=list(tensors),
+                             release=list(release or []))
+        if not (isinstance(value, list) and len(value) == len(tensors)
+                and all(isinstance(v, Remote) for v in value)):
+            raise ProtocolViolation("the worker did not keep the timing inputs")
+        return [v._handle for v in value]
+
+    def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
+                  first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
+                  keep: list[int] | None = None, threads: int = 0) -> dict[str, Any]:
+        """One timed request: `iterations` untraced calls in the worker (see Worker.op_time_loop).
+
+        Returns {"threads": int, "kept": Remote}; fetch the kept outputs with `kept_outputs`.
+        """
+        what = "forward and backward of " if backward else ""
+        value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
+                             args=list(args), kwargs=dict(kwargs), iterations=int(iterations),
+                             first=int(first), backward=bool(backward), grad_output=grad_output,
+                             keep=list(keep or []), threads=int(threads))
+        if not (isinstance(value, dict) and isinstance(value.get("threads"), int)
+                and isinstance(value.get("kept"), Remote)):
+            raise ProtocolViolation("the timing loop sent a malformed reply")
+        return value
+
+    def kept_outputs(self, kept: Remote) -> Any:
+        """The outputs (and input grads) a timing loop held back, as plain data."""
+        return self.request("eval", "reading the timed outputs", expression="kept",
+                            bindings={"kept": kept._handle})
 
 
 def _relabel(value: Any, label: str) -> Any:

@@ -1,0 +1,136 @@
+"""Hostile submissions: none scores above its honest control, leaves anything behind, or stops grading."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
+from nnlab.grader.launcher import WorkerLauncher
+from nnlab.grader.pipeline import grade_exercise
+from nnlab.grader.results import Outcome
+
+HOSTILE = Path(__file__).parent / "hostile"
+CANARIES = [Path("/tmp/nnlab-hostile-canary"), Path.home() / "nnlab-hostile-canary"]
+_CONTROL = re.compile(r"^# nnlab-hostile: control=(\w+)$", re.MULTILINE)
+
+
+def _exercise():
+    # Short limits keep the endless-loop cases quick; the verdicts do not depend on them.
+    return dataclasses.replace(load_exercise(EXERCISES_DIR / "my_linear"), check_seconds=1.5)
+
+
+def _grade(path: Path, launcher: WorkerLauncher):
+    result, _ = grade_exercise(_exercise(), path.read_text(encoding="utf-8"), "my_linear.py",
+                               launcher, seed=99, include_hidden=True)
+    return result
+
+
+def _ppid(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return -1
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _session(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def _possible_survivors() -> set[int]:
+    """Processes a worker could have left: below this test process, or orphaned from a worker.
+
+    The fork server (a direct child) and multiprocessing's resource tracker belong to the
+    grader; other users of the machine are neither below us nor worker orphans.
+    """
+    me = os.getpid()
+    pids = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+    parents = {pid: _ppid(pid) for pid in pids}
+    found: set[int] = set()
+    frontier = {me}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    grader_helpers = {pid for pid in found if parents[pid] == me and any(
+        k in _cmdline(pid) for k in ("forkserver", "resource_tracker"))}
+    # An escaped worker leads its own session (setsid); an orphaned fork server does not.
+    orphans = {pid for pid, parent in parents.items() if parent == 1 and _session(pid) == pid
+               and any(k in _cmdline(pid) for k in ("multiprocessing.forkserver", "sleep 1000"))}
+    return (found - grader_helpers) | orphans
+
+
+@pytest.fixture(scope="module")
+def control_scores(launcher) -> dict[str, float]:
+    scores = {"none": 0.0}
+    for path in (HOSTILE / "controls").glob("*.py"):
+        scores[path.stem] = _grade(path, launcher).score
+    return scores
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to count processes")
+@pytest.mark.parametrize("path", sorted(HOSTILE.glob("*.py")), ids=lambda p: p.stem)
+def test_hostile_submission_gains_nothing_and_leaves_nothing(path: Path, launcher, control_scores) -> None:
+    """Does the trick score no more than its honest control, with no process or file left?"""
+    control = _CONTROL.search(path.read_text()).group(1)
+    before = _possible_survivors()
+    result = _grade(path, launcher)
+    assert result.score <= control_scores[control], (
+        f"{path.stem} scored {result.score} > control {control} "
+        f"({control_scores[control]}):\n" + "\n".join(f"{c.test_id}: {c.outcome.value} {c.message[:150]}"
+                                                      for c in result.checks))
+    for check in result.checks:
+        assert "internal grader error" not in check.message, check.message
+        assert len(check.message) < 10_000
+    for canary in CANARIES:
+        assert not canary.exists(), f"{path.stem} wrote {canary}"
+    survivors = _possible_survivors() - before
+    assert not survivors, f"{path.stem} left processes behind: {[_cmdline(p) for p in survivors]}"
+    scratch = list(launcher.scratch_root.iterdir())
+    assert not scratch, f"scratch folders left behind: {scratch}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_faults_are_reported_on_their_own_check(launcher) -> None:
+    """Does a crash in forward cost only the checks that call forward, with a clear message?"""
+    result = _grade(HOSTILE / "exit_in_forward.py", launcher)
+    outcomes = {c.test_id: c for c in result.checks}
+    assert outcomes["test_parameters"].outcome is Outcome.PASSED
+    assert outcomes["test_initialization"].outcome is Outcome.PASSED
+    crashed = outcomes["test_forward_parity"]
+    assert crashed.outcome is Outcome.ERROR
+    assert "exited with status 0" in crashed.message
+
+
+def test_endless_loop_is_a_timeout(launcher) -> None:
+    """Does an endless loop give `timeout` with the limit named, on every check it reaches?"""
+    result = _grade(HOSTILE / "endless_loop_in_init.py", launcher)
+    timed = {spec.test_id for spec in result_checks_specs() if spec.is_timing}
+    # A timing check never times code that failed correctness: it fails, it does not hang.
+    assert {c.outcome for c in result.checks if c.test_id not in timed} == {Outcome.TIMEOUT}
+    assert "1.5 s limit" in result.checks[0].message
+
+
+def result_checks_specs():
+    return _exercise().checks
+
+
+def test_segfault_is_named(launcher) -> None:
+    """Is a segmentation fault reported as such, not as a grader failure?"""
+    result = _grade(HOSTILE / "segfault_without_ctypes.py", launcher)
+    forward = next(c for c in result.checks if c.test_id == "test_forward_parity")
+    assert forward.outcome is Outcome.ERROR
+    assert "SIGSEGV" in forward.message
