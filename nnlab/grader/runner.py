@@ -127,7 +127,7 @@ def run_checks(exercise: Exercise, source: str, filename: str, launcher: WorkerL
     files = [str(f) for f in exercise.check_files(include_hidden)]
     args = [*files, "-s", "--assert=plain", "--import-mode=importlib",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:timeout",
-            "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder)]
+            "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder.parent)]
     started = time.monotonic()
     pytest.main(args, plugins=[plugin])
     results = []

@@ -1,0 +1,2 @@
+def custom_sigmoid(x)
+    return x
