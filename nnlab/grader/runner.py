@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +62,7 @@ class _ChecksPlugin:
         self.context = context
         self.verdicts: dict[str, _Verdict] = {}
         self.confinement: dict[str, Any] | None = None
+        self.collection_errors: list[str] = []
 
     @pytest.fixture
     def grading(self, request: pytest.FixtureRequest) -> GradingContext:
@@ -106,6 +105,13 @@ class _ChecksPlugin:
         elif call.when == "teardown" and call.excinfo is not None and test_id not in self.verdicts:
             self.verdicts[test_id] = _verdict_from(call.excinfo, call.duration)
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A check file that fails to import is the exercise author's bug: name it for the
+        # instructor (it is our code, so showing it leaks nothing).
+        if report.failed:
+            text = str(report.longrepr).strip().splitlines()
+            self.collection_errors.append(f"{Path(report.nodeid).name}: {text[-1] if text else 'failed'}")
+
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Timing checks last, so a crash elsewhere is reported before a long measurement.
         items.sort(key=lambda it: bool(getattr(getattr(it, "function", None), "nnlab_timing", False)))
@@ -128,15 +134,14 @@ def run_checks(exercise: Exercise, source: str, filename: str, launcher: WorkerL
     args = [*files, "-s", "--assert=plain", "--import-mode=importlib",
             "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:timeout",
             "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder.parent)]
-    started = time.monotonic()
-    pytest.main(args, plugins=[plugin])
+    exit_code = pytest.main(args, plugins=[plugin])
+    why = "; ".join(plugin.collection_errors) or f"pytest exit code {int(exit_code)}"
     results = []
     for spec in exercise.checks_for(include_hidden):
         verdict = plugin.verdicts.get(spec.test_id) or _Verdict(
-            Outcome.ERROR, "the check could not be run (internal grader error); please tell "
-                           "your instructor", 0.0)
+            Outcome.ERROR, f"the check could not be run (internal grader error: {why}); "
+                           "please tell your instructor", 0.0)
         results.append(_result(spec, verdict))
-    del started
     return CheckRun(tuple(results), plugin.confinement)
 
 
