@@ -1,0 +1,73 @@
+"""Public checks for checkpoint: quick feedback on the common mistakes."""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import torch
+from torch import nn
+
+from nnlab.errors import StudentCodeError
+from nnlab.grader.checks import CheckFailed, assert_equal
+from nnlab.grader.session import remote_session
+
+_MODEL = "nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))"
+_ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"
+
+
+def _objects(sub: Any) -> tuple[Any, Any]:
+    """A model and an Adam optimizer built in the worker (Remotes travel as their handles)."""
+    session = remote_session(sub)
+    model = session.eval(_MODEL, label="a small model")
+    optimizer = session.eval(_ADAM, label="an Adam optimizer", m=model._handle)
+    return model, optimizer
+
+
+def _unreadable(error: str) -> str:
+    """Why torch.load(weights_only=True) refused the file, in one line."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", error)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if "Weights only load failed" in text:
+        what = f" (it pickles a {found.group(1)} object)" if found else ""
+        return ("torch.load(path, weights_only=True) refused the checkpoint" + what + ": save state dicts, "
+                "tensors and plain Python values, never the model or optimizer objects")
+    first = text.split(": ", 1)[-1].splitlines()[0][:200]
+    return f"torch.load(path, weights_only=True) could not read the checkpoint: {first}"
+
+
+def _path(sub: Any, name: str) -> str:
+    """A file in the worker's scratch folder, the only place it may write."""
+    folder = remote_session(sub).eval("__import__('tempfile').gettempdir()", label="the scratch folder")
+    if not isinstance(folder, str):
+        raise CheckFailed("the worker's scratch folder could not be found")
+    return os.path.join(folder, name)
+
+
+def test_file_has_keys(sub):
+    """Does save_checkpoint write a file that torch.load(weights_only=True) reads as a dict with model, optimizer and epoch?"""
+    model, optimizer = _objects(sub)
+    path = _path(sub, "checkpoint.pt")
+    sub.save_checkpoint(path, model._handle, optimizer._handle, 4)
+    try:
+        keys = remote_session(sub).eval(
+            "(lambda d: sorted(str(k) for k in d) if isinstance(d, dict) else type(d).__name__)"
+            "(torch.load(p, weights_only=True))", label="your checkpoint, loaded with weights_only=True", p=path)
+    except StudentCodeError as error:
+        raise CheckFailed(_unreadable(str(error))) from None
+    if not isinstance(keys, list):
+        raise CheckFailed(f"the checkpoint holds a {keys}; expected a dict with keys 'model', 'optimizer', 'epoch'")
+    missing = [k for k in ("epoch", "model", "optimizer") if k not in keys]
+    if missing:
+        raise CheckFailed(f"the checkpoint's keys are {keys}; expected 'model', 'optimizer' and 'epoch' "
+                          f"(missing {missing})")
+
+
+def test_round_trip_epoch(sub):
+    """Does load_checkpoint into a fresh model and optimizer return the saved epoch (7)?"""
+    model, optimizer = _objects(sub)
+    path = _path(sub, "checkpoint.pt")
+    sub.save_checkpoint(path, model._handle, optimizer._handle, 7)
+    fresh_model, fresh_optimizer = _objects(sub)
+    epoch = sub.load_checkpoint(path, fresh_model._handle, fresh_optimizer._handle)
+    assert_equal(epoch, 7, "load_checkpoint(...) after save_checkpoint(..., epoch=7)")

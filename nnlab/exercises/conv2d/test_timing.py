@@ -1,0 +1,29 @@
+"""Timing check for conv2d: conv2d against F.conv2d."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from nnlab.grader.checks import timing
+from nnlab.grader.timing import Timed, assert_fast, normal
+
+# (input, out channels): thousands of output pixels with few channels on the CPU, so a
+# Python loop over output pixels (or over output rows) pays the interpreter per pixel
+# (row), while unfold + matmul does a few large products.
+SIZES = {"cpu": ((2, 4, 64, 64), 8), "cuda": ((8, 32, 128, 128), 64)}
+
+
+def _case(device: str) -> Timed:
+    (n, c, h, w), out = SIZES[device]
+    fan_in = c * 9
+    return Timed(lambda root: root.conv2d, F.conv2d,
+                 [normal(n, c, h, w), normal(out, c, 3, 3, scale=fan_in ** -0.5), normal(out)],
+                 {"padding": 1})
+
+
+@timing
+def test_speed(sub, grading, request):
+    """Is a 3x3 convolution (padding 1, bias) within reach of F.conv2d, with no loop over pixels?"""
+    assert_fast(grading, request, sub, _case, "conv2d(x, weight, bias, padding=1)", "F.conv2d",
+                gate=["test_output_shape", "test_forward_small", "test_stride_padding_dilation",
+                      "test_bias", "test_odd_sizes"],
+                atol=1e-4)

@@ -1,0 +1,2 @@
+"""Makes the check modules importable as nnlab.exercises.custom_sigmoid.*: unique names when several
+exercises are graded in one process (see the report on pytest importlib mode)."""

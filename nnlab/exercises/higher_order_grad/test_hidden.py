@@ -1,0 +1,150 @@
+"""Hidden checks for higher_order_grad: polynomials, transcendental functions, a linear function,
+sizes and dtypes, and repeated calls on the same tensor; references are the analytic derivatives."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from nnlab.errors import StudentCodeError
+from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, noncontig, randn
+from nnlab.grader.session import remote_session
+
+Analytic = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+# fn as the worker evaluates it -> its first and second derivatives, computed here in float64.
+POLYNOMIALS: dict[str, Analytic] = {
+    "x ** 2": lambda x: (2 * x, torch.full_like(x, 2.0)),
+    "x ** 4 - 2 * x ** 2 + x": lambda x: (4 * x ** 3 - 4 * x + 1, 12 * x ** 2 - 4),
+    "0.5 * x ** 5 - x ** 3": lambda x: (2.5 * x ** 4 - 3 * x ** 2, 10 * x ** 3 - 6 * x),
+}
+TRANSCENDENTAL: dict[str, Analytic] = {
+    "torch.sin(x) * x ** 3": lambda x: (torch.cos(x) * x ** 3 + 3 * x ** 2 * torch.sin(x),
+                                        -x ** 3 * torch.sin(x) + 6 * x ** 2 * torch.cos(x)
+                                        + 6 * x * torch.sin(x)),
+    "torch.sin(x) * torch.exp(x)": lambda x: (torch.exp(x) * (torch.sin(x) + torch.cos(x)),
+                                              2 * torch.exp(x) * torch.cos(x)),
+    "torch.log(1 + x ** 2)": lambda x: (2 * x / (1 + x ** 2), (2 - 2 * x ** 2) / (1 + x ** 2) ** 2),
+    "torch.exp(-x ** 2 / 2)": lambda x: (-x * torch.exp(-x ** 2 / 2), (x ** 2 - 1) * torch.exp(-x ** 2 / 2)),
+}
+
+
+def _sigmoid_pair(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    s = torch.sigmoid(x)
+    return s * (1 - s), s * (1 - s) * (1 - 2 * s)
+
+
+SMOOTH_ACTIVATIONS: dict[str, Analytic] = {
+    "torch.tanh(x)": lambda x: (1 - torch.tanh(x) ** 2, -2 * torch.tanh(x) * (1 - torch.tanh(x) ** 2)),
+    "torch.sigmoid(x)": _sigmoid_pair,
+    "F.softplus(x)": lambda x: (torch.sigmoid(x), torch.sigmoid(x) * (1 - torch.sigmoid(x))),
+}
+
+
+def _fn(sub: Any, expression: str) -> Any:
+    """The grader's test function, built in the worker (it only calls torch)."""
+    return remote_session(sub).eval(f"lambda x: {expression}", label=f"fn(x) = {expression}")
+
+
+def _call(sub: Any, expression: str, fn: Any, x: Any, shape: tuple[int, ...],
+          dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    what = f"derivatives(fn, x) for fn(x) = {expression}"
+    try:
+        # A Remote cannot be sent as an argument yet; its handle can (the worker resolves it).
+        result = sub.derivatives(fn._handle, x)
+    except StudentCodeError as error:
+        detail = str(error).split(": ", 1)[-1]
+        raise StudentCodeError(f"running {what}: {detail}") from None
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise CheckFailed(f"{what}: expected the pair (dy_dx, d2y_dx2), got {type(result).__name__}")
+    for value, name in zip(result, ("dy_dx", "d2y_dx2")):
+        assert_tensor(value, f"{name} for fn(x) = {expression}", shape=shape, dtype=dtype)
+    return result[0], result[1]
+
+
+def _check(sub: Any, expression: str, analytic: Analytic, x: torch.Tensor, family: str,
+           send: Any = None) -> None:
+    d1, d2 = _call(sub, expression, _fn(sub, expression), x if send is None else send,
+                   tuple(x.shape), x.dtype)
+    e1, e2 = analytic(x.double())
+    for got, expected, name in ((d1, e1, "dy_dx"), (d2, e2, "d2y_dx2")):
+        atol = None
+        if x.dtype != torch.float64:
+            # float32 rounding is relative to the size of the terms, not only of the result.
+            atol = 1e-5 * max(1.0, float(expected.abs().max()) if expected.numel() else 1.0)
+        assert_close(got, expected.to(x.dtype), f"{name} for fn(x) = {expression}", family=family, atol=atol)
+
+
+def test_polynomials(sub):
+    """Are both derivatives right for polynomials (x**2, x**4 - 2x**2 + x, x**5/2 - x**3)?"""
+    for expression, analytic in POLYNOMIALS.items():
+        _check(sub, expression, analytic, randn(9, dtype=torch.float64, scale=1.5), "9 normal points")
+        _check(sub, expression, analytic, randn(6, scale=1.5), "float32")
+
+
+def test_transcendental(sub):
+    """Are both derivatives right for sin(x)*x**3, sin(x)*exp(x), log(1+x**2), exp(-x**2/2)?"""
+    for expression, analytic in TRANSCENDENTAL.items():
+        x = (torch.rand(11, dtype=torch.float64) * 6 - 3)
+        _check(sub, expression, analytic, x, "11 points in [-3, 3]")
+        _check(sub, expression, analytic, randn(4), "float32")
+
+
+def test_tanh_sigmoid_softplus(sub):
+    """Are both derivatives right for tanh, sigmoid and softplus, small and large x alike?"""
+    for expression, analytic in SMOOTH_ACTIVATIONS.items():
+        x = torch.cat([randn(6, dtype=torch.float64, scale=2.0),
+                       torch.tensor([-30.0, -8.0, 0.0, 8.0, 30.0], dtype=torch.float64)])
+        _check(sub, expression, analytic, x, "normal points and |x| up to 30")
+
+
+def test_linear_function(sub):
+    """For linear fns (3x + 1, x/4 - 2), is d2y_dx2 zero, without an error?"""
+    # The first derivative of a linear function is a constant with no graph behind it:
+    # differentiating it again must give 0, not raise.
+    for expression, slope in (("3 * x + 1", 3.0), ("x / 4 - 2", 0.25)):
+        x = randn(5, dtype=torch.float64)
+        _check(sub, expression, lambda t, s=slope: (torch.full_like(t, s), torch.zeros_like(t)), x,
+               "a linear function")
+
+
+def test_sizes_dtypes_noncontiguous(sub):
+    """Do one element, 1000 elements, float32 and non-contiguous x all work, x left unchanged?"""
+    expression = "torch.sin(x) * x ** 3"
+    analytic = TRANSCENDENTAL[expression]
+    _check(sub, expression, analytic, randn(1, dtype=torch.float64), "a single element")
+    _check(sub, expression, analytic, randn(1000, dtype=torch.float64, scale=1.5), "1000 elements")
+    _check(sub, expression, analytic, randn(8, scale=1.5), "float32")
+    x = randn(7, dtype=torch.float64, scale=1.5)
+    _check(sub, expression, analytic, x, "non-contiguous x", send=noncontig(x))
+    fn = _fn(sub, expression)
+    _, args = remote_session(sub).call_returning_args(sub.derivatives, (fn._handle, x.clone()), {})
+    if len(args) != 2 or type(args[1]) is not torch.Tensor or not torch.equal(args[1], x):
+        raise CheckFailed("derivatives(fn, x) changed the values of x in place; it must leave x as it was")
+
+
+def test_repeated_calls(sub):
+    """Called twice on the same tensor, is the second answer still right (no stale .grad)?"""
+    # A solution built on .backward() accumulates into x.grad; a second call on the same tensor
+    # then adds the first call's gradients.
+    for expression, analytic in (("torch.sin(x) * x ** 3", TRANSCENDENTAL["torch.sin(x) * x ** 3"]),
+                                 ("x ** 4 - 2 * x ** 2 + x", POLYNOMIALS["x ** 4 - 2 * x ** 2 + x"])):
+        x = randn(6, dtype=torch.float64, scale=1.5)
+        try:
+            result = remote_session(sub).eval(
+                f"(lambda fn, x: (submission.derivatives(fn, x), submission.derivatives(fn, x)))"
+                f"(lambda x: {expression}, x)",
+                label=f"derivatives twice on the same x, fn(x) = {expression}",
+                x=x)
+        except StudentCodeError as error:
+            raise StudentCodeError(str(error).replace("preparing ", "running ", 1)) from None
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise CheckFailed("derivatives(fn, x) did not return a pair")
+        e1, e2 = analytic(x)
+        for call, pair in enumerate(result, start=1):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise CheckFailed(f"call {call}: expected the pair (dy_dx, d2y_dx2), "
+                                  f"got {type(pair).__name__}")
+            for got, expected, name in ((pair[0], e1, "dy_dx"), (pair[1], e2, "d2y_dx2")):
+                assert_close(got, expected, f"{name} for fn(x) = {expression}",
+                             family=f"call {call} of 2 on the same tensor x")

@@ -1,0 +1,666 @@
+"""Timing checks: the student's callable against its torch reference, measured fairly.
+
+How a measurement goes (SPEC 4.5):
+
+- Only a submission whose correctness checks passed is timed (`gate`).
+- Student code runs in the worker, untraced, `iterations` calls per request; the clock is
+  read here, in the grader, around the whole request. The reference runs here through the
+  very same loop code (`Worker.op_time_loop`), with the same torch thread count (one, on
+  the CPU). On the CPU the clock is CPU time (the worker process's, read from the kernel
+  here; this thread's for the reference), so a busy machine does not decide; on a GPU it
+  is wall time around a device-wide synchronize.
+- Every call gets an input no call has seen before: each round sends fresh random pools,
+  and call i reads the window of the pool that starts i * step elements in. Caching
+  results by input identity or content gains nothing.
+- Warm-up first; then rounds that interleave student and reference (the order alternates),
+  each with enough calls (tens of ms) that the request's overhead is negligible. The
+  verdict compares the median of the per-round ratios with the exercise's threshold for
+  the device; spread = interquartile range / median of those ratios.
+- One timed call per round, picked at random here, keeps its output (and input grads) in
+  the worker; after the clock stops they are re-checked against a float64 reference, so a
+  fast but wrong answer fails.
+- Too noisy to decide: measure again (a bounded number of times), then `pytest.skip` with
+  the reason. Never a silent pass or fail.
+- Measurements never overlap on one machine (an fcntl lock in the temp folder), so
+  `nnlab grade --workers N` cannot time two submissions against each other.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import pytest
+import torch
+
+from nnlab.errors import ProtocolViolation, StudentCodeError, WorkerFault
+from nnlab.grader.checks import CheckFailed, GradingContext, assert_close, assert_tensor
+from nnlab.grader.codec import Handle, OnDevice
+from nnlab.grader.results import Outcome, TimingInfo
+from nnlab.grader.session import Remote, WorkerSession, remote_label, remote_session
+from nnlab.grader.worker import Worker
+
+__all__ = ["Timed", "TimedInput", "normal", "integers", "binary", "assert_fast",
+           "machine_lock", "describe_device"]
+
+# -- tuning -----------------------------------------------------------------------------
+TARGET_ROUND_S = {"cpu": 0.025, "cuda": 0.015}
+"""Time one side of a round aims at: long against a request's ~0.2 ms overhead."""
+MAX_ITERATIONS = 256
+MIN_ROUNDS = 5
+"""Rounds before a decision from the median and its spread."""
+CLEAR_ROUNDS = 3
+CLEAR_FACTOR = 1.6
+"""After CLEAR_ROUNDS, every round beyond threshold * or / this factor decides at once."""
+MAX_ROUNDS = 9
+MAX_BATCHES = 3
+"""The first measurement and up to two automatic re-measurements when undecided."""
+MIN_BAND = 0.05
+BAND_K = 1.5
+"""Undecided while |log(median / threshold)| < log(1 + max(MIN_BAND, BAND_K * spread))."""
+BUDGET_FRACTION = 0.5
+MAX_BUDGET_S = 12.0
+LOCK_WAIT_S = 300.0
+_STEP_PRIMES = (61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113)
+
+
+# -- inputs -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimedInput:
+    """A tensor argument of the timed call, drawn fresh for every call."""
+
+    shape: tuple[int, ...]
+    kind: str = "normal"
+    """'normal' (times `scale`), 'integers' (in [0, high)) or 'binary' (0./1. floats)."""
+    scale: float = 1.0
+    high: int = 2
+    dtype: torch.dtype = torch.float32
+    requires_grad: bool = False
+    """For backward timing: the call's input becomes a leaf and its grad is re-checked."""
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def step(self) -> int:
+        # Windows start 4*q elements apart (16-byte aligned for float32), q a prime that
+        # does not divide the last dimension: two windows of one pool share no aligned row
+        # until last_dim / gcd(step, last_dim) calls later, so a per-row cache finds nothing.
+        last = self.shape[-1] if self.shape else 1
+        for q in _STEP_PRIMES:
+            if last % q:
+                return 4 * q
+        return 4 * _STEP_PRIMES[0] + 1
+
+    @property
+    def distinct_rows(self) -> int:
+        """Windows one round may use: none of them share an aligned row, except with rows
+        shorter than 64 values, where at least 16 windows are allowed (a Python-level cache
+        lookup per row of a few dozen values costs more than computing it)."""
+        last = self.shape[-1] if self.shape else 1
+        return max(16, last // math.gcd(self.step, last) - 1)
+
+    def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if self.kind == "integers":
+            return torch.randint(0, self.high, (n,), generator=generator, dtype=self.dtype)
+        if self.kind == "binary":
+            return torch.randint(0, 2, (n,), generator=generator).to(self.dtype)
+        drawn = torch.randn(n, generator=generator,
+                            dtype=self.dtype if self.dtype.is_floating_point else torch.float64)
+        return (drawn.mul_(self.scale) if self.scale != 1.0 else drawn).to(self.dtype)
+
+
+def normal(*shape: int, scale: float = 1.0, dtype: torch.dtype = torch.float32,
+           requires_grad: bool = False) -> TimedInput:
+    return TimedInput(tuple(shape), "normal", scale=scale, dtype=dtype, requires_grad=requires_grad)
+
+
+def integers(*shape: int, high: int) -> TimedInput:
+    return TimedInput(tuple(shape), "integers", high=high, dtype=torch.int64)
+
+
+def binary(*shape: int, dtype: torch.dtype = torch.float32) -> TimedInput:
+    return TimedInput(tuple(shape), "binary", dtype=dtype)
+
+
+# -- the machine ------------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def describe_device(device: str, threads: int | None = None) -> str:
+    """The device a timing ran on, named for the report: model, torch, CUDA, threads."""
+    threads = torch.get_num_threads() if threads is None else threads
+    if device == "cuda":
+        return (f"cuda: {torch.cuda.get_device_name()} (torch {torch.__version__}, "
+                f"CUDA {torch.version.cuda})")
+    return (f"cpu: {_cpu_model()} (torch {torch.__version__}, {threads} "
+            f"thread{'s' if threads != 1 else ''})")
+
+
+def timing_threads(device: str) -> int:
+    """torch's thread count for a measurement, the same in the worker and here.
+
+    On the CPU, one thread: a ratio of single-core efficiency is the same on a laptop and
+    on a 64-core server (so one threshold fits both), and on a busy machine two
+    single-threaded loops are slowed alike, while a multi-threaded reference stalls at
+    every barrier when one of its threads loses its core, which would flatter a Python
+    loop. On a GPU the CPU only launches kernels: the grader's own setting.
+    """
+    return 1 if device == "cpu" else torch.get_num_threads()
+
+
+class LockBusy(Exception):
+    """Another measurement held the machine for longer than we are willing to wait."""
+
+
+@contextlib.contextmanager
+def machine_lock(timeout_s: float = LOCK_WAIT_S) -> Iterator[None]:
+    """One timing measurement at a time on this machine, across grader processes."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; measurements are not serialized there
+        yield
+        return
+    path = os.path.join(tempfile.gettempdir(), "nnlab-timing.lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except PermissionError:  # created by another user without write access for us
+        fd = os.open(path, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockBusy(f"another timing measurement held the machine for "
+                                   f"{timeout_s:g} s") from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+class _ProcessClock:
+    """The CPU time of another process (all its threads, exited ones too), read here.
+
+    The kernel keeps it; the worker cannot forge it. On the CPU this is the measure: a
+    busy machine (other graders, other tests) preempts both sides at random and inflates
+    wall time by whole scheduler slices, but CPU time counts only the work done.
+    """
+
+    def __init__(self, pid: int) -> None:
+        import ctypes
+        import ctypes.util
+
+        self._ctypes = ctypes
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        clock_id = ctypes.c_int()
+        error = libc.clock_getcpuclockid(int(pid), ctypes.byref(clock_id))
+        if error:
+            raise OSError(error, os.strerror(error))
+        self._gettime = libc.clock_gettime
+        self._id = clock_id.value
+
+        class _Timespec(ctypes.Structure):
+            _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+        self._ts = _Timespec()
+        self()  # fails here, not mid-measurement, where the clock cannot be read
+
+    def __call__(self) -> float:
+        if self._gettime(self._id, self._ctypes.byref(self._ts)):
+            raise OSError(self._ctypes.get_errno(), "clock_gettime on the worker's CPU clock")
+        return self._ts.tv_sec + self._ts.tv_nsec * 1e-9
+
+
+def _worker_clock(session: WorkerSession, device: str) -> _ProcessClock | None:
+    """The worker's CPU clock for a CPU measurement; None: wall time (CUDA, or no such clock)."""
+    if device != "cpu" or session.process is None:
+        return None
+    try:
+        return _ProcessClock(session.process.pid)
+    except (OSError, AttributeError, TypeError):  # not Linux, or the clock is refused
+        return None
+
+
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+# -- the gate ---------------------------------------------------------------------------
+def _gate(grading: GradingContext, request: pytest.FixtureRequest,
+          gate: Sequence[str] | None) -> None:
+    """Fails unless the correctness checks in `gate` (default: all others) passed this run."""
+    verdicts = None
+    for plugin in request.config.pluginmanager.get_plugins():
+        found = getattr(plugin, "verdicts", None)
+        if isinstance(found, dict):
+            verdicts = found
+    if verdicts is None:  # run outside nnlab's runner: the re-check of timed outputs remains
+        return
+    names = {c.test_id: c.name for c in grading.exercise.checks}
+    wanted = list(gate) if gate is not None else [c.test_id for c in grading.exercise.checks
+                                                 if not c.is_timing]
+    failed = [t for t in wanted if t in verdicts
+              and getattr(verdicts[t], "outcome", None) is not Outcome.PASSED]
+    if failed:
+        listed = "; ".join(f"'{names.get(t, t)}'" for t in failed[:4])
+        raise CheckFailed(f"not timed: speed counts only once the code is correct, and "
+                          f"{len(failed)} check(s) it depends on did not pass: {listed}")
+
+
+# -- one side of the measurement ----------------------------------------------------------
+@dataclass
+class _Plan:
+    args: list[Any]
+    """TimedInput or plain values, in call order."""
+    kwargs: dict[str, Any]
+    backward: bool
+    device: str
+    threads: int
+
+
+class _Pools:
+    """One round's fresh random pools, here (reference) and in the worker (student)."""
+
+    def __init__(self, plan: _Plan, windows: int, generator: torch.Generator) -> None:
+        self.inputs = [a for a in plan.args if isinstance(a, TimedInput)]
+        self.windows = windows
+        self.cpu = [t.draw(t.numel + t.step * (windows - 1), generator) for t in self.inputs]
+        self.local = [b.to(plan.device) for b in self.cpu]
+        self.handles: list[Handle] = []
+
+    def specs(self, plan: _Plan, bases: Sequence[Any]) -> list[Any]:
+        out, k = [], 0
+        for a in plan.args:
+            if isinstance(a, TimedInput):
+                out.append(["window", bases[k], list(a.shape), a.step, a.requires_grad and plan.backward])
+                k += 1
+            else:
+                out.append(["value", a])
+        return out
+
+    def window(self, plan: _Plan, index: int) -> list[Any]:
+        """The pristine CPU arguments of call `index`."""
+        out, k = [], 0
+        for a in plan.args:
+            if isinstance(a, TimedInput):
+                start = index * a.step
+                out.append(self.cpu[k][start:start + a.numel].view(a.shape).clone())
+                k += 1
+            else:
+                out.append(a)
+        return out
+
+
+def _to64(x: Any) -> Any:
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        return x.double()
+    return x
+
+
+class _Checker:
+    """Recomputes timed calls in float64 on the CPU, from pristine copies of their inputs."""
+
+    def __init__(self, reference: Callable[..., Any], expected: Callable[..., Any] | None,
+                 plan: _Plan, what: str, rtol: float | None, atol: float | None) -> None:
+        if expected is not None:
+            self.fn = expected
+        elif isinstance(reference, torch.nn.Module):
+            self.fn = copy.deepcopy(reference).to("cpu").double()
+        else:
+            self.fn = reference
+        self.plan, self.what, self.rtol, self.atol = plan, what, rtol, atol
+
+    def check(self, kept: Any, pools: _Pools, grad_output: torch.Tensor | None) -> None:
+        what = f"{self.what} on the timed inputs"
+        if not isinstance(kept, list) or not kept:
+            raise ProtocolViolation("the timed outputs did not come back")
+        for item in kept:
+            if not (isinstance(item, dict) and isinstance(item.get("index"), int)
+                    and 0 <= item["index"] < pools.windows):
+                raise ProtocolViolation("the timed outputs came back malformed")
+            args = [_to64(a) for a in pools.window(self.plan, item["index"])]
+            leaves = [a for a, spec in zip(args, self.plan.args)
+                      if isinstance(spec, TimedInput) and spec.requires_grad and self.plan.backward]
+            for leaf in leaves:
+                leaf.requires_grad_(True)
+            with torch.enable_grad() if self.plan.backward else torch.no_grad():
+                expected = self.fn(*args, **self.plan.kwargs)
+                got = assert_tensor(item.get("output"), f"{what}: output")
+                assert_close(got, expected.detach().to(got.dtype), f"{what}: output",
+                             family="timed inputs", rtol=self.rtol, atol=self.atol)
+                if not leaves:
+                    continue
+                grads = torch.autograd.grad([expected], leaves, [grad_output.double()])
+            got_grads = item.get("grads")
+            if not isinstance(got_grads, list) or len(got_grads) != len(leaves):
+                raise CheckFailed(f"{what}: the input gradients did not come back")
+            for k, (g, e) in enumerate(zip(got_grads, grads)):
+                if g is None:
+                    raise CheckFailed(f"{what}: no gradient reached input {k}")
+                g = assert_tensor(g, f"{what}: gradient of input {k}")
+                assert_close(g, e.to(g.dtype), f"{what}: gradient of input {k}",
+                             family="timed inputs", rtol=self.rtol, atol=self.atol)
+
+
+@dataclass
+class _Sample:
+    student_s: float
+    """Seconds per call on the measurement's clock (CPU time on the CPU, else wall time)."""
+    reference_s: float
+    student_wall_s: float
+    reference_wall_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.student_s / max(self.reference_s, 1e-12)
+
+
+class _Measurement:
+    """Runs rounds; owns the worker session, the local loop and the pools."""
+
+    def __init__(self, session: WorkerSession, target: Remote, reference: Callable[..., Any],
+                 plan: _Plan, checker: _Checker, seed: int) -> None:
+        self.session, self.target, self.reference = session, target, reference
+        self.worker_clock = _worker_clock(session, plan.device)
+        self.plan, self.checker = plan, checker
+        self.local = Worker()
+        self.generator = torch.Generator().manual_seed(seed)
+        self.rng = random.Random(seed)
+        self.grad_cpu: torch.Tensor | None = None
+        self.grad_local: torch.Tensor | None = None
+        self.grad_remote: Handle | None = None
+        self.stale: list[Handle] = []
+        inputs = [a for a in plan.args if isinstance(a, TimedInput)]
+        self.max_windows = min([MAX_ITERATIONS] + [t.distinct_rows for t in inputs])
+
+    def _grad_output(self, pools: _Pools) -> None:
+        """A fixed random grad_output shaped like the output (backward timing only)."""
+        if not self.plan.backward or self.grad_cpu is not None:
+            return
+        with torch.no_grad():
+            out = self.reference(*[a.to(self.plan.device) if isinstance(a, torch.Tensor) else a
+                                   for a in pools.window(self.plan, 0)], **self.plan.kwargs)
+        self.grad_cpu = torch.randn(tuple(out.shape), generator=self.generator).to(out.dtype)
+        self.grad_local = self.grad_cpu.to(self.plan.device)
+        stored = self.session.store([self._send(self.grad_cpu)])
+        self.grad_remote = stored[0]
+
+    def _send(self, t: torch.Tensor) -> Any:
+        return OnDevice(t, "cuda") if self.plan.device == "cuda" else t
+
+    def round(self, n_student: int, n_reference: int, student_first: bool) -> _Sample:
+        windows = max(n_student, n_reference)
+        pools = _Pools(self.plan, windows, self.generator)
+        self._grad_output(pools)
+        handles = self.session.store([self._send(b) for b in pools.cpu], release=self.stale)
+        self.stale = handles
+        keep = self.rng.randrange(n_student)
+        order = ("student", "reference") if student_first else ("reference", "student")
+        cpu: dict[str, float] = {}
+        wall: dict[str, float] = {}
+        kept_remote = None
+        clock = self.worker_clock
+        for side in order:
+            if side == "student":
+                cpu0 = clock() if clock else 0.0
+                wall0 = time.perf_counter()
+                reply = self.session.time_loop(
+                    self.target, pools.specs(self.plan, handles), self.plan.kwargs, n_student,
+                    backward=self.plan.backward, grad_output=self.grad_remote, keep=[keep],
+                    threads=self.plan.threads)
+                wall[side] = time.perf_counter() - wall0
+                cpu[side] = clock() - cpu0 if clock else wall[side]
+                if reply["threads"] != self.plan.threads:
+                    raise CheckFailed(f"your code changed torch's thread count while it was "
+                                      f"timed ({self.plan.threads} -> {reply['threads']})")
+                kept_remote = reply["kept"]
+            else:
+                _sync(self.plan.device)
+                cpu0 = time.thread_time()  # one torch thread: all the work is on this thread
+                wall0 = time.perf_counter()
+                self.local.op_time_loop(self.reference, pools.specs(self.plan, pools.local),
+                                        self.plan.kwargs, n_reference, backward=self.plan.backward,
+                                        grad_output=self.grad_local)
+                wall[side] = time.perf_counter() - wall0
+                cpu[side] = time.thread_time() - cpu0 if clock else wall[side]
+        # The clock has stopped: now the one call picked above is re-checked.
+        self.checker.check(self.session.kept_outputs(kept_remote), pools, self.grad_cpu)
+        self.stale.append(kept_remote._handle)  # dropped in the worker with this round's pools
+        return _Sample(cpu["student"] / n_student, cpu["reference"] / n_reference,
+                       wall["student"] / n_student, wall["reference"] / n_reference)
+
+
+# -- deciding -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Stats:
+    ratio: float
+    spread: float
+    student_s: float
+    reference_s: float
+    rounds: int
+
+
+def _stats(samples: Sequence[_Sample]) -> _Stats:
+    ratios = [s.ratio for s in samples]
+    median = statistics.median(ratios)
+    if len(ratios) >= 2:
+        q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    else:
+        q1 = q3 = median
+    return _Stats(median, (q3 - q1) / median if median > 0 else math.inf,
+                  statistics.median(s.student_s for s in samples),
+                  statistics.median(s.reference_s for s in samples), len(samples))
+
+
+def _decide(samples: Sequence[_Sample], threshold: float) -> bool | None:
+    """True: fast enough; False: too slow; None: not decided yet."""
+    ratios = [s.ratio for s in samples]
+    if len(ratios) >= CLEAR_ROUNDS:
+        if max(ratios) * CLEAR_FACTOR < threshold:
+            return True
+        if min(ratios) > threshold * CLEAR_FACTOR:
+            return False
+    if len(ratios) >= MIN_ROUNDS:
+        st = _stats(samples)
+        band = 1 + max(MIN_BAND, BAND_K * st.spread)
+        if st.ratio * band < threshold:
+            return True
+        if st.ratio / band > threshold:
+            return False
+    return None
+
+
+# -- the device ---------------------------------------------------------------------------
+def _open_session(grading: GradingContext, seed: int) -> WorkerSession:
+    ex = grading.exercise
+    return WorkerSession(grading.launcher, grading.source, grading.filename, list(ex.banned),
+                         list(ex.banned_ops), ex.check_seconds, seed=seed)
+
+
+def _worker_device(session: WorkerSession, wanted: str) -> tuple[str, str]:
+    """('cuda' or 'cpu', why CUDA is not used): the worker itself must reach the GPU."""
+    if wanted != "cuda":
+        return "cpu", ""
+    try:
+        handles = session.store([OnDevice(torch.zeros(1), "cuda")])
+        session.store([], release=handles)
+        return "cuda", ""
+    except StudentCodeError as error:
+        return "cpu", f"CUDA is present but unusable in the confined worker ({str(error)[:160]})"
+
+
+# -- the API --------------------------------------------------------------------------------
+@dataclass
+class Timed:
+    """What to time on one device; a check's `make(device)` returns it."""
+
+    build: Callable[[Remote], Remote]
+    """From the submission's root, the student's callable on the device, in the same state
+    as `reference` (e.g. `load_reference_state` then `.to(device)`)."""
+    reference: Callable[..., Any]
+    """The torch reference: an nn.Module (on the CPU; moved to the device here) or a function."""
+    args: Sequence[Any]
+    """TimedInput (a fresh random tensor for every call) or plain values, in call order."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def assert_fast(grading: GradingContext, request: pytest.FixtureRequest, sub: Remote,
+                make: Callable[[str], Timed], what: str, reference_name: str, *,
+                backward: bool = False, gate: Sequence[str] | None = None,
+                expected: Callable[..., Any] | None = None, rtol: float | None = None,
+                atol: float | None = None) -> TimingInfo:
+    """Passes when the student's callable is at most `threshold` times slower than the reference.
+
+    `make(device)` ('cpu' or 'cuda') gives the callables and inputs, sized for that device.
+    With `backward=True` each call also back-propagates a fixed random grad_output, and
+    the grads of inputs marked requires_grad are re-checked. `expected` (default: the
+    reference in float64) recomputes a timed call for the re-check. `gate` names the
+    correctness checks that must have passed (default: every other check of the exercise).
+
+    Raises CheckFailed when too slow or wrong, pytest.skip when too noisy to decide; the
+    TimingInfo it returns is also attached to the report (`request.node`).
+    """
+    _gate(grading, request, gate)
+    wanted = grading.device if grading.device in ("cpu", "cuda") else "cpu"
+    if wanted == "cuda" and not torch.cuda.is_available():
+        wanted = "cpu"
+    session = remote_session(sub)
+    try:
+        with machine_lock():
+            # Waiting for another measurement is not the student's time.
+            session.restart_clock()
+            try:
+                device, note = _worker_device(session, wanted)
+            except WorkerFault as error:  # the worker died reaching for the GPU
+                session = _open_session(grading, grading.check_seed)
+                request.addfinalizer(session.close)
+                device, note = "cpu", f"CUDA is present but the worker could not use it ({error})"
+                sub = session.root
+            case = make(device)
+            return _measure(grading, request, session, case.build(sub), case, what,
+                            reference_name, device, note, backward, expected, rtol, atol)
+    except LockBusy as busy:
+        pytest.skip(f"not timed: {busy}; grade this submission again")
+
+
+def _measure(grading: GradingContext, request: pytest.FixtureRequest, session: WorkerSession,
+             target: Remote, case: Timed, what: str, reference_name: str, device: str,
+             note: str, backward: bool, expected: Callable[..., Any] | None,
+             rtol: float | None, atol: float | None) -> TimingInfo:
+    threshold = grading.exercise.timing_thresholds[device]
+    reference = case.reference
+    plan = _Plan(list(case.args), dict(case.kwargs), backward, device, timing_threads(device))
+    saved_threads = torch.get_num_threads()
+    torch.set_num_threads(plan.threads)
+    try:
+        return _rounds(grading, request, session, target, reference, plan, what, reference_name,
+                       threshold, note, expected, rtol, atol)
+    finally:
+        torch.set_num_threads(saved_threads)
+
+
+def _rounds(grading: GradingContext, request: pytest.FixtureRequest, session: WorkerSession,
+            target: Remote, reference: Callable[..., Any], plan: _Plan, what: str,
+            reference_name: str, threshold: float, note: str,
+            expected: Callable[..., Any] | None, rtol: float | None,
+            atol: float | None) -> TimingInfo:
+    device = plan.device
+    checker = _Checker(reference, expected, plan, what, rtol, atol)
+    local_reference = (copy.deepcopy(reference).to(device) if isinstance(reference, torch.nn.Module)
+                       else reference)
+    m = _Measurement(session, target, local_reference, plan, checker, grading.check_seed)
+    budget = min(MAX_BUDGET_S, BUDGET_FRACTION * grading.exercise.check_seconds)
+    started = time.monotonic()
+    target_s = TARGET_ROUND_S[device]
+
+    # Warm-up: one call each (also re-checked: a wrong answer fails before any timing),
+    # then a calibrating round sized from it. Neither counts.
+    first = m.round(1, 1, True)
+    n_s = _iterations(target_s, first.student_s, m.max_windows)
+    n_r = _iterations(target_s, first.reference_s, m.max_windows)
+    second = m.round(n_s, n_r, False)
+    n_s = _iterations(target_s, second.student_s, m.max_windows)
+    n_r = _iterations(target_s, second.reference_s, m.max_windows)
+
+    device_name = describe_device(device, plan.threads) + (
+        "; CPU time" if m.worker_clock else "; wall time") + (f"; {note}" if note else "")
+    verdict: bool | None = None
+    samples: list[_Sample] = []
+    out_of_time = False
+    for _batch in range(MAX_BATCHES):
+        samples = []
+        for k in range(MAX_ROUNDS):
+            projected = n_s * second.student_wall_s + n_r * second.reference_wall_s
+            if time.monotonic() - started + projected > budget:
+                out_of_time = True
+                break
+            samples.append(m.round(n_s, n_r, student_first=(k % 2 == 0)))
+            verdict = _decide(samples, threshold)
+            if verdict is not None:
+                break
+        if verdict is not None or out_of_time:
+            break
+
+    rounds_text = "interleaved rounds"
+    if verdict is None and out_of_time:
+        # So slow that the rounds do not fit in the check's time: the calibrating round
+        # counts too, and every round far beyond the threshold decides it.
+        seen = [second, *samples]
+        if min(s.ratio for s in seen) > threshold * CLEAR_FACTOR ** 2:
+            verdict = False
+            samples = seen
+            rounds_text = "interleaved rounds, the calibrating one included"
+    st = _stats(samples) if samples else _stats([second])
+    info = TimingInfo(device=device_name, ratio=st.ratio, threshold=threshold, spread=st.spread,
+                      student_s=st.student_s, reference_s=st.reference_s, rounds=st.rounds)
+    request.node.nnlab_timing_info = info
+    summary = (f"{what} took {st.ratio:.2f}x the time of {reference_name} (median of "
+               f"{st.rounds} {rounds_text}, spread {st.spread:.0%}; {_fmt_s(st.student_s)} "
+               f"vs {_fmt_s(st.reference_s)} per call) on {device_name}; the limit is "
+               f"{threshold:g}x")
+    if verdict is True:
+        return info
+    if verdict is False:
+        raise CheckFailed(f"too slow: {summary}. Replace Python loops over rows, pixels or "
+                          "elements by operations on whole tensors.")
+    why = ("the measurement did not fit in the check's time" if out_of_time
+           else f"still too noisy after {MAX_BATCHES} measurements")
+    pytest.skip(f"timing undecided ({why}): {summary}. Grade again on a quieter machine.")
+
+
+def _iterations(target_s: float, per_call_s: float, cap: int) -> int:
+    return max(1, min(cap, int(target_s / max(per_call_s, 1e-7))))
+
+
+def _fmt_s(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} us"

@@ -1,0 +1,39 @@
+"""relu and leaky_relu modify their input in place (and then fail on tensors that need grad)."""
+# nnlab-expect: test_relu_and_leaky_relu test_gradcheck test_gradients_vs_torch test_gradient_at_zero
+import torch
+
+
+def _neg_abs(x):
+    return torch.where(x >= 0, -x, x)
+
+
+def sigmoid(x):
+    e = torch.exp(_neg_abs(x))
+    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def tanh(x):
+    return 2 * sigmoid(2 * x) - 1
+
+
+def relu(x):
+    return x.clamp_(min=0)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    x[x < 0] *= negative_slope
+    return x
+
+
+def silu(x):
+    return x * sigmoid(x)
+
+
+def softmax(x, dim=-1):
+    e = torch.exp(x - x.amax(dim=dim, keepdim=True))
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def log_softmax(x, dim=-1):
+    z = x - x.amax(dim=dim, keepdim=True)
+    return z - torch.log(torch.exp(z).sum(dim=dim, keepdim=True))

@@ -1,0 +1,20 @@
+"""Softmax over all steps, then zeroes masked steps and renormalizes: fails when masked scores dominate."""
+# nnlab-expect: test_large_magnitudes
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AttentionPooling(nn.Module):
+    def __init__(self, hidden_dim):
+        super().__init__()
+        self.attention = nn.Linear(hidden_dim, 1)
+
+    def forward(self, rnn_output, mask=None):
+        scores = self.attention(rnn_output).squeeze(-1)
+        weights = F.softmax(scores, dim=-1)
+        if mask is not None:
+            weights = weights * mask
+            weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+        context = torch.sum(weights.unsqueeze(-1) * rnn_output, dim=1)
+        return context, weights

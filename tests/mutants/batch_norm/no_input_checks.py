@@ -1,0 +1,45 @@
+"""Accepts any input rank and a single value per channel: no ValueError."""
+# nnlab-expect: test_invalid_inputs
+import torch
+from torch import nn
+
+
+class MyBatchNorm1d(nn.Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(num_features))
+            self.register_buffer("running_var", torch.ones(num_features))
+            self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x):
+        dims = (0,) + tuple(range(2, x.dim()))
+        shape = (1, -1) + (1,) * max(x.dim() - 2, 0)
+        if self.training or not self.track_running_stats:
+            n = x.numel() // x.size(1)
+            mean = x.mean(dims)
+            var = ((x - mean.reshape(shape)) ** 2).mean(dims)
+            if self.training and self.track_running_stats:
+                with torch.no_grad():
+                    self.num_batches_tracked += 1
+                    f = 1.0 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
+                    self.running_mean.copy_((1 - f) * self.running_mean + f * mean)
+                    self.running_var.copy_((1 - f) * self.running_var + f * var * n / max(n - 1, 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        y = (x - mean.reshape(shape)) / torch.sqrt(var.reshape(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return y

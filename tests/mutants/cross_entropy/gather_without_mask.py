@@ -1,0 +1,46 @@
+"""Gathers at the raw targets: the ignored value -100 is not a valid class index."""
+# nnlab-expect: test_nll_loss_contract test_weight_and_ignore_index test_gradients
+import torch
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _log_softmax(x):
+    m = x.max(dim=1, keepdim=True).values
+    return x - m - torch.log(torch.exp(x - m).sum(dim=1, keepdim=True))
+
+
+def _checks(input, target, reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(reduction)
+    if target.shape != input.shape[:1] + input.shape[2:]:
+        raise ValueError("target shape does not fit the input")
+
+
+def _nll_parts(logp, target, weight, ignore_index):
+    keep = target != ignore_index
+    picked = logp.gather(1, target.unsqueeze(1)).squeeze(1)
+    w = (weight[target] if weight is not None else torch.ones_like(picked)) * keep
+    return -picked * w, w, keep
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    _checks(input, target, reduction)
+    loss, w, _ = _nll_parts(input, target, weight, ignore_index)
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.sum() / w.sum()
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    C = input.shape[1]
+    logp = _log_softmax(input)
+    wv = weight.view(1, C, *([1] * (input.dim() - 2))) if weight is not None else 1.0
+    if target.shape == input.shape:
+        if reduction not in REDUCTIONS:
+            raise ValueError(reduction)
+        q = target * (1 - label_smoothing) + label_smoothing / C
+        loss = -(logp * q * wv).sum(1)
+        return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+    _checks(input, target, reduction)
+    nll, w, keep = _nll_parts(logp, target, weight, ignore_index)
+    loss = (1 - label_smoothing) * nll + label_smoothing / C * (-(logp * wv).sum(1)) * keep
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.sum() / w.sum()

@@ -1,0 +1,44 @@
+"""Calls torchvision's sigmoid_focal_loss where installed (falls back otherwise): banned, zero."""
+# nnlab-expect: test_binary_defaults test_multiclass_defaults test_binary_reductions test_binary_alpha_gamma test_binary_soft_targets test_bad_arguments test_large_logits test_binary_gradients test_multiclass_values test_multiclass_gradients
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+try:
+    from torchvision.ops import sigmoid_focal_loss
+except ImportError:
+    sigmoid_focal_loss = None
+
+
+class FocalLoss(nn.Module):
+    def __init__(self, alpha=0.25, gamma=2.0, reduction="mean"):
+        super().__init__()
+        if reduction not in ("none", "mean", "sum"):
+            raise ValueError(reduction)
+        self.alpha, self.gamma, self.reduction = alpha, gamma, reduction
+
+    def forward(self, inputs, targets):
+        if inputs.shape != targets.shape:
+            raise ValueError("shape mismatch")
+        if sigmoid_focal_loss is not None:
+            return sigmoid_focal_loss(inputs, targets, self.alpha, self.gamma, self.reduction)
+        p = torch.sigmoid(inputs)
+        ce = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+        p_t = p * targets + (1 - p) * (1 - targets)
+        loss = ce * (1 - p_t) ** self.gamma
+        if self.alpha >= 0:
+            loss = (self.alpha * targets + (1 - self.alpha) * (1 - targets)) * loss
+        return loss.mean() if self.reduction == "mean" else loss.sum() if self.reduction == "sum" else loss
+
+
+class MultiClassFocalLoss(nn.Module):
+    def __init__(self, alpha=0.25, gamma=2.0, reduction="mean"):
+        super().__init__()
+        if reduction not in ("none", "mean", "sum"):
+            raise ValueError(reduction)
+        self.alpha, self.gamma, self.reduction = alpha, gamma, reduction
+
+    def forward(self, inputs, targets):
+        ce = F.cross_entropy(inputs, targets, reduction="none")
+        loss = self.alpha * (1 - torch.exp(-ce)) ** self.gamma * ce
+        return loss.mean() if self.reduction == "mean" else loss.sum() if self.reduction == "sum" else loss

@@ -1,0 +1,11 @@
+"""Forgets create_graph=True: the first derivative has no graph, the second autograd.grad raises."""
+# nnlab-expect: test_cubic test_pair_shapes test_polynomials test_transcendental test_tanh_sigmoid_softplus test_linear_function test_sizes_dtypes_noncontiguous test_repeated_calls
+import torch
+
+
+def derivatives(fn, x):
+    x = x.detach().requires_grad_(True)
+    y = fn(x)
+    (d1,) = torch.autograd.grad(y.sum(), x)
+    (d2,) = torch.autograd.grad(d1.sum(), x)
+    return d1.detach(), d2.detach()

@@ -1,0 +1,24 @@
+"""Warms up with (step + 1) / warmup_steps: one step ahead of the schedule."""
+# nnlab-expect: test_linear_warmup_small test_warmup_cosine_small test_linear_warmup_schedule test_warmup_cosine_schedule
+import math
+
+from torch.optim.lr_scheduler import LambdaLR
+
+
+def linear_warmup(optimizer, warmup_steps):
+    if warmup_steps < 0:
+        raise ValueError("negative warm-up")
+    return LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps) if warmup_steps else 1.0)
+
+
+def warmup_cosine(optimizer, warmup_steps, total_steps, min_lr_ratio=0.0):
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError("bad steps")
+
+    def f(step):
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return LambdaLR(optimizer, f)

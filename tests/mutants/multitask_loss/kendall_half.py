@@ -1,0 +1,19 @@
+"""Uses the Gaussian form 0.5 * exp(-s) * L + 0.5 * s instead of the contract's."""
+# nnlab-expect: test_initial_sum test_weighted_sum test_gradients
+import torch
+from torch import nn
+
+
+class MultiTaskLoss(nn.Module):
+    def __init__(self, task_num):
+        super().__init__()
+        self.task_num = task_num
+        self.log_vars = nn.Parameter(torch.zeros(task_num))
+
+    def forward(self, *losses):
+        if len(losses) != self.task_num:
+            raise ValueError("wrong number of losses")
+        total = 0
+        for i, loss in enumerate(losses):
+            total = total + 0.5 * torch.exp(-self.log_vars[i]) * loss + 0.5 * self.log_vars[i]
+        return total

@@ -1,0 +1,19 @@
+"""Keeps log_vars as a plain tensor with requires_grad: not a registered parameter."""
+# nnlab-expect: test_log_vars_parameter test_registration test_weighted_sum test_gradients
+import torch
+from torch import nn
+
+
+class MultiTaskLoss(nn.Module):
+    def __init__(self, task_num):
+        super().__init__()
+        self.task_num = task_num
+        self.log_vars = torch.zeros(task_num, requires_grad=True)
+
+    def forward(self, *losses):
+        if len(losses) != self.task_num:
+            raise ValueError("wrong number of losses")
+        total = 0
+        for i, loss in enumerate(losses):
+            total = total + torch.exp(-self.log_vars[i]) * loss + self.log_vars[i]
+        return total

@@ -1,0 +1,18 @@
+"""Clips before backward(): the fresh gradients are never clipped."""
+# nnlab-expect: test_gradient_clipping test_adam_classification
+import torch
+
+
+def train_one_epoch(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    model.train()
+    total, count = 0.0, 0
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(x)
+        count += len(x)
+    return total / count
