@@ -48,6 +48,12 @@ def grade_one_student(folder: str, exercise_ids: tuple[str, ...], seed: int) -> 
 _LAUNCHER = None
 
 
+def _single_threaded() -> None:
+    """Runs first in each parallel grading process: N graders x 2 torch threads each would
+    oversubscribe the cores and make every check (and timing) slow and noisy."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
 def _broken_result(student: str, exercise_ids: tuple[str, ...], seed: int, why: str) -> SubmissionResult:
     """A student whose grading failed outright still appears, with zero and the reason."""
     import datetime as dt
@@ -97,7 +103,8 @@ def grade_class(class_dir: Path, out_dir: Path, workers: int | None, seed: int |
     else:
         # Spawned, not forked: a grading process must not inherit torch's thread pools.
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                    initializer=_single_threaded) as pool:
             futures = {pool.submit(grade_one_student, str(f), exercise_ids, seed): f.name
                        for f in students}
             for future in concurrent.futures.as_completed(futures):

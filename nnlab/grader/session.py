@@ -117,7 +117,7 @@ class WorkerSession:
 
     def request(self, op: str, doing: str, label: str | None = None, **fields: Any) -> Any:
         """Sends one operation; returns its value or raises the matching WorkerFault."""
-        payload = codec.encode({"op": op, **fields})
+        payload = codec.encode({"op": op, **fields}, handle_for=_handle_of)
         reply = self._exchange(payload, doing)
         if not isinstance(reply, dict):
             raise ProtocolViolation("the worker sent a malformed reply")
@@ -218,6 +218,13 @@ class WorkerSession:
         """The outputs (and input grads) a timing loop held back, as plain data."""
         return self.request("eval", "reading the timed outputs", expression="kept",
                             bindings={"kept": kept._handle})
+
+
+def _handle_of(obj: Any) -> codec.Handle:
+    """A Remote goes back to its worker as the handle it came with; nothing else may be sent."""
+    if isinstance(obj, Remote):
+        return obj._handle
+    raise ProtocolViolation(f"cannot send a value of type {type(obj).__name__} to the worker")
 
 
 def _relabel(value: Any, label: str) -> Any:
