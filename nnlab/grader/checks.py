@@ -59,7 +59,7 @@ def timing(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def randn(*shape: int, dtype: torch.dtype = torch.float32, scale: float = 1.0) -> torch.Tensor:
     """Normal inputs from the check's seeded generator."""
-    return torch.randn(*shape, dtype=torch.float64).mul_(scale).to(dtype)
+    return torch.randn(shape, dtype=torch.float64).mul_(scale).to(dtype)
 
 
 def noncontig(t: torch.Tensor) -> NonContiguous:
