@@ -1,8 +1,6 @@
 """Hidden checks for attention_pooling: the whole contract of CATALOGUE.md."""
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
