@@ -1,5 +1,5 @@
 """Applies alpha_t even when alpha < 0 (torchvision then skips the weighting)."""
-# nnlab-expect: test_binary_alpha_gamma
+# nnlab-expect: test_binary_alpha_gamma test_binary_soft_targets test_large_logits
 import torch
 import torch.nn.functional as F
 from torch import nn

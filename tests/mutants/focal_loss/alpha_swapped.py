@@ -1,5 +1,5 @@
 """Weights positives by 1 - alpha and negatives by alpha: alpha_t the wrong way round."""
-# nnlab-expect: test_binary_defaults test_binary_alpha_gamma
+# nnlab-expect: test_binary_defaults test_binary_reductions test_binary_alpha_gamma test_binary_soft_targets test_large_logits test_binary_gradients
 import torch
 import torch.nn.functional as F
 from torch import nn

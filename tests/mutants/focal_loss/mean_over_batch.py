@@ -1,5 +1,5 @@
 """'mean' divides the sum by the batch size only (the first dimension), not the element count."""
-# nnlab-expect: test_binary_reductions
+# nnlab-expect: test_binary_reductions test_binary_alpha_gamma test_binary_soft_targets test_binary_gradients
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -1,5 +1,5 @@
 """Multi-class modulating factor p_t**gamma instead of (1 - p_t)**gamma."""
-# nnlab-expect: test_multiclass_defaults test_multiclass_values
+# nnlab-expect: test_multiclass_defaults test_large_logits test_multiclass_values test_multiclass_gradients
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -1,5 +1,5 @@
 """Treats the default nonlinearity as linear: gain 1 where torch uses sqrt(2)."""
-# nnlab-expect: test_kaiming_normal_default test_kaiming_fan_modes
+# nnlab-expect: test_kaiming_normal_default test_kaiming_fan_modes test_kaiming_gains test_in_place_and_no_grad
 from __future__ import annotations
 
 import math

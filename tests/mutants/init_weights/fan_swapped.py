@@ -1,5 +1,5 @@
 """Reads fan_in from size(0) and fan_out from size(1): the weight is (out, in)."""
-# nnlab-expect: test_kaiming_normal_default test_kaiming_fan_modes test_initialize_weights_conv_linear
+# nnlab-expect: test_kaiming_normal_default test_kaiming_fan_modes test_kaiming_gains test_in_place_and_no_grad test_initialize_weights_conv_linear
 from __future__ import annotations
 
 import math

@@ -1,5 +1,5 @@
 """Averages the weighted task losses instead of summing them."""
-# nnlab-expect: test_initial_sum test_weighted_sum test_gradients
+# nnlab-expect: test_initial_sum test_weighted_sum test_gradients test_gradcheck_float64
 import torch
 from torch import nn
 

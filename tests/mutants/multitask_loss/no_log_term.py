@@ -1,5 +1,5 @@
 """Forgets the + log_vars regularizer: the weights would collapse to zero in training."""
-# nnlab-expect: test_weighted_sum test_gradients
+# nnlab-expect: test_weighted_sum test_gradients test_gradcheck_float64
 import torch
 from torch import nn
 
