@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from nnlab.grader.checks import CheckFailed, assert_equal, assert_tensor, state_dict_of
+from nnlab.grader.checks import assert_equal, assert_tensor, state_dict_of
 
 
 def test_output_shape(sub):

@@ -5,9 +5,6 @@ import os
 import re
 from typing import Any
 
-import torch
-from torch import nn
-
 from nnlab.errors import StudentCodeError
 from nnlab.grader.checks import CheckFailed, assert_equal
 from nnlab.grader.session import remote_session

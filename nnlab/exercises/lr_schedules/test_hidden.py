@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from nnlab.grader.checks import CheckFailed, assert_close, assert_equal, expect_raises
+from nnlab.grader.checks import CheckFailed, assert_close, expect_raises
 from nnlab.grader.session import remote_session
 
 _SGD = "torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr={lr})"
