@@ -1,6 +1,6 @@
 """Grades the same submissions many times and prints how stable the timing verdicts are.
 
-For every timed exercise it grades the solution (vectorized), the Python-loop variant and
+For every timed exercise it grades the solution (vectorized), the Python-loop variants and
 any cache-gaming variant from tests/timing_variants/, each --runs times with a new seed
 each time (as real runs get a new secret seed), and prints per submission: the verdicts
 seen, the flip rate (runs whose verdict differs from the most common one), and the ratio
@@ -35,11 +35,8 @@ def _timing_only(exercise):  # noqa: ANN001, ANN202 - torch-heavy imports stay i
 
 def _submissions(exercise) -> list[tuple[str, Path]]:  # noqa: ANN001
     found = [("vectorized", exercise.solution_path)]
-    loop = VARIANTS / f"{exercise.id}_loop.py"
-    if loop.is_file():
-        found.append(("loop", loop))
-    found += [(p.stem.removeprefix(f"{exercise.id}_"), p)
-              for p in sorted(VARIANTS.glob(f"{exercise.id}_cache*.py"))]
+    for pattern in (f"{exercise.id}_loop*.py", f"{exercise.id}_cache*.py"):
+        found += [(p.stem.removeprefix(f"{exercise.id}_"), p) for p in sorted(VARIANTS.glob(pattern))]
     return found
 
 
@@ -57,13 +54,14 @@ def main() -> int:
     from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
     from nnlab.grader.launcher import WorkerLauncher
     from nnlab.grader.runner import run_checks, timing_device
-    from nnlab.grader.timing import describe_device
+    from nnlab.grader.timing import describe_device, timing_threads
 
     ids = sorted(f.name for f in EXERCISES_DIR.iterdir() if (f / "test_timing.py").is_file())
     if args.exercise:
         ids = [i for i in ids if i in args.exercise]
     launcher = WorkerLauncher()
-    print(f"device: {describe_device(timing_device())}; {args.runs} runs each; "
+    device = timing_device()
+    print(f"device: {describe_device(device, timing_threads(device))}; {args.runs} runs each; "
           f"{'all checks' if args.full else 'timing check only'}", flush=True)
     header = (f"{'exercise':<15} {'submission':<11} {'verdicts':<24} {'flip':>5} "
               f"{'ratio med':>9} {'min':>7} {'max':>7} {'spread':>7} {'thr':>5} {'s/run':>6}")

@@ -1,0 +1,199 @@
+"""Timing checks: calibrated on this machine, and the measurement's own rules.
+
+Calibration: for every timed exercise the solution passes even against a threshold
+MARGIN times stricter, and a Python-loop variant with correct values (tests/timing_variants/
+<id>_loop.py) fails even against a threshold LOOP_MARGIN times more lenient. Only verdicts
+are asserted, never seconds.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from nnlab.grader import runner, timing
+from nnlab.grader.exercise import EXERCISES_DIR, Exercise, load_exercise
+from nnlab.grader.results import CheckResult, Outcome
+
+VARIANTS = Path(__file__).parent / "timing_variants"
+TIMED = sorted(f.name for f in EXERCISES_DIR.iterdir() if (f / "test_timing.py").is_file())
+MARGIN = 1.5
+LOOP_MARGIN = 3.0
+SEED = 20261123
+
+
+class _TimingOnly(Exercise):
+    """The exercise with its timing check alone (its correctness is other tests' business)."""
+
+    def check_files(self, include_hidden: bool) -> list[Path]:
+        return [self.folder / "test_timing.py"]
+
+
+def _timing_only(exercise_id: str, factor: float = 1.0) -> _TimingOnly:
+    exercise = load_exercise(EXERCISES_DIR / exercise_id)
+    fields = {f.name: getattr(exercise, f.name) for f in dataclasses.fields(exercise)}
+    fields["timing_thresholds"] = {k: v * factor for k, v in exercise.timing_thresholds.items()}
+    return _TimingOnly(**fields)
+
+
+def _speed(exercise: Exercise, source: str, launcher, seed: int = SEED) -> CheckResult:
+    run = runner.run_checks(exercise, source, f"{exercise.id}.py", launcher, seed,
+                            include_hidden=True)
+    (result,) = [c for c in run.results if c.test_id == "test_speed"]
+    return result
+
+
+def _describe(result: CheckResult) -> str:
+    t = result.timing
+    ratio = f"ratio {t.ratio:.2f} (threshold {t.threshold:g}, spread {t.spread:.0%})" if t else "no timing"
+    return f"{result.outcome.value}: {ratio}: {result.message}"
+
+
+def test_every_timed_exercise_declares_its_check() -> None:
+    """Does each timed exercise have a 1-point test_speed, both thresholds and a loop variant?"""
+    assert TIMED, "no exercise has a timing check"
+    for exercise_id in TIMED:
+        exercise = load_exercise(EXERCISES_DIR / exercise_id)
+        (spec,) = [c for c in exercise.checks if c.is_timing]
+        assert (spec.test_id, spec.points) == ("test_speed", 1.0), exercise_id
+        assert {"cpu", "cuda"} <= exercise.timing_thresholds.keys(), exercise_id
+        assert (VARIANTS / f"{exercise_id}_loop.py").is_file(), exercise_id
+
+
+@pytest.mark.parametrize("exercise_id", TIMED)
+def test_solution_is_fast_with_margin(exercise_id: str, launcher) -> None:
+    """Does the solution pass its timing check even with the threshold MARGIN times stricter?"""
+    exercise = _timing_only(exercise_id, 1 / MARGIN)
+    result = _speed(exercise, exercise.solution_path.read_text(encoding="utf-8"), launcher)
+    assert result.outcome is Outcome.PASSED, _describe(result)
+    info = result.timing
+    assert info is not None and info.ratio < info.threshold
+    assert f"torch {torch.__version__}" in info.device and info.rounds >= timing.CLEAR_ROUNDS
+
+
+LOOPS = sorted(VARIANTS.glob("*_loop*.py"))
+
+
+@pytest.mark.parametrize("path", LOOPS, ids=lambda p: p.stem)
+def test_python_loop_is_too_slow(path: Path, launcher) -> None:
+    """Does a Python loop with correct values fail even with the threshold LOOP_MARGIN times looser?"""
+    exercise = _timing_only(path.stem.split("_loop")[0], LOOP_MARGIN)
+    source = path.read_text(encoding="utf-8")
+    result = _speed(exercise, source, launcher)
+    # "too slow" (not a wrong value on the timed inputs): the loop's values are right.
+    assert result.outcome is Outcome.FAILED and result.message.startswith("too slow"), \
+        _describe(result)
+    assert result.timing is not None and result.timing.ratio > result.timing.threshold
+
+
+@pytest.mark.parametrize("path", sorted(VARIANTS.glob("*_cache.py")), ids=lambda p: p.stem)
+def test_caching_by_input_gains_nothing(path: Path, launcher) -> None:
+    """Does a slow submission that memoizes results by input identity or content still fail?"""
+    exercise = _timing_only(path.stem.removesuffix("_cache"))
+    result = _speed(exercise, path.read_text(encoding="utf-8"), launcher)
+    assert result.outcome is Outcome.FAILED, _describe(result)
+
+
+# -- the measurement's rules, on my_linear ---------------------------------------------------
+LINEAR = (EXERCISES_DIR.parent / "solutions" / "my_linear.py").read_text(encoding="utf-8")
+
+
+def test_undecided_is_skipped_with_the_reason(launcher, monkeypatch) -> None:
+    """When the rounds never decide, is the check skipped (not passed or failed) with the numbers?"""
+    monkeypatch.setattr(timing, "_decide", lambda samples, threshold: None)
+    monkeypatch.setattr(timing, "MAX_ROUNDS", 3)
+    monkeypatch.setattr(timing, "MAX_BATCHES", 2)
+    result = _speed(_timing_only("my_linear"), LINEAR, launcher)
+    assert result.outcome is Outcome.SKIPPED and result.score == 0, _describe(result)
+    assert "undecided" in result.message and "the limit is 4x" in result.message
+    assert result.timing is not None and result.timing.rounds == 3
+
+
+def test_wrong_values_while_timed_fail(launcher) -> None:
+    """Does a submission that is right at first but returns garbage once timed fail the re-check?"""
+    source = LINEAR + textwrap.dedent('''
+        _calls = [0]
+        _forward = MyLinear.forward
+        def forward(self, x):
+            _calls[0] += 1
+            return _forward(self, x) if _calls[0] <= 2 else torch.zeros(*x.shape[:-1], self.out_features)
+        MyLinear.forward = forward
+    ''')
+    result = _speed(_timing_only("my_linear"), source, launcher)
+    assert result.outcome is Outcome.FAILED, _describe(result)
+    assert "on the timed inputs" in result.message
+
+
+def test_thread_count_is_the_graders(launcher) -> None:
+    """Does a submission that raises torch's thread count while timed fail?"""
+    source = LINEAR.replace("        y = x @ self.weight.T", "        torch.set_num_threads(4)\n"
+                                                               "        y = x @ self.weight.T")
+    result = _speed(_timing_only("my_linear"), source, launcher)
+    assert result.outcome is Outcome.FAILED and "thread count" in result.message, _describe(result)
+
+
+def test_correctness_gates_timing(launcher) -> None:
+    """Is a fast submission that fails a gating correctness check failed without being timed?"""
+
+    class _PublicAndTiming(_TimingOnly):
+        def check_files(self, include_hidden: bool) -> list[Path]:
+            return [self.folder / "test_public.py", self.folder / "test_timing.py"]
+
+    base = _timing_only("my_linear")
+    exercise = _PublicAndTiming(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+    wrong = LINEAR.replace("y = x @ self.weight.T", "y = x @ self.weight.T * 1.01")
+    result = _speed(exercise, wrong, launcher)
+    assert result.outcome is Outcome.FAILED and result.message.startswith("not timed"), \
+        _describe(result)
+    assert result.timing is None
+
+
+def test_cuda_without_a_usable_gpu_falls_back_to_the_cpu(launcher, monkeypatch) -> None:
+    """Where CUDA is reported but the worker cannot use it, is the CPU measured and said so?"""
+    if torch.cuda.is_available():
+        pytest.skip("a real GPU is present: the CUDA path itself runs in the calibration tests")
+    monkeypatch.setattr(runner, "timing_device", lambda: "cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    result = _speed(_timing_only("my_linear"), LINEAR, launcher)
+    assert result.outcome is Outcome.PASSED, _describe(result)
+    assert result.timing.device.startswith("cpu") and "CUDA" in result.timing.device
+    assert result.timing.threshold == load_exercise(EXERCISES_DIR / "my_linear").timing_thresholds["cpu"]
+
+
+def test_decision_rules() -> None:
+    """Clear rounds decide early, a median near the threshold waits, a wide spread widens the band."""
+    def samples(*ratios: float) -> list[timing._Sample]:
+        return [timing._Sample(r, 1.0, r, 1.0) for r in ratios]
+
+    assert timing._decide(samples(1.0, 1.1), 3.0) is None  # too few rounds
+    assert timing._decide(samples(1.0, 1.1, 0.9), 3.0) is True
+    assert timing._decide(samples(30, 31, 29), 3.0) is False
+    assert timing._decide(samples(2.9, 3.0, 3.1, 3.0, 2.95), 3.0) is None
+    assert timing._decide(samples(2.0, 2.1, 1.9, 2.05, 2.0), 3.0) is True
+    assert timing._decide(samples(1.0, 4.0, 2.0, 2.5, 3.5), 3.0) is None  # spread too wide
+    stats = timing._stats(samples(1.0, 2.0, 3.0, 4.0, 5.0))
+    assert stats.ratio == 3.0 and math.isclose(stats.spread, 2.0 / 3.0)
+
+
+def test_measurements_never_overlap(tmp_path) -> None:
+    """Does the machine-wide lock keep a second measurement waiting while one runs?"""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom nnlab.grader.timing import machine_lock\n"
+                               "with machine_lock():\n    print('held', flush=True)\n"
+                               "    sys.stdin.readline()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(timing.LockBusy):
+            with timing.machine_lock(timeout_s=0.3):
+                pass
+    finally:
+        holder.communicate("\n", timeout=30)
+    with timing.machine_lock(timeout_s=5):  # free again once the holder is done
+        pass
