@@ -171,6 +171,11 @@ class LockBusy(Exception):
     """Another measurement held the machine for longer than we are willing to wait."""
 
 
+def lock_path() -> str:
+    """The file every grader process on this machine locks (flock) while it measures."""
+    return os.path.join(tempfile.gettempdir(), "nnlab-timing.lock")
+
+
 @contextlib.contextmanager
 def machine_lock(timeout_s: float = LOCK_WAIT_S) -> Iterator[None]:
     """One timing measurement at a time on this machine, across grader processes."""
@@ -179,7 +184,7 @@ def machine_lock(timeout_s: float = LOCK_WAIT_S) -> Iterator[None]:
     except ImportError:  # Windows: no flock; measurements are not serialized there
         yield
         return
-    path = os.path.join(tempfile.gettempdir(), "nnlab-timing.lock")
+    path = lock_path()
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except PermissionError:  # created by another user without write access for us
