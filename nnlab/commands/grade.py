@@ -60,14 +60,10 @@ def _broken_result(student: str, exercise_ids: tuple[str, ...], seed: int, why: 
 
     from nnlab import __version__
     from nnlab.grader.exercise import get_exercise
-    from nnlab.grader.results import Confinement, ExerciseResult, Outcome
-    from nnlab.grader.runner import failed_everywhere
+    from nnlab.grader.pipeline import unrunnable
+    from nnlab.grader.results import Confinement, Outcome
 
-    exercises = []
-    for ex_id in exercise_ids:
-        ex = get_exercise(ex_id)
-        exercises.append(ExerciseResult(ex.id, ex.title, failed_everywhere(ex, True, Outcome.ERROR, why),
-                                        ex.points, why))
+    exercises = [unrunnable(get_exercise(ex_id), True, Outcome.ERROR, why) for ex_id in exercise_ids]
     return SubmissionResult(student, tuple(exercises), seed, Confinement("none", ()), "", __version__,
                             dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 

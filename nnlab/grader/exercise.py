@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ def _string_list(table: dict[str, Any], key: str, where: Path) -> tuple[str, ...
     return tuple(value)
 
 
-def _declared_checks(path: Path, visibility: Visibility) -> list[tuple[str, str, bool]]:
+def _declared_checks(path: Path) -> list[tuple[str, str, bool]]:
     """(test_id, docstring first line, is_timing) for each test function in a check file."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -167,7 +167,7 @@ def load_exercise(folder: Path) -> Exercise:
         path = folder / filename
         if not path.exists():
             continue
-        for test_id, name, is_timing in _declared_checks(path, visibility):
+        for test_id, name, is_timing in _declared_checks(path):
             if test_id not in points_table:
                 raise ExerciseFormatError(f"{toml_path}: key 'points.{test_id}' is missing "
                                           f"(a check in {filename})")

@@ -67,11 +67,6 @@ def _main_module_hidden() -> Iterator[None]:
             main.__dict__.update(saved)
 
 
-def _runtime_paths() -> tuple[str, ...]:
-    """Folders the worker may read besides the Python runtime: none of nnlab's own."""
-    return ()
-
-
 @dataclass(eq=False)
 class WorkerProcess:
     """A running worker: its process, the grader's end of the pipe, its scratch folder."""
@@ -143,7 +138,7 @@ class WorkerLauncher:
         context = _fork_context()
         scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=self.scratch_root))
         parent_conn, child_conn = context.Pipe(duplex=True)
-        config = WorkerConfig(scratch=str(scratch), readable=_runtime_paths(), limits=self.limits)
+        config = WorkerConfig(scratch=str(scratch), limits=self.limits)
         process = context.Process(target=serve, args=(child_conn, config), daemon=True)
         with _main_module_hidden():
             process.start()

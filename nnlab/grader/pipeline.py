@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import torch
 
 from nnlab import __version__
 from nnlab.grader.banned import find_banned
@@ -16,6 +15,7 @@ from nnlab.grader.exercise import Exercise, load_catalogue
 from nnlab.grader.launcher import WorkerLauncher
 from nnlab.grader.results import Confinement, ExerciseResult, Outcome, SubmissionResult
 from nnlab.grader.runner import failed_everywhere, run_checks, timing_device
+from nnlab.grader.timing import describe_device
 from nnlab.grader.submission import SubmissionFile, collect
 
 
@@ -34,6 +34,13 @@ def _syntax_problem(source: str, filename: str) -> str:
     return ""
 
 
+def unrunnable(exercise: Exercise, include_hidden: bool, outcome: Outcome, note: str) -> ExerciseResult:
+    """Every check with the same verdict and the reason: a file that cannot run scores zero."""
+    checks = failed_everywhere(exercise, include_hidden, outcome, note)
+    max_score = sum(c.points for c in exercise.checks_for(include_hidden))
+    return ExerciseResult(exercise.id, exercise.title, checks, max_score, note)
+
+
 def grade_exercise(exercise: Exercise, source: str | None, filename: str,
                    launcher: WorkerLauncher, seed: int, include_hidden: bool,
                    problem: str = "") -> tuple[ExerciseResult, dict | None]:
@@ -41,8 +48,7 @@ def grade_exercise(exercise: Exercise, source: str | None, filename: str,
     max_score = sum(c.points for c in exercise.checks_for(include_hidden))
 
     def whole(outcome: Outcome, note: str) -> tuple[ExerciseResult, None]:
-        checks = failed_everywhere(exercise, include_hidden, outcome, note)
-        return ExerciseResult(exercise.id, exercise.title, checks, max_score, note), None
+        return unrunnable(exercise, include_hidden, outcome, note), None
 
     if source is None:
         return whole(Outcome.ERROR, problem or f"{filename} could not be read")
@@ -66,13 +72,6 @@ def _confinement(seen: dict | None, launcher: WorkerLauncher) -> Confinement:
     from nnlab.grader.sandbox import probe
 
     return probe()
-
-
-def describe_device() -> str:
-    if torch.cuda.is_available():
-        name = torch.cuda.get_device_name(0)
-        return f"cuda: {name} (torch {torch.__version__}, CUDA {torch.version.cuda})"
-    return f"cpu (torch {torch.__version__}, {torch.get_num_threads()} threads)"
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
         exercises=tuple(results),
         seed=seed,
         confinement=_confinement(confinement_seen, launcher),
-        device=describe_device(),
+        device=describe_device(timing_device()),
         nnlab_version=__version__,
         graded_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     )
