@@ -199,3 +199,19 @@ def test_measurements_never_overlap() -> None:
         holder.communicate("\n", timeout=30)
     with timing.machine_lock(timeout_s=5):  # free again once the holder is done
         pass
+
+
+HIDING = sorted(VARIANTS.glob("*_hides_*.py"))
+
+
+@pytest.mark.parametrize("path", HIDING, ids=lambda p: p.stem)
+def test_work_hidden_from_the_clock_is_caught(path: Path, launcher) -> None:
+    """Does a slow submission that hides its work from the clock (a lazy tensor, computing only
+    the calls it guesses are checked, or computing before, after or beside the timed calls by
+    rewriting the worker) still fail?"""
+    exercise = _timing_only(path.stem.split("_hides_")[0])
+    result = _speed(exercise, path.read_text(encoding="utf-8"), launcher)
+    # FAILED (too slow, or wrong values in the re-checked calls) or ERROR (a lazy result
+    # is refused): either way no speed point.
+    assert result.outcome in (Outcome.FAILED, Outcome.ERROR) and result.score == 0, \
+        _describe(result)

@@ -199,25 +199,26 @@ class WorkerSession:
 
     def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
                   first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
-                  keep: list[int] | None = None, threads: int = 0) -> dict[str, Any]:
+                  threads: int = 0) -> dict[str, Any]:
         """One timed request: `iterations` untraced calls in the worker (see Worker.op_time_loop).
 
-        Returns {"threads": int, "kept": Remote}; fetch the kept outputs with `kept_outputs`.
+        Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
+        held there; fetch some with `kept_outputs` or read them where "where" says.
         """
         what = "forward and backward of " if backward else ""
         value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
                              args=list(args), kwargs=dict(kwargs), iterations=int(iterations),
                              first=int(first), backward=bool(backward), grad_output=grad_output,
-                             keep=list(keep or []), threads=int(threads))
+                             threads=int(threads))
         if not (isinstance(value, dict) and isinstance(value.get("threads"), int)
-                and isinstance(value.get("kept"), Remote)):
+                and isinstance(value.get("kept"), Remote) and isinstance(value.get("where"), list)):
             raise ProtocolViolation("the timing loop sent a malformed reply")
         return value
 
-    def kept_outputs(self, kept: Remote) -> Any:
-        """The outputs (and input grads) a timing loop held back, as plain data."""
-        return self.request("eval", "reading the timed outputs", expression="kept",
-                            bindings={"kept": kept._handle})
+    def kept_outputs(self, kept: Remote, picks: list[int]) -> Any:
+        """The output and input grads of the picked timed calls, as plain data."""
+        return self.request("eval", "reading the timed outputs", expression="[kept[i] for i in picks]",
+                            bindings={"kept": kept._handle, "picks": [int(i) for i in picks]})
 
 
 def _handle_of(obj: Any) -> codec.Handle:

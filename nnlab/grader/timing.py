@@ -16,9 +16,15 @@ How a measurement goes (SPEC 4.5):
   each with enough calls (tens of ms) that the request's overhead is negligible. The
   verdict compares the median of the per-round ratios with the exercise's threshold for
   the device; spread = interquartile range / median of those ratios.
-- One timed call per round, picked at random here, keeps its output (and input grads) in
-  the worker; after the clock stops they are re-checked against a float64 reference, so a
-  fast but wrong answer fails.
+- The worker runs only while it serves a timed request: between requests it is stopped
+  (SIGSTOP), so no thread of it can compute after its calls, nor disturb the reference.
+  On the CPU its clock covers everything it did while let run, receiving the pools too.
+- Every call's output (and input grads) is held; once both sides have stopped, a few
+  calls are picked at random here and re-checked against a float64 reference, so a fast
+  but wrong answer fails and no call can know whether it will be looked at. On Linux the
+  grader reads those outputs itself from the stopped worker's memory (process_vm_readv),
+  so not even a worker that rewrote nnlab's own code could compute them only on demand.
+- A timed call must return exactly a torch.Tensor (no lazy subclass).
 - Too noisy to decide: measure again (a bounded number of times), then `pytest.skip` with
   the reason. Never a silent pass or fail.
 - Measurements never overlap on one machine (an fcntl lock in the temp folder), so
@@ -41,6 +47,7 @@ import pytest
 import torch
 
 from nnlab.errors import ProtocolViolation, StudentCodeError, WorkerFault
+from nnlab.grader import freezer
 from nnlab.grader.checks import CheckFailed, GradingContext, assert_close, assert_tensor
 from nnlab.grader.codec import Handle, OnDevice
 from nnlab.grader.results import Outcome, TimingInfo
@@ -54,6 +61,10 @@ __all__ = ["Timed", "TimedInput", "normal", "integers", "binary", "assert_fast",
 TARGET_ROUND_S = {"cpu": 0.025, "cuda": 0.015}
 """Time one side of a round aims at: long against a request's ~0.2 ms overhead."""
 MAX_ITERATIONS = 256
+KEEP_BYTES = {"cpu": 256 << 20, "cuda": 2 << 30}
+"""Every call's output is held until its round ends: calls per round are capped to fit."""
+RECHECKS_PER_ROUND = 3
+"""Calls per round whose output is re-checked, picked after the round (at random)."""
 MIN_ROUNDS = 5
 """Rounds before a decision from the median and its spread."""
 CLEAR_ROUNDS = 3
@@ -290,14 +301,12 @@ class _Plan:
 
 
 class _Pools:
-    """One round's fresh random pools, here (reference) and in the worker (student)."""
+    """One round's fresh random pools: the same values for the worker and the reference."""
 
     def __init__(self, plan: _Plan, windows: int, generator: torch.Generator) -> None:
         inputs = [a for a in plan.args if isinstance(a, TimedInput)]
         self.windows = windows
         self.cpu = [t.draw(t.numel + t.step * (windows - 1), generator) for t in inputs]
-        # On the CPU the same tensors: the reference only reads them.
-        self.local = [b.to(plan.device) for b in self.cpu]
 
     def specs(self, plan: _Plan, bases: Sequence[Any]) -> list[Any]:
         out, k = [], 0
@@ -373,6 +382,30 @@ class _Checker:
                              family="timed inputs", rtol=self.rtol, atol=self.atol)
 
 
+def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int) -> list[dict[str, Any]]:
+    """The picked calls' output and input grads, read from the stopped worker's memory."""
+    items = []
+    for index in picks:
+        try:
+            call = reply["where"][index]
+            tensors = [None if w is None else freezer.read_tensor(pid, w) for w in call]
+            if not tensors or tensors[0] is None:
+                raise freezer.UnreachableMemory("it is not a plain CPU tensor")
+        except freezer.UnreachableMemory as error:
+            raise CheckFailed(f"the output of timed call {index} could not be read from the "
+                              f"stopped worker: {error}") from None
+        items.append({"index": index, "output": tensors[0], "grads": tensors[1:]})
+    return items
+
+
+def _fetched_calls(calls: Any, picks: Sequence[int]) -> list[dict[str, Any]]:
+    """The picked calls as the worker sent them back on request (no memory reading here)."""
+    if not (isinstance(calls, list) and len(calls) == len(picks)
+            and all(isinstance(c, list) and c for c in calls)):
+        raise ProtocolViolation("the timed outputs came back malformed")
+    return [{"index": i, "output": c[0], "grads": c[1:]} for i, c in zip(picks, calls)]
+
+
 @dataclass
 class _Sample:
     student_s: float
@@ -387,7 +420,16 @@ class _Sample:
 
 
 class _Measurement:
-    """Runs rounds; owns the worker session, the local loop and the pools."""
+    """Runs rounds; owns the worker session, the local loop and the pools.
+
+    Between its requests the worker is stopped (SIGSTOP): no thread of it can run while
+    the reference is measured, nor compute anything once its timed request is over. Where
+    the system lets the grader reach the worker's memory (CPU tensors on Linux), the
+    grader writes each round's inputs into it while it is stopped and reads the
+    re-checked outputs back the same way, so the worker learns its inputs only inside the
+    timed request and cannot touch its outputs after it. Elsewhere the inputs go by a
+    request inside the timed span and the picked outputs come back by request.
+    """
 
     def __init__(self, session: WorkerSession, target: Remote, reference: Callable[..., Any],
                  plan: _Plan, checker: _Checker, seed: int) -> None:
@@ -401,64 +443,141 @@ class _Measurement:
         self.grad_local: torch.Tensor | None = None
         self.grad_remote: Handle | None = None
         self.stale: list[Handle] = []
-        inputs = [a for a in plan.args if isinstance(a, TimedInput)]
-        self.max_windows = min([MAX_ITERATIONS] + [t.distinct_rows for t in inputs])
+        self.inputs = [a for a in plan.args if isinstance(a, TimedInput)]
+        self.max_windows = min([MAX_ITERATIONS] + [t.distinct_rows for t in self.inputs])
+        self.sized = False
+        self.pid = session.process.pid if session.process is not None else None
+        self.freezer = freezer.Freezer(self.pid)
+        self.direct = plan.device == "cpu" and self.freezer.available \
+            and freezer.memory_reachable(self.pid)
+        """Inputs written into, and outputs read from, the stopped worker's memory."""
+        self.buffers: list[Handle] = []
+        self.addresses: list[int] = []
 
-    def _grad_output(self, pools: _Pools) -> None:
-        """A fixed random grad_output shaped like the output (backward timing only)."""
-        if not self.plan.backward or self.grad_cpu is not None:
+    def _size(self, pools: _Pools) -> None:
+        """Once, from one reference call: the grad_output (backward timing), how many calls'
+        outputs fit in KEEP_BYTES (every call's output is held until the round ends) and,
+        for direct access, the worker's input buffers."""
+        if self.sized:
             return
+        self.sized = True
+        args = [a.to(self.plan.device) if isinstance(a, torch.Tensor) else a
+                for a in pools.window(self.plan, 0)]
         with torch.no_grad():
-            out = self.reference(*[a.to(self.plan.device) if isinstance(a, torch.Tensor) else a
-                                   for a in pools.window(self.plan, 0)], **self.plan.kwargs)
-        self.grad_cpu = torch.randn(tuple(out.shape), generator=self.generator).to(out.dtype)
-        self.grad_local = self.grad_cpu.to(self.plan.device)
-        stored = self.session.store([self._send(self.grad_cpu)])
-        self.grad_remote = stored[0]
+            out = self.reference(*args, **self.plan.kwargs)
+        per_call = out.numel() * out.element_size()
+        with self.freezer.thawed():
+            if self.plan.backward:
+                per_call += sum(t.numel * _itemsize(t.dtype) for t in self.inputs if t.requires_grad)
+                self.grad_cpu = torch.randn(tuple(out.shape), generator=self.generator).to(out.dtype)
+                self.grad_local = self.grad_cpu.to(self.plan.device)
+                self.grad_remote = self.session.store([self._send(self.grad_cpu)])[0]
+            self.max_windows = max(1, min(self.max_windows,
+                                          KEEP_BYTES[self.plan.device] // max(per_call, 1)))
+            if self.direct:
+                sizes = [t.numel + t.step * (self.max_windows - 1) for t in self.inputs]
+                self.buffers = self.session.store(
+                    [torch.zeros(n, dtype=t.dtype) for n, t in zip(sizes, self.inputs)])
+                where = self.session.request(
+                    "eval", "preparing the timing inputs",
+                    expression="[t.data_ptr() for t in buffers]", bindings={"buffers": self.buffers})
+                if not (isinstance(where, list) and len(where) == len(self.buffers)
+                        and all(isinstance(a, int) and a > 0 for a in where)):
+                    raise ProtocolViolation("the worker did not say where its timing inputs are")
+                self.addresses = where
 
     def _send(self, t: torch.Tensor) -> Any:
         return OnDevice(t, "cuda") if self.plan.device == "cuda" else t
 
+    def start(self) -> None:
+        self.freezer.freeze()
+
+    def stop(self) -> None:
+        self.freezer.thaw()
+
     def round(self, n_student: int, n_reference: int, student_first: bool) -> _Sample:
         windows = max(n_student, n_reference)
         pools = _Pools(self.plan, windows, self.generator)
-        self._grad_output(pools)
-        handles = self.session.store([self._send(b) for b in pools.cpu], release=self.stale)
-        self.stale = handles
-        keep = self.rng.randrange(n_student)
+        self._size(pools)
         order = ("student", "reference") if student_first else ("reference", "student")
         cpu: dict[str, float] = {}
         wall: dict[str, float] = {}
-        kept_remote = None
-        clock = self.worker_clock
+        reply: dict[str, Any] = {}
         for side in order:
             if side == "student":
-                cpu0 = clock() if clock else 0.0
-                wall0 = time.perf_counter()
-                reply = self.session.time_loop(
-                    self.target, pools.specs(self.plan, handles), self.plan.kwargs, n_student,
-                    backward=self.plan.backward, grad_output=self.grad_remote, keep=[keep],
-                    threads=self.plan.threads)
-                wall[side] = time.perf_counter() - wall0
-                cpu[side] = clock() - cpu0 if clock else wall[side]
-                if reply["threads"] != self.plan.threads:
-                    raise CheckFailed(f"your code changed torch's thread count while it was "
-                                      f"timed ({self.plan.threads} -> {reply['threads']})")
-                kept_remote = reply["kept"]
+                reply, cpu[side], wall[side] = self._student(pools, n_student)
             else:
-                _sync(self.plan.device)
-                cpu0 = time.thread_time()  # one torch thread: all the work is on this thread
-                wall0 = time.perf_counter()
-                self.local.op_time_loop(self.reference, pools.specs(self.plan, pools.local),
-                                        self.plan.kwargs, n_reference, backward=self.plan.backward,
-                                        grad_output=self.grad_local)
-                wall[side] = time.perf_counter() - wall0
-                cpu[side] = time.thread_time() - cpu0 if clock else wall[side]
-        # The clock has stopped: now the one call picked above is re-checked.
-        self.checker.check(self.session.kept_outputs(kept_remote), pools, self.grad_cpu)
-        self.stale.append(kept_remote._handle)  # dropped in the worker with this round's pools
+                cpu[side], wall[side] = self._reference(pools, n_reference)
+        # Both clocks have stopped and the worker with them: only now are the calls to
+        # re-check picked, so no call could know whether it would be looked at.
+        picks = sorted(self.rng.sample(range(n_student), min(RECHECKS_PER_ROUND, n_student)))
+        if self.direct:
+            held = _held_calls(reply, picks, self.pid or 0)
+        else:
+            with self.freezer.thawed():
+                held = _fetched_calls(self.session.kept_outputs(reply["kept"], picks), picks)
+        self.checker.check(held, pools, self.grad_cpu)
+        if self.direct:  # with no inputs to receive, the outputs are dropped here, untimed
+            with self.freezer.thawed():
+                self.session.store([], release=self.stale)
         return _Sample(cpu["student"] / n_student, cpu["reference"] / n_reference,
                        wall["student"] / n_student, wall["reference"] / n_reference)
+
+    def _student(self, pools: _Pools, n: int) -> tuple[dict[str, Any], float, float]:
+        """(reply, clock seconds, wall seconds) of the worker's `n` calls.
+
+        On the CPU the clock is all the CPU time the worker spent while it was let run
+        (background threads included; it is stopped before and after). On CUDA, wall
+        time of the calls.
+        """
+        if self.direct:
+            for pool, address in zip(pools.cpu, self.addresses):
+                try:
+                    freezer.write_tensor(self.pid or 0, address, pool)
+                except freezer.UnreachableMemory as error:
+                    raise CheckFailed(f"the timing inputs could not be written into the "
+                                      f"stopped worker: {error}") from None
+        clock = self.worker_clock
+        cpu0 = clock() if clock else 0.0
+        with self.freezer.thawed():
+            if self.direct:
+                bases: list[Any] = list(self.buffers)
+            else:  # received inside the timed span: the reference copies its pools too
+                bases = self.session.store([self._send(b) for b in pools.cpu], release=self.stale)
+            wall0 = time.perf_counter()
+            reply = self.session.time_loop(
+                self.target, pools.specs(self.plan, bases), self.plan.kwargs, n,
+                backward=self.plan.backward, grad_output=self.grad_remote,
+                threads=self.plan.threads)
+            wall = time.perf_counter() - wall0
+        cpu = clock() - cpu0 if clock else wall
+        self.stale = ([] if self.direct else list(bases)) + [reply["kept"]._handle]
+        if len(reply["where"]) != n:
+            raise ProtocolViolation("the timing loop did not account for every call")
+        if reply["threads"] != self.plan.threads:
+            raise CheckFailed(f"your code changed torch's thread count while it was "
+                              f"timed ({self.plan.threads} -> {reply['threads']})")
+        return reply, cpu, wall
+
+    def _reference(self, pools: _Pools, n: int) -> tuple[float, float]:
+        """(clock seconds, wall seconds) of the reference's `n` calls, here."""
+        _sync(self.plan.device)
+        cpu0 = time.thread_time()  # one torch thread: all the work is on this thread
+        wall0 = time.perf_counter()
+        # The worker's pools arrived in its timed span unless written into it directly.
+        received = [b.to(self.plan.device, copy=not self.direct) for b in pools.cpu]
+        self.local.op_time_loop(self.reference, pools.specs(self.plan, received),
+                                self.plan.kwargs, n, backward=self.plan.backward,
+                                grad_output=self.grad_local)
+        wall = time.perf_counter() - wall0
+        cpu = time.thread_time() - cpu0 if self.worker_clock else wall
+        self.local.objects.clear()  # the outputs it held, as the worker's are
+        self.local.by_identity.clear()
+        return cpu, wall
+
+
+def _itemsize(dtype: torch.dtype) -> int:
+    return torch.empty((), dtype=dtype).element_size()
 
 
 # -- deciding -----------------------------------------------------------------------------
@@ -601,37 +720,43 @@ def _rounds(grading: GradingContext, request: pytest.FixtureRequest, session: Wo
     local_reference = (copy.deepcopy(reference).to(device) if isinstance(reference, torch.nn.Module)
                        else reference)
     m = _Measurement(session, target, local_reference, plan, checker, grading.check_seed)
-    budget = min(MAX_BUDGET_S, BUDGET_FRACTION * grading.exercise.check_seconds)
-    started = time.monotonic()
-    target_s = TARGET_ROUND_S[device]
+    m.start()
+    try:
+        budget = min(MAX_BUDGET_S, BUDGET_FRACTION * grading.exercise.check_seconds)
+        started = time.monotonic()
+        target_s = TARGET_ROUND_S[device]
 
-    # Warm-up: one call each (also re-checked: a wrong answer fails before any timing),
-    # then a calibrating round sized from it. Neither counts.
-    first = m.round(1, 1, True)
-    n_s = _iterations(target_s, first.student_s, m.max_windows)
-    n_r = _iterations(target_s, first.reference_s, m.max_windows)
-    second = m.round(n_s, n_r, False)
-    n_s = _iterations(target_s, second.student_s, m.max_windows)
-    n_r = _iterations(target_s, second.reference_s, m.max_windows)
+        # Warm-up: one call each (also re-checked: a wrong answer fails before any timing),
+        # then a calibrating round sized from it. Neither counts.
+        first = m.round(1, 1, True)
+        n_s = _iterations(target_s, first.student_s, m.max_windows)
+        n_r = _iterations(target_s, first.reference_s, m.max_windows)
+        second = m.round(n_s, n_r, False)
+        n_s = _iterations(target_s, second.student_s, m.max_windows)
+        n_r = _iterations(target_s, second.reference_s, m.max_windows)
 
-    device_name = describe_device(device, plan.threads) + (
-        "; CPU time" if m.worker_clock else "; wall time") + (f"; {note}" if note else "")
-    verdict: bool | None = None
-    samples: list[_Sample] = []
-    out_of_time = False
-    for _batch in range(MAX_BATCHES):
-        samples = []
-        for k in range(MAX_ROUNDS):
-            projected = n_s * second.student_wall_s + n_r * second.reference_wall_s
-            if time.monotonic() - started + projected > budget:
-                out_of_time = True
+        device_name = describe_device(device, plan.threads) + (
+            "; CPU time" if m.worker_clock else "; wall time") + (
+            "; inputs and re-checked outputs moved while the worker was stopped" if m.direct
+            else "; re-checked outputs fetched by request") + (f"; {note}" if note else "")
+        verdict: bool | None = None
+        samples: list[_Sample] = []
+        out_of_time = False
+        for _batch in range(MAX_BATCHES):
+            samples = []
+            for k in range(MAX_ROUNDS):
+                projected = n_s * second.student_wall_s + n_r * second.reference_wall_s
+                if time.monotonic() - started + projected > budget:
+                    out_of_time = True
+                    break
+                samples.append(m.round(n_s, n_r, student_first=(k % 2 == 0)))
+                verdict = _decide(samples, threshold)
+                if verdict is not None:
+                    break
+            if verdict is not None or out_of_time:
                 break
-            samples.append(m.round(n_s, n_r, student_first=(k % 2 == 0)))
-            verdict = _decide(samples, threshold)
-            if verdict is not None:
-                break
-        if verdict is not None or out_of_time:
-            break
+    finally:
+        m.stop()
 
     rounds_text = "interleaved rounds"
     if verdict is None and out_of_time:

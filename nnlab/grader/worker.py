@@ -241,7 +241,7 @@ class Worker:
 
     def op_time_loop(self, target: Any, args: list[Any], kwargs: dict[str, Any], iterations: int,
                      first: int = 0, backward: bool = False, grad_output: Any = None,
-                     keep: list[int] | None = None, threads: int = 0) -> dict[str, Any]:
+                     threads: int = 0) -> dict[str, Any]:
         """Calls `target` `iterations` times on fresh windows of stored pools, untraced.
 
         The grader reads the clock around this whole request; the grader runs the torch
@@ -249,8 +249,11 @@ class Worker:
         exactly the same loop. Each entry of `args` is ["window", base, shape, step,
         requires_grad] (iteration i gets the contiguous window of the 1-D `base` at element
         offset (first + i) * step, so no two calls see the same input) or ["value", v].
-        Outputs of the iterations listed in `keep` are held back for the grader to re-check
-        after the clock has stopped; the reply carries only their handle.
+
+        Every call's output (and input grads) is held: the grader picks the calls it
+        re-checks only once this request is over, so no call can know it will be looked at.
+        The reply says where each held tensor lies in memory ("where"), for a grader that
+        reads them itself from the stopped worker, and carries the handle of them all.
         """
         if threads and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
@@ -284,8 +287,7 @@ class Worker:
             else:
                 call_args.append(spec[1])
         kwargs = dict(kwargs or {})
-        wanted = set(keep or ())
-        kept: list[dict[str, Any]] = []
+        kept: list[list[Any]] = []
         if grad_output is not None:
             on_cuda = on_cuda or grad_output.is_cuda
         with torch.enable_grad() if backward else torch.no_grad():
@@ -298,16 +300,31 @@ class Worker:
                         leaves.append(x)
                     call_args[position] = x
                 out = target(*call_args, **kwargs)
-                if not isinstance(out, torch.Tensor):
+                # Exactly a tensor: a subclass could hold its values back and compute them
+                # only when the grader reads the one call it re-checks.
+                if type(out) is not torch.Tensor:
                     raise TypeError(f"expected a torch.Tensor, got {type(out).__name__}")
                 if backward:
                     torch.autograd.backward([out], [grad_output])
-                if i in wanted:
-                    kept.append({"index": i, "output": out.detach(),
-                                 "grads": [leaf.grad for leaf in leaves]})
+                grads = [leaf.grad for leaf in leaves]
+                if any(g is not None and type(g) is not torch.Tensor for g in grads):
+                    raise TypeError("an input gradient is not a plain torch.Tensor")
+                kept.append([out.detach(), *grads])
         if on_cuda:
             torch.cuda.synchronize()  # device-wide: every kernel queued above has finished
-        return {"threads": torch.get_num_threads(), "kept": self.handle_for(kept)}
+        return {"threads": torch.get_num_threads(), "kept": self.handle_for(kept),
+                "where": [[_where(t) for t in call] for call in kept]}
+
+
+def _where(t: Any) -> list[Any] | None:
+    """[address, shape, strides, dtype name] of a CPU tensor's data; None for anything else."""
+    if (not isinstance(t, torch.Tensor) or t.device.type != "cpu" or t.layout != torch.strided
+            or t.is_conj() or t.is_neg()):  # lazy flags: memory would not hold the values
+        return None
+    name = codec.DTYPE_NAMES.get(t.dtype)
+    if name is None:
+        return None
+    return [t.data_ptr(), list(t.shape), list(t.stride()), name]
 
 
 class _Missing(Exception):
