@@ -181,7 +181,16 @@ def escape(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             libc.ptrace(17, parent, 0, 0)  # PTRACE_DETACH
             return 0
 
+        def prctl(option: int, value: int) -> int:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(option, value, 0, 0, 0) == -1:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err))
+            return libc.prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE
+
         return {
+            "undumpable": _attempt(lambda: prctl(4, 0)),  # PR_SET_DUMPABLE
+            "set_name": _attempt(lambda: ctypes.CDLL(None).prctl(15, b"nnlab-w", 0, 0, 0)),
             "read_solution": _attempt(lambda: (solutions / "my_linear.py").read_text()),
             "list_solutions": _attempt(lambda: os.listdir(solutions)),
             "read_nnlab": _attempt(lambda: (NNLAB_DIR / "grader" / "sandbox.py").read_text()[:10]),
@@ -276,6 +285,15 @@ def test_cannot_signal_or_trace_the_grader(escape: dict[str, Any]) -> None:
     assert denied(checks["kill_parent"]), checks["kill_parent"]
     assert checks["kill_self"]["ok"], checks["kill_self"]
     assert denied(checks["ptrace_parent"]), checks["ptrace_parent"]
+
+
+def test_cannot_hide_its_memory_from_the_grader(escape: dict[str, Any]) -> None:
+    """Is a worker refused PR_SET_DUMPABLE (which would stop the timing from reading its
+    outputs), while other prctl calls still work?"""
+    need("seccomp")
+    checks = escape["checks"]
+    assert denied(checks["undumpable"]), checks["undumpable"]
+    assert checks["set_name"]["ok"] and checks["set_name"]["value"] == 0, checks["set_name"]
 
 
 def test_cannot_lower_the_graders_limits_or_priority(escape: dict[str, Any]) -> None:

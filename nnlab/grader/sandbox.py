@@ -139,6 +139,7 @@ _NR = {
     "bpf": (321, 280),
     "perf_event_open": (298, 241),
     "personality": (135, 92),
+    "prctl": (157, 167),
     "socket": (41, 198),
     "clone": (56, 220),
     "fork": (57, None),
@@ -483,6 +484,7 @@ _OWN_PID_ARG0 = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinf
 # (which, who) calls: PRIO_PROCESS = 0, IOPRIO_WHO_PROCESS = 1; other "which" values
 # address whole groups or users (all of root's processes, for a root grader).
 _OWN_PID_ARG1 = {"setpriority": 0, "ioprio_set": 1}
+_PR_SET_DUMPABLE = 4
 
 
 class _Asm:
@@ -554,6 +556,7 @@ def _seccomp_program(pid: int, ban_processes: bool) -> bytes:
     for name in _OWN_PID_ARG1:
         on(name, f"own1_{name}")
     on("personality", "personality")
+    on("prctl", "prctl")
     on("clone", "clone" if ban_processes else "clone_ns")
     # glibc tries clone3 first and falls back to clone on ENOSYS; clone3 passes its flags
     # in memory that seccomp cannot inspect.
@@ -600,6 +603,13 @@ def _seccomp_program(pid: int, ban_processes: bool) -> bytes:
     a.jump(_BPF_JEQ_K, 0xFFFFFFFF, 0, 1)  # a query changes nothing
     a.ret(_RET_ALLOW)
     a.ret(eperm)
+    a.label("prctl")
+    a.ld(_OFF_ARG)
+    # PR_SET_DUMPABLE: not dumpable, the grader could no longer move a timing's inputs
+    # and outputs in and out of the stopped worker (nnlab.grader.freezer).
+    a.jump(_BPF_JEQ_K, _PR_SET_DUMPABLE, 0, 1)
+    a.ret(eperm)
+    a.ret(_RET_ALLOW)
     a.label("clone")
     a.ld(_OFF_ARG)
     a.jump(_BPF_JSET_K, _CLONE_NS_FLAGS, 1, 0)
