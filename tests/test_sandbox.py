@@ -327,7 +327,7 @@ def test_file_size_limit_raises_instead_of_killing(escape: dict[str, Any]) -> No
 def test_environment_and_fds(escape: dict[str, Any]) -> None:
     checks = escape["checks"]
     assert checks["fd_left_open"]["errno"] == errno.EBADF, checks["fd_left_open"]
-    assert set(checks["environ"]["value"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS"}
+    assert set(checks["environ"]["value"]) <= {"PATH", "HOME", "TMPDIR", "LANG", *sandbox._KEPT_ENV}
     assert checks["home"]["value"] == escape["scratch"]
 
 
@@ -558,3 +558,36 @@ def test_limits_defaults() -> None:
     limits = Limits()
     assert (limits.cpu_s, limits.memory_bytes, limits.file_size_bytes, limits.open_files,
             limits.max_processes) == (60, 6 * 2**30, 64 * 2**20, 256, 0)
+
+
+def test_gpu_rules_open_nvidia_devices_for_ioctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `gpu`, are the NVIDIA device files granted read, write and ioctl (and only then)?"""
+    devices = [tmp_path / "nvidiactl", tmp_path / "nvidia0"]
+    for dev in devices:
+        dev.write_bytes(b"")
+    monkeypatch.setattr(sandbox, "nvidia_devices", lambda: [str(d) for d in devices])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with_gpu = dict(sandbox._landlock_rules(scratch, [], gpu=True))
+    without = dict(sandbox._landlock_rules(scratch, [], gpu=False))
+    for dev in devices:
+        rights = with_gpu[dev.resolve()]
+        assert rights & sandbox._FS_IOCTL_DEV and rights & sandbox._FS_WRITE_FILE, dev
+        assert dev.resolve() not in without
+
+
+def test_gpu_worker_memory_is_still_limited(tmp_path: Path) -> None:
+    """Does a worker confined for the GPU (RLIMIT_DATA, not RLIMIT_AS) still get MemoryError
+    for a 20 GB allocation, and still run torch?"""
+    need("rlimits")
+
+    def body() -> dict[str, Any]:
+        return {"alloc_20g": _attempt(lambda: len(bytearray(20 * 2**30))),
+                "torch_sum": _attempt(lambda: float(torch.ones(3).sum()) if torch else 3.0),
+                "data_limit": resource.getrlimit(resource.RLIMIT_DATA)[0]}
+
+    report = run_confined(body, tmp_path, limits=Limits(gpu=True))
+    checks = report["checks"]
+    assert checks["alloc_20g"]["error"] == "MemoryError", checks["alloc_20g"]
+    assert checks["torch_sum"] == {"ok": True, "value": 3.0}, checks["torch_sum"]
+    assert checks["data_limit"] == Limits().memory_bytes

@@ -124,9 +124,10 @@ class WorkerLauncher:
 
     def __init__(self, limits: Any = None, confine: bool = True) -> None:
         if confine and limits is None and sys.platform.startswith("linux"):
-            from nnlab.grader.sandbox import Limits
+            from nnlab.grader.sandbox import Limits, nvidia_devices
 
-            limits = Limits()
+            # Where there is an NVIDIA driver, timing checks run on the GPU in the worker.
+            limits = Limits(gpu=bool(nvidia_devices()))
         self.limits = limits if confine else None
         self.started = 0
         # Every worker's scratch folder lives under this one, removed when the grader exits.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import glob
 import functools
 import json
 import os
@@ -38,10 +39,9 @@ class Limits:
     cpu_s: int = 60
     """RLIMIT_CPU soft limit (SIGXCPU); the hard limit (SIGKILL) is 2 s later."""
     memory_bytes: int = 6 * 2**30
-    """RLIMIT_AS. A CPU torch worker maps about 0.7-1.5 GiB of address space (more with
-    many cores: glibc reserves 64 MiB per malloc arena), so 6 GiB leaves room for real
-    tensors while a 20 GB allocation fails with MemoryError. Use 0 for a CUDA worker:
-    the CUDA driver reserves tens of GiB of address space."""
+    """RLIMIT_AS (RLIMIT_DATA with `gpu`). A CPU torch worker maps about 0.7-1.5 GiB of
+    address space (more with many cores: glibc reserves 64 MiB per malloc arena), so 6 GiB
+    leaves room for real tensors while a 20 GB allocation fails with MemoryError."""
     file_size_bytes: int = 64 * 2**20
     """RLIMIT_FSIZE; SIGXFSZ is ignored so an oversized write raises OSError(EFBIG)."""
     open_files: int = 256
@@ -50,6 +50,16 @@ class Limits:
     """Child processes the worker may start. 0: seccomp refuses fork/vfork/clone of a
     process (threads still work), and where seccomp is missing RLIMIT_NPROC caps the
     worker's tasks near what torch's thread pools need."""
+    gpu: bool = False
+    """Let the worker use NVIDIA GPUs: /dev/nvidia* open for read, write and ioctl, the
+    driver's /proc and /sys entries readable, and memory limited with RLIMIT_DATA instead
+    of RLIMIT_AS, because the CUDA driver reserves tens of GiB of address space that
+    RLIMIT_AS would count (RLIMIT_DATA counts only private writable memory)."""
+
+
+def nvidia_devices() -> list[str]:
+    """The NVIDIA device files of this machine (none without a driver)."""
+    return sorted(glob.glob("/dev/nvidia*")) if _LINUX else []
 
 
 # --- small helpers ------------------------------------------------------------------
@@ -348,7 +358,8 @@ def _runtime_roots() -> list[Path]:
     return [Path(r) for r in roots if r]
 
 
-def _landlock_rules(scratch: Path, readable: Sequence[Path]) -> list[tuple[Path, int]]:
+def _landlock_rules(scratch: Path, readable: Sequence[Path],
+                    gpu: bool = False) -> list[tuple[Path, int]]:
     """(path, rights) rules before masking by the ABI; the nnlab package is carved out."""
     excluded = [_nnlab_dir()]
     rules: list[tuple[Path, int]] = []
@@ -378,11 +389,18 @@ def _landlock_rules(scratch: Path, readable: Sequence[Path]) -> list[tuple[Path,
         grant(dev, _FS_READ_FILE)
     # /proc/self resolves to /proc/<this pid>, so only this process's own entries open.
     grant("/proc/self", _FS_READ_FILE | _FS_READ_DIR)
+    if gpu:
+        # The CUDA driver talks to the GPU through ioctls on these, and reads the PCI
+        # topology and its own /proc entries.
+        for dev in nvidia_devices():
+            grant(dev, _FS_READ_FILE | _FS_WRITE_FILE | _FS_IOCTL_DEV)
+        for root in ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices", "/sys/module/nvidia"):
+            grant(root, _FS_READ_ONLY)
     grant(scratch, -1)  # everything the ABI handles
     return rules
 
 
-def _landlock(rec: _Record, scratch: Path, readable: Sequence[Path]) -> None:
+def _landlock(rec: _Record, scratch: Path, readable: Sequence[Path], gpu: bool = False) -> None:
     abi = landlock_abi()
     if abi < 1:
         rec.miss("landlock", "kernel has no Landlock (or it is disabled)")
@@ -394,7 +412,7 @@ def _landlock(rec: _Record, scratch: Path, readable: Sequence[Path]) -> None:
     if abi >= 6:
         attr.scoped = _SCOPE_SIGNAL | _SCOPE_ABSTRACT_UNIX_SOCKET
     try:
-        rules = _landlock_rules(scratch, readable)
+        rules = _landlock_rules(scratch, readable, gpu)
         ruleset = _syscall(_nr("landlock_create_ruleset"), ctypes.c_void_p(ctypes.addressof(attr)),
                            ctypes.sizeof(attr), 0)
     except OSError as exc:
@@ -719,7 +737,7 @@ def _rlimits(rec: _Record, limits: Limits) -> None:
         return
     wanted = [
         ("RLIMIT_CPU", limits.cpu_s, limits.cpu_s + 2 if limits.cpu_s else 0),
-        ("RLIMIT_AS", limits.memory_bytes, limits.memory_bytes),
+        ("RLIMIT_DATA" if limits.gpu else "RLIMIT_AS", limits.memory_bytes, limits.memory_bytes),
         ("RLIMIT_FSIZE", limits.file_size_bytes, limits.file_size_bytes),
         ("RLIMIT_NOFILE", limits.open_files, limits.open_files),
         ("RLIMIT_CORE", 0, 0),
@@ -827,15 +845,17 @@ def _drop_caps(rec: _Record) -> None:
         rec.miss("caps-dropped", exc)
 
 
+_KEPT_ENV = ("OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")
+"""Kept so the worker uses the threads and the GPU the grader measures its reference on."""
+
+
 def _scrub_env(rec: _Record, scratch: Path) -> None:
-    omp = os.environ.get("OMP_NUM_THREADS")
+    kept = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
     try:
         # clear() unsets each variable, so C code (getenv) sees the scrubbed set too.
         os.environ.clear()
         os.environ.update({"PATH": "/usr/bin:/bin", "HOME": str(scratch), "TMPDIR": str(scratch),
-                           "LANG": "C.UTF-8"})
-        if omp is not None:
-            os.environ["OMP_NUM_THREADS"] = omp
+                           "LANG": "C.UTF-8", **kept})
         tempfile.tempdir = None  # re-read TMPDIR on next use
         rec.ok("env-scrubbed")
     except OSError as exc:
@@ -921,7 +941,7 @@ def _confine(rec: _Record, scratch: Path, readable: Sequence[Path], limits: Limi
     _guard(rec, "no_new_privs", lambda: _no_new_privs(rec))
     # Before Landlock, which would hide /proc/sys/kernel/cap_last_cap.
     _guard(rec, "caps-dropped", lambda: _drop_caps(rec))
-    _guard(rec, "landlock", lambda: _landlock(rec, scratch, readable))
+    _guard(rec, "landlock", lambda: _landlock(rec, scratch, readable, limits.gpu))
     # Last: it refuses unshare, which the namespace step needs.
     banned = bool(_guard(rec, "seccomp", lambda: _seccomp(rec, limits)))
     if not banned:  # seccomp missing, or processes allowed: bound them by count instead
