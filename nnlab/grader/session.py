@@ -54,6 +54,8 @@ def _short_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             return f"<{tuple(a.shape)} tensor>"
         if isinstance(a, Remote):
             return a._label
+        if isinstance(a, codec.Handle):  # a worker object passed back by its handle
+            return f"<{a.type_name}>"
         text = repr(a)
         return text if len(text) < 30 else text[:27] + "..."
     parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
