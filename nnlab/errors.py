@@ -34,6 +34,10 @@ class WorkerTimeout(WorkerFault):
     """The worker did not answer within the check's wall-time limit."""
 
 
+class LoadTimeout(WorkerTimeout):
+    """The submission's file itself did not finish loading (import-time code) in time."""
+
+
 class ProtocolViolation(WorkerFault):
     """The worker sent something the grader does not accept (wrong type, forged data)."""
 

@@ -5,6 +5,7 @@ import dataclasses
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,19 @@ def test_endless_loop_is_a_timeout(launcher) -> None:
     # A timing check never times code that failed correctness: it fails, it does not hang.
     assert {c.outcome for c in result.checks if c.test_id not in timed} == {Outcome.TIMEOUT}
     assert "1.5 s limit" in result.checks[0].message
+
+
+def test_endless_loop_at_import_costs_the_limit_once(launcher) -> None:
+    """Does a file that never finishes loading time out on every check, but wait out the
+    limit only once (not once per check)?"""
+    started = time.monotonic()
+    result = _grade(HOSTILE / "endless_loop_at_import.py", launcher)
+    elapsed = time.monotonic() - started
+    assert {c.outcome for c in result.checks} == {Outcome.TIMEOUT}
+    assert "while loading your file" in result.checks[0].message
+    assert all("not loaded again" in c.message for c in result.checks[1:])
+    # One 1.5 s limit, plus start-up; every check waiting it out would take over 15 s.
+    assert len(result.checks) >= 10 and elapsed < 1.5 * len(result.checks) / 2, elapsed
 
 
 def result_checks_specs():

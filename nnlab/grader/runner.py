@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from nnlab.errors import BannedApiUsed, WorkerFault, WorkerTimeout
+from nnlab.errors import BannedApiUsed, LoadTimeout, WorkerFault, WorkerTimeout
 from nnlab.grader.checks import GradingContext
 from nnlab.grader.exercise import CheckSpec, Exercise
 from nnlab.grader.launcher import WorkerLauncher
@@ -63,6 +63,7 @@ class _ChecksPlugin:
         self.verdicts: dict[str, _Verdict] = {}
         self.confinement: dict[str, Any] | None = None
         self.collection_errors: list[str] = []
+        self.load_timeout: str | None = None
 
     @pytest.fixture
     def grading(self, request: pytest.FixtureRequest) -> GradingContext:
@@ -77,10 +78,19 @@ class _ChecksPlugin:
     def sub(self, request: pytest.FixtureRequest) -> Any:
         """The submission, loaded in a fresh confined worker for this check alone."""
         ctx = self.context
-        session = WorkerSession(ctx.launcher, ctx.source, ctx.filename, list(ctx.exercise.banned),
-                                list(ctx.exercise.banned_ops), ctx.exercise.check_seconds,
-                                seed=derive_seed(self._context_for(request.node.originalname).check_seed,
-                                                 "worker"))
+        if self.load_timeout is not None:
+            # A file whose import-time code ran out of time once would again, on every
+            # check: that would cost the full limit each time (minutes per exercise).
+            raise LoadTimeout(f"{self.load_timeout} (in an earlier check; not loaded again)")
+        try:
+            session = WorkerSession(ctx.launcher, ctx.source, ctx.filename,
+                                    list(ctx.exercise.banned), list(ctx.exercise.banned_ops),
+                                    ctx.exercise.check_seconds,
+                                    seed=derive_seed(self._context_for(request.node.originalname)
+                                                     .check_seed, "worker"))
+        except LoadTimeout as exc:
+            self.load_timeout = str(exc)
+            raise
         request.addfinalizer(session.close)
         if self.confinement is None:
             self.confinement = session.confinement

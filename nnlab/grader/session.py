@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from nnlab.errors import (BannedApiUsed, ProtocolViolation, StudentCodeError, WorkerCrashed,
-                          WorkerTimeout)
+from nnlab.errors import (BannedApiUsed, LoadTimeout, ProtocolViolation, StudentCodeError,
+                          WorkerCrashed, WorkerTimeout)
 from nnlab.grader import codec
 from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
 
@@ -80,8 +80,11 @@ class WorkerSession:
             self.deadline = time.monotonic() + time_limit_s
             self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
             self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
-            self.request("load", "loading your file", source=source, filename=filename,
-                         banned=banned, banned_ops=banned_ops, seed=seed)
+            try:
+                self.request("load", "loading your file", source=source, filename=filename,
+                             banned=banned, banned_ops=banned_ops, seed=seed)
+            except WorkerTimeout as exc:
+                raise LoadTimeout(str(exc)) from None
         except BaseException:
             # Nobody else holds this session yet: a file that fails to load must not leave
             # its worker or scratch folder behind.
