@@ -1,8 +1,8 @@
 """Grades the same submissions many times and prints how stable the timing verdicts are.
 
 For every timed exercise it grades the solution (vectorized), the Python-loop variants and
-any cache-gaming variant from tests/timing_variants/, each --runs times with a new seed
-each time (as real runs get a new secret seed), and prints per submission: the verdicts
+any cache-gaming or work-hiding variant from tests/timing_variants/, each --runs times with
+a new seed each time (as real runs get a new secret seed), and prints per submission: the verdicts
 seen, the flip rate (runs whose verdict differs from the most common one), and the ratio
 (median, min-max, and its spread across runs: IQR / median).
 
@@ -35,7 +35,8 @@ def _timing_only(exercise):  # noqa: ANN001, ANN202 - torch-heavy imports stay i
 
 def _submissions(exercise) -> list[tuple[str, Path]]:  # noqa: ANN001
     found = [("vectorized", exercise.solution_path)]
-    for pattern in (f"{exercise.id}_loop*.py", f"{exercise.id}_cache*.py"):
+    for pattern in (f"{exercise.id}_loop*.py", f"{exercise.id}_cache*.py",
+                    f"{exercise.id}_hides_*.py"):
         found += [(p.stem.removeprefix(f"{exercise.id}_"), p) for p in sorted(VARIANTS.glob(pattern))]
     return found
 
@@ -63,7 +64,7 @@ def main() -> int:
     device = timing_device()
     print(f"device: {describe_device(device, timing_threads(device))}; {args.runs} runs each; "
           f"{'all checks' if args.full else 'timing check only'}", flush=True)
-    header = (f"{'exercise':<15} {'submission':<11} {'verdicts':<24} {'flip':>5} "
+    header = (f"{'exercise':<15} {'submission':<20} {'verdicts':<24} {'flip':>5} "
               f"{'ratio med':>9} {'min':>7} {'max':>7} {'spread':>7} {'thr':>5} {'s/run':>6}")
     print(header)
     print("-" * len(header), flush=True)
@@ -99,7 +100,7 @@ def main() -> int:
                 stats = f"{med:9.2f} {min(ratios):7.2f} {max(ratios):7.2f} {(q3 - q1) / med:7.1%}"
             else:
                 stats = f"{'-':>9} {'-':>7} {'-':>7} {'-':>7}"
-            print(f"{exercise_id:<15} {label:<11} {seen:<24} {flip:5.0%} {stats} "
+            print(f"{exercise_id:<15} {label:<20} {seen:<24} {flip:5.0%} {stats} "
                   f"{threshold:5g} {seconds:6.1f}", flush=True)
     print(f"worst flip rate: {worst_flip:.0%} (torch {torch.__version__})")
     return 0 if worst_flip == 0 else 1

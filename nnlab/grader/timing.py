@@ -18,12 +18,15 @@ How a measurement goes (SPEC 4.5):
   the device; spread = interquartile range / median of those ratios.
 - The worker runs only while it serves a timed request: between requests it is stopped
   (SIGSTOP), so no thread of it can compute after its calls, nor disturb the reference.
-  On the CPU its clock covers everything it did while let run, receiving the pools too.
+  On the CPU its clock covers everything it did while let run.
+- On Linux the grader writes each round's inputs into the stopped worker's memory and
+  reads the re-checked outputs back from it (process_vm_writev/readv, nnlab.grader.freezer):
+  the worker sees its inputs only once its timed request starts, and cannot touch its
+  outputs after it, even if it rewrote nnlab's own code. Elsewhere (and on CUDA) inputs
+  and outputs go by request, the inputs inside the timed span on the CPU.
 - Every call's output (and input grads) is held; once both sides have stopped, a few
   calls are picked at random here and re-checked against a float64 reference, so a fast
-  but wrong answer fails and no call can know whether it will be looked at. On Linux the
-  grader reads those outputs itself from the stopped worker's memory (process_vm_readv),
-  so not even a worker that rewrote nnlab's own code could compute them only on demand.
+  but wrong answer fails and no call can know whether it will be looked at.
 - A timed call must return exactly a torch.Tensor (no lazy subclass).
 - Too noisy to decide: measure again (a bounded number of times), then `pytest.skip` with
   the reason. Never a silent pass or fail.
@@ -388,6 +391,8 @@ def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int) -> list[d
     for index in picks:
         try:
             call = reply["where"][index]
+            if not isinstance(call, list):
+                raise freezer.UnreachableMemory("its description was malformed")
             tensors = [None if w is None else freezer.read_tensor(pid, w) for w in call]
             if not tensors or tensors[0] is None:
                 raise freezer.UnreachableMemory("it is not a plain CPU tensor")
