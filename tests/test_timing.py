@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nnlab.grader import runner, timing
+from nnlab.grader import freezer, runner, timing
 from nnlab.grader.exercise import EXERCISES_DIR, Exercise, load_exercise
 from nnlab.grader.results import CheckResult, Outcome
 
@@ -218,3 +218,73 @@ def test_work_hidden_from_the_clock_is_caught(path: Path, launcher) -> None:
     # is refused): either way no speed point.
     assert result.outcome in (Outcome.FAILED, Outcome.ERROR) and result.score == 0, \
         _describe(result)
+
+
+def test_without_memory_access_outputs_come_by_request(launcher, monkeypatch) -> None:
+    """Where the grader cannot reach the worker's memory (no process_vm_readv, as on macOS,
+    and always on CUDA), do inputs and picked outputs go by request, and do the verdicts
+    hold: the solution passes, the loop fails, a wrong timed output fails?"""
+    monkeypatch.setattr(freezer, "memory_reachable", lambda pid: False)
+    solution = _speed(_timing_only("my_linear"), LINEAR, launcher)
+    assert solution.outcome is Outcome.PASSED, _describe(solution)
+    assert "fetched by request" in solution.timing.device
+    loop = _speed(_timing_only("my_linear", LOOP_MARGIN),
+                  (VARIANTS / "my_linear_loop.py").read_text(encoding="utf-8"), launcher)
+    assert loop.outcome is Outcome.FAILED and loop.message.startswith("too slow"), _describe(loop)
+    peek = _speed(_timing_only("my_linear"),
+                  (VARIANTS / "my_linear_hides_peek.py").read_text(encoding="utf-8"), launcher)
+    assert peek.outcome is Outcome.FAILED and "on the timed inputs" in peek.message, _describe(peek)
+
+
+def test_a_stopped_worker_runs_nothing(launcher) -> None:
+    """While the grader has the worker stopped, does a spinning background thread of it get
+    no CPU at all, and run again once the worker is let go?"""
+    import time
+
+    from nnlab.grader.session import WorkerSession, remote_session
+
+    spinner = "import threading\nthreading.Thread(target=lambda: [None for _ in iter(int, 1)], daemon=True).start()\n"
+    session = WorkerSession(launcher, spinner, "spin.py", [], [], 30)
+    try:
+        pid = remote_session(session.root).process.pid
+        clock = timing._ProcessClock(pid)
+        stopper = freezer.Freezer(pid)
+        stopper.freeze()
+        before = clock()
+        time.sleep(0.3)
+        frozen_cpu = clock() - before
+        stopper.thaw()
+        before = clock()
+        time.sleep(0.3)
+        running_cpu = clock() - before
+    finally:
+        session.close()
+    assert frozen_cpu < 0.005 and running_cpu > 0.1, (frozen_cpu, running_cpu)
+
+
+def test_memory_round_trip_with_a_stopped_worker(launcher) -> None:
+    """Can the grader write a tensor into the stopped worker and read it back bit for bit,
+    and is a read at a bogus address refused (not a crash)?"""
+    from nnlab.grader.session import WorkerSession, remote_session
+
+    session = WorkerSession(launcher, "import torch\nBUF = torch.zeros(1000)\n", "buf.py", [], [], 30)
+    try:
+        pid = remote_session(session.root).process.pid
+        if not freezer.memory_reachable(pid):
+            pytest.skip("this system does not let the grader reach a worker's memory")
+        address = session.request("eval", "address", expression="submission.BUF.data_ptr()",
+                                  bindings={})
+        stopper = freezer.Freezer(pid)
+        stopper.freeze()
+        values = torch.randn(1000)
+        freezer.write_tensor(pid, address, values)
+        back = freezer.read_tensor(pid, [address, [10, 100], [100, 1], "float32"])
+        strided = freezer.read_tensor(pid, [address, [100, 10], [1, 100], "float32"])
+        with pytest.raises(freezer.UnreachableMemory):
+            freezer.read_tensor(pid, [8, [4], [1], "float32"])
+        stopper.thaw()
+        assert torch.equal(back.flatten(), values)
+        assert torch.equal(strided, values.view(10, 100).T)
+        assert torch.equal(session.root.BUF, values)  # the worker sees what was written
+    finally:
+        session.close()
