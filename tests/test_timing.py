@@ -25,6 +25,9 @@ VARIANTS = Path(__file__).parent / "timing_variants"
 TIMED = sorted(f.name for f in EXERCISES_DIR.iterdir() if (f / "test_timing.py").is_file())
 MARGIN = 1.5
 LOOP_MARGIN = 3.0
+ROW_LOOP_MARGIN = 2.0
+"""conv2d looping over output rows, each row vectorized, is 50-85x F.conv2d on the CPUs seen
+(limit 16): x3 would put the test's limit within the noise of one CPU model."""
 SEED = 20261123
 
 
@@ -85,8 +88,10 @@ LOOPS = sorted(VARIANTS.glob("*_loop*.py"))
 
 @pytest.mark.parametrize("path", LOOPS, ids=lambda p: p.stem)
 def test_python_loop_is_too_slow(path: Path, launcher) -> None:
-    """Does a Python loop with correct values fail even with the threshold LOOP_MARGIN times looser?"""
-    exercise = _timing_only(path.stem.split("_loop")[0], LOOP_MARGIN)
+    """Does a Python loop with correct values fail even with the threshold LOOP_MARGIN times
+    looser (ROW_LOOP_MARGIN for a loop over rows, each row vectorized)?"""
+    margin = ROW_LOOP_MARGIN if path.stem.endswith("_loop_rows") else LOOP_MARGIN
+    exercise = _timing_only(path.stem.split("_loop")[0], margin)
     source = path.read_text(encoding="utf-8")
     result = _speed(exercise, source, launcher)
     # "too slow" (not a wrong value on the timed inputs): the loop's values are right.
@@ -223,7 +228,8 @@ def test_work_hidden_from_the_clock_is_caught(path: Path, launcher) -> None:
 def test_without_memory_access_outputs_come_by_request(launcher, monkeypatch) -> None:
     """Where the grader cannot reach the worker's memory (no process_vm_readv, as on macOS,
     and always on CUDA), do inputs and picked outputs go by request, and do the verdicts
-    hold: the solution passes, the loop fails, a wrong timed output fails?"""
+    hold: the solution passes, the loop fails, a wrong timed output fails, and an output
+    computed only when fetched fails?"""
     monkeypatch.setattr(freezer, "memory_reachable", lambda pid: False)
     solution = _speed(_timing_only("my_linear"), LINEAR, launcher)
     assert solution.outcome is Outcome.PASSED, _describe(solution)
@@ -231,9 +237,39 @@ def test_without_memory_access_outputs_come_by_request(launcher, monkeypatch) ->
     loop = _speed(_timing_only("my_linear", LOOP_MARGIN),
                   (VARIANTS / "my_linear_loop.py").read_text(encoding="utf-8"), launcher)
     assert loop.outcome is Outcome.FAILED and loop.message.startswith("too slow"), _describe(loop)
-    peek = _speed(_timing_only("my_linear"),
-                  (VARIANTS / "my_linear_hides_peek.py").read_text(encoding="utf-8"), launcher)
-    assert peek.outcome is Outcome.FAILED and "on the timed inputs" in peek.message, _describe(peek)
+    # Fast and right on the first call of every request, zeros on the others: only a
+    # re-check of outputs fetched after the request can tell (three distinct calls are
+    # picked per round, so at least two of them are wrong).
+    wrong_after_first = LINEAR + _WRONG_AFTER_FIRST_CALL
+    wrong = _speed(_timing_only("my_linear"), wrong_after_first, launcher)
+    assert wrong.outcome is Outcome.FAILED and "on the timed inputs" in wrong.message, \
+        _describe(wrong)
+    # Zeros while timed, the true values computed only when the grader asks for them: the
+    # digests the timed request committed to give it away.
+    deferred = _speed(_timing_only("my_linear"),
+                      (VARIANTS / "my_linear_hides_deferred.py").read_text(encoding="utf-8"),
+                      launcher)
+    assert deferred.outcome is Outcome.FAILED and "computed after the timed call" in \
+        deferred.message, _describe(deferred)
+
+
+_WRONG_AFTER_FIRST_CALL = """
+
+import sys as _sys
+
+_Right = MyLinear
+
+
+class MyLinear(_Right):
+    def forward(self, x):
+        out = super().forward(x)
+        frame = _sys._getframe(1)
+        while frame is not None:
+            if "iterations" in frame.f_locals and frame.f_locals.get("i", 0) > 0:
+                return torch.zeros_like(out)
+            frame = frame.f_back
+        return out
+"""
 
 
 def test_a_stopped_worker_runs_nothing(launcher) -> None:

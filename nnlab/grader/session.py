@@ -204,20 +204,28 @@ class WorkerSession:
 
     def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
                   first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
-                  threads: int = 0) -> dict[str, Any]:
+                  threads: int = 0, digests: bool = False) -> dict[str, Any]:
         """One timed request: `iterations` untraced calls in the worker (see Worker.op_time_loop).
 
         Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
-        held there; fetch some with `kept_outputs` or read them where "where" says.
+        held there; fetch some with `kept_outputs` or read them where "where" says. With
+        `digests`, also "digests": one list of numbers (None for a missing grad) per call.
         """
         what = "forward and backward of " if backward else ""
         value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
                              args=list(args), kwargs=dict(kwargs), iterations=int(iterations),
                              first=int(first), backward=bool(backward), grad_output=grad_output,
-                             threads=int(threads))
+                             threads=int(threads), digests=bool(digests))
         if not (isinstance(value, dict) and isinstance(value.get("threads"), int)
                 and isinstance(value.get("kept"), Remote) and isinstance(value.get("where"), list)):
             raise ProtocolViolation("the timing loop sent a malformed reply")
+        if digests:
+            committed = value.get("digests")
+            if not (isinstance(committed, list) and len(committed) == iterations
+                    and all(isinstance(call, list) and all(
+                        d is None or (isinstance(d, float) and not isinstance(d, bool))
+                        for d in call) for call in committed)):
+                raise ProtocolViolation("the timing loop did not commit to its outputs")
         return value
 
     def kept_outputs(self, kept: Remote, picks: list[int]) -> Any:

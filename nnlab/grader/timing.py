@@ -23,7 +23,10 @@ How a measurement goes (SPEC 4.5):
   reads the re-checked outputs back from it (process_vm_writev/readv, nnlab.grader.freezer):
   the worker sees its inputs only once its timed request starts, and cannot touch its
   outputs after it, even if it rewrote nnlab's own code. Elsewhere (and on CUDA) inputs
-  and outputs go by request, the inputs inside the timed span on the CPU.
+  and outputs go by request, the inputs inside the timed span on the CPU; the timed
+  request then commits to a digest of every output it holds (both sides pay for computing
+  them), and the picked outputs fetched later must match theirs, so none can be computed
+  after the timed request.
 - Every call's output (and input grads) is held; once both sides have stopped, a few
   calls are picked at random here and re-checked against a float64 reference, so a fast
   but wrong answer fails and no call can know whether it will be looked at.
@@ -56,6 +59,7 @@ from nnlab.grader.codec import Handle, OnDevice
 from nnlab.grader.results import Outcome, TimingInfo
 from nnlab.grader.session import Remote, WorkerSession, remote_session
 from nnlab.grader.worker import Worker
+from nnlab.grader.worker import digest as worker_digest
 
 __all__ = ["Timed", "TimedInput", "normal", "integers", "binary", "assert_fast",
            "machine_lock", "describe_device"]
@@ -411,6 +415,39 @@ def _fetched_calls(calls: Any, picks: Sequence[int]) -> list[dict[str, Any]]:
     return [{"index": i, "output": c[0], "grads": c[1:]} for i, c in zip(picks, calls)]
 
 
+def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence[Any]]) -> None:
+    """Fails unless each fetched call's tensors match the digests its timed request sent.
+
+    Fetched by a later request, an output could have been computed only then (the worker
+    runs student code while it serves any request); its digest, committed when the timed
+    request returned, could not have been right without its values.
+    """
+    weights: dict[Any, torch.Tensor] = {}
+    for item in held:
+        index = item["index"]
+        committed = digests[index]
+        tensors = [item["output"], *item["grads"]]
+        if len(tensors) != len(committed):
+            raise ProtocolViolation("the timed outputs came back malformed")
+        for k, (t, d) in enumerate(zip(tensors, committed)):
+            if (t is None) != (d is None):
+                raise ProtocolViolation("the timed outputs came back malformed")
+            if t is None:
+                continue
+            t = assert_tensor(t, f"the output of timed call {index}")
+            got = float(worker_digest(t, weights))
+            w = weights[(t.numel(), t.device, torch.float64 if t.dtype == torch.float64
+                         else torch.float32)]
+            scale = float(torch.dot(t.detach().reshape(-1).to(w.dtype).abs(), w.abs()))
+            same = got == d or (math.isnan(got) and math.isnan(d)) \
+                or abs(got - d) <= 1e-4 * scale + 1e-6
+            if not same:
+                part = "output" if k == 0 else f"gradient of input {k - 1}"
+                raise CheckFailed(f"the {part} of timed call {index} was not the one it "
+                                  "returned while timed: its values were changed or computed "
+                                  "after the timed call")
+
+
 @dataclass
 class _Sample:
     student_s: float
@@ -521,6 +558,7 @@ class _Measurement:
         else:
             with self.freezer.thawed():
                 held = _fetched_calls(self.session.kept_outputs(reply["kept"], picks), picks)
+            _assert_committed(held, reply["digests"])
         self.checker.check(held, pools, self.grad_cpu)
         if self.direct:  # with no inputs to receive, the outputs are dropped here, untimed
             with self.freezer.thawed():
@@ -553,7 +591,7 @@ class _Measurement:
             reply = self.session.time_loop(
                 self.target, pools.specs(self.plan, bases), self.plan.kwargs, n,
                 backward=self.plan.backward, grad_output=self.grad_remote,
-                threads=self.plan.threads)
+                threads=self.plan.threads, digests=not self.direct)
             wall = time.perf_counter() - wall0
         cpu = clock() - cpu0 if clock else wall
         self.stale = ([] if self.direct else list(bases)) + [reply["kept"]._handle]
@@ -573,7 +611,7 @@ class _Measurement:
         received = [b.to(self.plan.device, copy=not self.direct) for b in pools.cpu]
         self.local.op_time_loop(self.reference, pools.specs(self.plan, received),
                                 self.plan.kwargs, n, backward=self.plan.backward,
-                                grad_output=self.grad_local)
+                                grad_output=self.grad_local, digests=not self.direct)
         wall = time.perf_counter() - wall0
         cpu = time.thread_time() - cpu0 if self.worker_clock else wall
         self.local.objects.clear()  # the outputs it held, as the worker's are

@@ -241,7 +241,7 @@ class Worker:
 
     def op_time_loop(self, target: Any, args: list[Any], kwargs: dict[str, Any], iterations: int,
                      first: int = 0, backward: bool = False, grad_output: Any = None,
-                     threads: int = 0) -> dict[str, Any]:
+                     threads: int = 0, digests: bool = False) -> dict[str, Any]:
         """Calls `target` `iterations` times on fresh windows of stored pools, untraced.
 
         The grader reads the clock around this whole request; the grader runs the torch
@@ -254,6 +254,10 @@ class Worker:
         re-checks only once this request is over, so no call can know it will be looked at.
         The reply says where each held tensor lies in memory ("where"), for a grader that
         reads them itself from the stopped worker, and carries the handle of them all.
+
+        With `digests`, the reply also commits to every held tensor's `digest`, computed
+        inside the request: a grader that must fetch the picked outputs by a later request
+        (no memory access) checks they still match, so no value can be computed afterwards.
         """
         if threads and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
@@ -310,10 +314,38 @@ class Worker:
                 if any(g is not None and type(g) is not torch.Tensor for g in grads):
                     raise TypeError("an input gradient is not a plain torch.Tensor")
                 kept.append([out.detach(), *grads])
+        committed: list[list[float | None]] | None = None
+        if digests:
+            weights: dict[Any, torch.Tensor] = {}
+            sums = [[None if t is None else digest(t, weights) for t in call] for call in kept]
+            flat = [d for call in sums for d in call if d is not None]
+            # One transfer from the device at the end, not a synchronize per call.
+            values = iter(torch.stack(flat).double().cpu().tolist() if flat else [])
+            committed = [[None if d is None else next(values) for d in call] for call in sums]
         if on_cuda:
             torch.cuda.synchronize()  # device-wide: every kernel queued above has finished
-        return {"threads": torch.get_num_threads(), "kept": self.handle_for(kept),
-                "where": [[_where(t) for t in call] for call in kept]}
+        reply = {"threads": torch.get_num_threads(), "kept": self.handle_for(kept),
+                 "where": [[_where(t) for t in call] for call in kept]}
+        if committed is not None:
+            reply["digests"] = committed
+        return reply
+
+
+def digest(t: torch.Tensor, weights: dict[Any, torch.Tensor]) -> torch.Tensor:
+    """<t, w> (0-dim) for fixed weights w = cos(0, 1, 2, ...) over t's flattened values.
+
+    Cheap (one pass over t) and impossible to get right without t's values: a call that
+    returned a placeholder cannot commit to the digest of its true output. `weights`
+    caches w per size, device and dtype.
+    """
+    flat = t.detach().reshape(-1)
+    dtype = torch.float64 if flat.dtype == torch.float64 else torch.float32
+    key = (flat.numel(), flat.device, dtype)
+    w = weights.get(key)
+    if w is None:
+        w = torch.cos(torch.arange(flat.numel(), device=flat.device, dtype=dtype))
+        weights[key] = w
+    return torch.dot(flat.to(dtype), w)
 
 
 def _where(t: Any) -> list[Any] | None:

@@ -1,4 +1,4 @@
-"""A MyLinear looping over rows sixteen at a time (about 4x nn.Linear), that computes only the
+"""A MyLinear doing its product six times over (about 6x nn.Linear), that computes only the
 calls it believes the grader re-checks (by reading the grader's plan from the worker's
 stack) and returns zeros for all the others."""
 from __future__ import annotations
@@ -34,11 +34,14 @@ class MyLinear(nn.Module):
             self.register_parameter("bias", None)
 
     def _slow(self, x: torch.Tensor) -> torch.Tensor:
-        # Sixteen rows at a time: about 4x nn.Linear here, short enough per call that a
-        # request holds several calls, of which the grader re-checks only some.
+        # The product six times over: about 6x nn.Linear on any machine and under any load
+        # (the same op as the reference, so the ratio does not drift the way small-chunk
+        # loops do), clearly over the limit of 4 when nothing is hidden, and short enough
+        # per call that a request holds several calls, of which the grader re-checks some.
         rows = x.reshape(-1, self.in_features)
-        out = torch.cat([rows[i:i + 16] @ self.weight.T for i in range(0, len(rows), 16)]) \
-            if len(rows) else rows.new_zeros(0, self.out_features)
+        out = rows @ self.weight.T
+        for _ in range(5):
+            out = out + 0.0 * (rows @ self.weight.T)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(*x.shape[:-1], self.out_features)
