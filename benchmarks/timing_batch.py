@@ -66,15 +66,16 @@ def build_class(folder: Path, only: set[str] | None) -> dict[tuple[str, str], st
     return placed
 
 
-def speed_verdicts(results_json: Path) -> dict[tuple[str, str], tuple[str, float | None]]:
-    """{(student, id): (test_speed outcome, ratio or None)} from one run's results.json."""
+def speed_verdicts(results_json: Path) -> dict[tuple[str, str], tuple[str, float | None, str]]:
+    """{(student, id): (test_speed outcome, ratio or None, message)} from one run's results.json."""
     verdicts = {}
     for student in json.loads(results_json.read_text(encoding="utf-8")):
         for exercise in student["exercises"]:
             for check in exercise["checks"]:
                 if check["test_id"] == "test_speed":
                     timing = check.get("timing") or {}
-                    verdicts[(student["student"], exercise["id"])] = (check["outcome"], timing.get("ratio"))
+                    verdicts[(student["student"], exercise["id"])] = (
+                        check["outcome"], timing.get("ratio"), check.get("message") or "")
     return verdicts
 
 
@@ -112,13 +113,17 @@ def main() -> int:
         if done.returncode != 0:
             print(f"run {run}: nnlab grade exited {done.returncode}: {done.stderr.strip()[-500:]}")
             return 2
-        for key, (outcome, ratio) in speed_verdicts(out / "results.json").items():
+        messages: dict[tuple[str, str], str] = {}
+        for key, (outcome, ratio, message) in speed_verdicts(out / "results.json").items():
             seen[key].append(outcome)
+            messages[key] = message
             if ratio is not None:
                 ratios[key].append(ratio)
         wrong = [k for k in placed if (seen[k][-1] == "passed") != expected_to_pass(k[0])]
         print(f"run {run + 1}: {time.monotonic() - started:.0f} s, "
               f"{len(wrong)} unexpected verdict(s) {wrong if wrong else ''}", flush=True)
+        for key in wrong:  # why: the one thing worth reading when a verdict flips
+            print(f"    {key[0]}/{key[1]}: {seen[key][-1]}: {messages.get(key, '')[:400]}")
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
 

@@ -272,6 +272,18 @@ class MyLinear(_Right):
 """
 
 
+def test_inputs_drawn_differently_skip_rather_than_fail(launcher, monkeypatch) -> None:
+    """Without memory access the worker draws its inputs from seeds: if its values ever
+    differed from the grader's, would a correct submission be skipped with the reason,
+    never failed?"""
+    monkeypatch.setattr(freezer, "memory_reachable", lambda pid: False)
+    real_draw = timing.draw_pool
+    monkeypatch.setattr(timing, "draw_pool", lambda *spec: real_draw(*spec) + 1e-3)
+    result = _speed(_timing_only("my_linear"), LINEAR, launcher)
+    assert result.outcome is Outcome.SKIPPED, _describe(result)
+    assert "random inputs differ" in result.message
+
+
 def test_a_stopped_worker_runs_nothing(launcher) -> None:
     """While the grader has the worker stopped, does a spinning background thread of it get
     no CPU at all, and run again once the worker is let go?"""

@@ -209,7 +209,8 @@ class WorkerSession:
 
         Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
         held there; fetch some with `kept_outputs` or read them where "where" says. With
-        `digests`, also "digests": one list of numbers (None for a missing grad) per call.
+        `digests`, also "digests": one list of numbers (None for a missing grad) per call,
+        and "drawn": one number per input pool drawn in the worker.
         """
         what = "forward and backward of " if backward else ""
         value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
@@ -226,6 +227,9 @@ class WorkerSession:
                         d is None or (isinstance(d, float) and not isinstance(d, bool))
                         for d in call) for call in committed)):
                 raise ProtocolViolation("the timing loop did not commit to its outputs")
+            drawn = value.get("drawn")
+            if not (isinstance(drawn, list) and all(isinstance(d, float) for d in drawn)):
+                raise ProtocolViolation("the timing loop did not say which inputs it drew")
         return value
 
     def kept_outputs(self, kept: Remote, picks: list[int]) -> Any:

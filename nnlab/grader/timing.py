@@ -22,11 +22,12 @@ How a measurement goes (SPEC 4.5):
 - On Linux the grader writes each round's inputs into the stopped worker's memory and
   reads the re-checked outputs back from it (process_vm_writev/readv, nnlab.grader.freezer):
   the worker sees its inputs only once its timed request starts, and cannot touch its
-  outputs after it, even if it rewrote nnlab's own code. Elsewhere (and on CUDA) inputs
-  and outputs go by request, the inputs inside the timed span on the CPU; the timed
-  request then commits to a digest of every output it holds (both sides pay for computing
-  them), and the picked outputs fetched later must match theirs, so none can be computed
-  after the timed request.
+  outputs after it, even if it rewrote nnlab's own code. Elsewhere (and on CUDA) the
+  timed request carries only the seeds of its pools, which both sides draw inside their
+  timed span (torch draws the same values for a seed on one device; the grader checks it),
+  so no input exists before the clock starts. The request also commits to a digest of
+  every output it holds (both sides pay for them), and the picked outputs, fetched by a
+  later request, must match theirs, so none can be computed after the timed request.
 - Every call's output (and input grads) is held; once both sides have stopped, a few
   calls are picked at random here and re-checked against a float64 reference, so a fast
   but wrong answer fails and no call can know whether it will be looked at.
@@ -60,6 +61,7 @@ from nnlab.grader.results import Outcome, TimingInfo
 from nnlab.grader.session import Remote, WorkerSession, remote_session
 from nnlab.grader.worker import Worker
 from nnlab.grader.worker import digest as worker_digest
+from nnlab.grader.worker import draw_pool
 
 __all__ = ["Timed", "TimedInput", "normal", "integers", "binary", "assert_fast",
            "machine_lock", "describe_device"]
@@ -126,14 +128,9 @@ class TimedInput:
         last = self.shape[-1] if self.shape else 1
         return max(16, last // math.gcd(self.step, last) - 1)
 
-    def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        if self.kind == "integers":
-            return torch.randint(0, self.high, (n,), generator=generator, dtype=self.dtype)
-        if self.kind == "binary":
-            return torch.randint(0, 2, (n,), generator=generator).to(self.dtype)
-        drawn = torch.randn(n, generator=generator,
-                            dtype=self.dtype if self.dtype.is_floating_point else torch.float64)
-        return (drawn.mul_(self.scale) if self.scale != 1.0 else drawn).to(self.dtype)
+    def draw_spec(self, n: int, seed: int, device: str) -> list[Any]:
+        """How to draw a pool of `n` values (`draw_pool`), here or inside the worker's request."""
+        return ["draw", self.kind, n, self.scale, self.high, self.dtype, seed, device]
 
 
 def normal(*shape: int, scale: float = 1.0, dtype: torch.dtype = torch.float32,
@@ -308,12 +305,19 @@ class _Plan:
 
 
 class _Pools:
-    """One round's fresh random pools: the same values for the worker and the reference."""
+    """One round's fresh random pools: the same values for the worker and the reference.
 
-    def __init__(self, plan: _Plan, windows: int, generator: torch.Generator) -> None:
+    Each is drawn from its own fresh seed (`draws`), so a side that receives only the seed
+    draws the very same values on the same device.
+    """
+
+    def __init__(self, plan: _Plan, windows: int, rng: random.Random) -> None:
         inputs = [a for a in plan.args if isinstance(a, TimedInput)]
         self.windows = windows
-        self.cpu = [t.draw(t.numel + t.step * (windows - 1), generator) for t in inputs]
+        self.draws = [t.draw_spec(t.numel + t.step * (windows - 1), rng.getrandbits(62),
+                                  plan.device) for t in inputs]
+        self.on_device = [draw_pool(*d[1:]) for d in self.draws]
+        self.cpu = [t.cpu() for t in self.on_device]
 
     def specs(self, plan: _Plan, bases: Sequence[Any]) -> list[Any]:
         out, k = [], 0
@@ -415,6 +419,30 @@ def _fetched_calls(calls: Any, picks: Sequence[int]) -> list[dict[str, Any]]:
     return [{"index": i, "output": c[0], "grads": c[1:]} for i, c in zip(picks, calls)]
 
 
+def _same_digest(t: torch.Tensor, committed: float, weights: dict[Any, torch.Tensor]) -> bool:
+    """Whether `committed` is `worker_digest(t)`, up to float64 rounding in another order
+    (another device's sum): far below what any change of the values would move it."""
+    got = float(worker_digest(t, weights))
+    scale = float(torch.dot(t.detach().reshape(-1).to(torch.float64).abs(),
+                            weights[(t.numel(), t.device)]))
+    return got == committed or (math.isnan(got) and math.isnan(committed)) \
+        or abs(got - committed) <= 1e-9 * scale + 1e-12
+
+
+def _assert_same_inputs(pools: _Pools, drawn: Sequence[float]) -> None:
+    """Skips the check unless the worker drew the pools this grader drew from the same seeds.
+
+    torch draws the same values for one seed in every process on one device, so a mismatch
+    is a broken promise of the platform (or a worker that lies); in either case the values
+    it returned cannot be judged, and failing an honest submission is the worst outcome.
+    """
+    weights: dict[Any, torch.Tensor] = {}
+    if len(drawn) != len(pools.on_device) or not all(
+            _same_digest(t, d, weights) for t, d in zip(pools.on_device, drawn)):
+        pytest.skip("timing undecided: the worker's random inputs differ from the grader's "
+                    "for the same seeds on this device; grade again, and report it if it stays")
+
+
 def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence[Any]]) -> None:
     """Fails unless each fetched call's tensors match the digests its timed request sent.
 
@@ -435,13 +463,7 @@ def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence
             if t is None:
                 continue
             t = assert_tensor(t, f"the output of timed call {index}")
-            got = float(worker_digest(t, weights))
-            w = weights[(t.numel(), t.device, torch.float64 if t.dtype == torch.float64
-                         else torch.float32)]
-            scale = float(torch.dot(t.detach().reshape(-1).to(w.dtype).abs(), w.abs()))
-            same = got == d or (math.isnan(got) and math.isnan(d)) \
-                or abs(got - d) <= 1e-4 * scale + 1e-6
-            if not same:
+            if not _same_digest(t, d, weights):
                 part = "output" if k == 0 else f"gradient of input {k - 1}"
                 raise CheckFailed(f"the {part} of timed call {index} was not the one it "
                                   "returned while timed: its values were changed or computed "
@@ -539,7 +561,7 @@ class _Measurement:
 
     def round(self, n_student: int, n_reference: int, student_first: bool) -> _Sample:
         windows = max(n_student, n_reference)
-        pools = _Pools(self.plan, windows, self.generator)
+        pools = _Pools(self.plan, windows, self.rng)
         self._size(pools)
         order = ("student", "reference") if student_first else ("reference", "student")
         cpu: dict[str, float] = {}
@@ -560,9 +582,8 @@ class _Measurement:
                 held = _fetched_calls(self.session.kept_outputs(reply["kept"], picks), picks)
             _assert_committed(held, reply["digests"])
         self.checker.check(held, pools, self.grad_cpu)
-        if self.direct:  # with no inputs to receive, the outputs are dropped here, untimed
-            with self.freezer.thawed():
-                self.session.store([], release=self.stale)
+        with self.freezer.thawed():  # the held outputs are dropped here, untimed
+            self.session.store([], release=self.stale)
         return _Sample(cpu["student"] / n_student, cpu["reference"] / n_reference,
                        wall["student"] / n_student, wall["reference"] / n_reference)
 
@@ -585,8 +606,8 @@ class _Measurement:
         with self.freezer.thawed():
             if self.direct:
                 bases: list[Any] = list(self.buffers)
-            else:  # received inside the timed span: the reference copies its pools too
-                bases = self.session.store([self._send(b) for b in pools.cpu], release=self.stale)
+            else:  # drawn inside the timed request, from seeds it alone receives
+                bases = list(pools.draws)
             wall0 = time.perf_counter()
             reply = self.session.time_loop(
                 self.target, pools.specs(self.plan, bases), self.plan.kwargs, n,
@@ -594,9 +615,11 @@ class _Measurement:
                 threads=self.plan.threads, digests=not self.direct)
             wall = time.perf_counter() - wall0
         cpu = clock() - cpu0 if clock else wall
-        self.stale = ([] if self.direct else list(bases)) + [reply["kept"]._handle]
+        self.stale = [reply["kept"]._handle]
         if len(reply["where"]) != n:
             raise ProtocolViolation("the timing loop did not account for every call")
+        if not self.direct:
+            _assert_same_inputs(pools, reply["drawn"])
         if reply["threads"] != self.plan.threads:
             raise CheckFailed(f"your code changed torch's thread count while it was "
                               f"timed ({self.plan.threads} -> {reply['threads']})")
@@ -607,8 +630,9 @@ class _Measurement:
         _sync(self.plan.device)
         cpu0 = time.thread_time()  # one torch thread: all the work is on this thread
         wall0 = time.perf_counter()
-        # The worker's pools arrived in its timed span unless written into it directly.
-        received = [b.to(self.plan.device, copy=not self.direct) for b in pools.cpu]
+        # Without direct access the worker draws its pools inside its request: so does this.
+        received = ([b.to(self.plan.device, copy=False) for b in pools.cpu] if self.direct
+                    else list(pools.draws))
         self.local.op_time_loop(self.reference, pools.specs(self.plan, received),
                                 self.plan.kwargs, n, backward=self.plan.backward,
                                 grad_output=self.grad_local, digests=not self.direct)

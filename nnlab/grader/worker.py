@@ -248,7 +248,9 @@ class Worker:
         reference through this same method in its own process, so both sides pay for
         exactly the same loop. Each entry of `args` is ["window", base, shape, step,
         requires_grad] (iteration i gets the contiguous window of the 1-D `base` at element
-        offset (first + i) * step, so no two calls see the same input) or ["value", v].
+        offset (first + i) * step, so no two calls see the same input) or ["value", v]. A
+        `base` may also be ["draw", kind, n, scale, high, dtype, seed, device]: the pool is
+        then drawn here, inside the request (`draw_pool`), so it exists nowhere before.
 
         Every call's output (and input grads) is held: the grader picks the calls it
         re-checks only once this request is over, so no call can know it will be looked at.
@@ -277,10 +279,14 @@ class Worker:
                 pass
         windows: list[tuple[int, Any, tuple[int, ...], tuple[int, ...], int, bool]] = []
         call_args: list[Any] = []
+        drawn: list[torch.Tensor] = []
         on_cuda = False
         for position, spec in enumerate(args):
             if spec[0] == "window":
                 _, base, shape, step, requires_grad = spec
+                if isinstance(base, list) and base[:1] == ["draw"]:
+                    base = draw_pool(*base[1:])
+                    drawn.append(base)
                 shape = tuple(int(d) for d in shape)
                 strides = [1] * len(shape)
                 for d in range(len(shape) - 2, -1, -1):
@@ -318,6 +324,7 @@ class Worker:
         if digests:
             weights: dict[Any, torch.Tensor] = {}
             sums = [[None if t is None else digest(t, weights) for t in call] for call in kept]
+            sums.append([digest(t, weights) for t in drawn])  # the inputs, last
             flat = [d for call in sums for d in call if d is not None]
             # One transfer from the device at the end, not a synchronize per call.
             values = iter(torch.stack(flat).double().cpu().tolist() if flat else [])
@@ -327,25 +334,41 @@ class Worker:
         reply = {"threads": torch.get_num_threads(), "kept": self.handle_for(kept),
                  "where": [[_where(t) for t in call] for call in kept]}
         if committed is not None:
-            reply["digests"] = committed
+            reply["digests"] = committed[:-1]
+            reply["drawn"] = committed[-1]
         return reply
 
 
 def digest(t: torch.Tensor, weights: dict[Any, torch.Tensor]) -> torch.Tensor:
-    """<t, w> (0-dim) for fixed weights w = cos(0, 1, 2, ...) over t's flattened values.
+    """<t, w> in float64 (0-dim) for fixed weights w_j = 1 + cos(j) / 2 over t's values.
 
-    Cheap (one pass over t) and impossible to get right without t's values: a call that
-    returned a placeholder cannot commit to the digest of its true output. `weights`
-    caches w per size, device and dtype.
+    One pass over t, and impossible to get right without t's values: a call that returned
+    a placeholder cannot commit to the digest of its true output, and a shift, a swap or a
+    redraw of the values changes it. `weights` caches w per size and device.
     """
     flat = t.detach().reshape(-1)
-    dtype = torch.float64 if flat.dtype == torch.float64 else torch.float32
-    key = (flat.numel(), flat.device, dtype)
+    key = (flat.numel(), flat.device)
     w = weights.get(key)
     if w is None:
-        w = torch.cos(torch.arange(flat.numel(), device=flat.device, dtype=dtype))
+        w = torch.arange(flat.numel(), device=flat.device, dtype=torch.float64).cos_()
+        w = w.mul_(0.5).add_(1.0)
         weights[key] = w
-    return torch.dot(flat.to(dtype), w)
+    return torch.dot(flat.to(torch.float64), w)
+
+
+def draw_pool(kind: str, n: int, scale: float, high: int, dtype: torch.dtype, seed: int,
+              device: str) -> torch.Tensor:
+    """`n` random values for timing inputs: the same for one seed in every process, on one
+    device. 'normal' (times `scale`), 'integers' (in [0, high)) or 'binary' (0./1.)."""
+    generator = torch.Generator(device=device).manual_seed(int(seed))
+    if kind == "integers":
+        return torch.randint(0, int(high), (int(n),), generator=generator, dtype=dtype,
+                             device=device)
+    if kind == "binary":
+        return torch.randint(0, 2, (int(n),), generator=generator, device=device).to(dtype)
+    drawn = torch.randn(int(n), generator=generator, device=device,
+                        dtype=dtype if dtype.is_floating_point else torch.float64)
+    return (drawn.mul_(scale) if scale != 1.0 else drawn).to(dtype)
 
 
 def _where(t: Any) -> list[Any] | None:
