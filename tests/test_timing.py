@@ -272,6 +272,17 @@ class MyLinear(_Right):
 """
 
 
+def test_a_timed_output_of_another_shape_fails_before_it_is_read(launcher) -> None:
+    """Does an output whose shape differs from the reference's, only while timed, fail with
+    the shapes named (and is it refused before the grader reads it from the worker)?"""
+    flat_when_timed = LINEAR + _WRONG_AFTER_FIRST_CALL.replace(
+        'frame.f_locals.get("i", 0) > 0', '"i" in frame.f_locals').replace(
+        "torch.zeros_like(out)", "out.reshape(-1).clone()")
+    result = _speed(_timing_only("my_linear"), flat_when_timed, launcher)
+    assert result.outcome is Outcome.FAILED and "expected shape (4096, 64), got (262144,)" \
+        in result.message, _describe(result)
+
+
 def test_inputs_drawn_differently_skip_rather_than_fail(launcher, monkeypatch) -> None:
     """Without memory access the worker draws its inputs from seeds: if its values ever
     differed from the grader's, would a correct submission be skipped with the reason,

@@ -393,14 +393,26 @@ class _Checker:
                              family="timed inputs", rtol=self.rtol, atol=self.atol)
 
 
-def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int) -> list[dict[str, Any]]:
-    """The picked calls' output and input grads, read from the stopped worker's memory."""
+def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int,
+                shapes: Sequence[tuple[int, ...]], what: str) -> list[dict[str, Any]]:
+    """The picked calls' output and input grads, read from the stopped worker's memory.
+
+    `shapes`: the reference's output shape, then its input grads'. A tensor of another
+    shape fails here, before anything is read: the grader reads no more than it expects.
+    """
     items = []
     for index in picks:
         try:
             call = reply["where"][index]
             if not isinstance(call, list):
                 raise freezer.UnreachableMemory("its description was malformed")
+            for k, (w, shape) in enumerate(zip(call, shapes)):
+                if isinstance(w, list) and len(w) == 4 and isinstance(w[1], list) \
+                        and tuple(w[1]) != tuple(shape):
+                    part = "output" if k == 0 else f"gradient of input {k - 1}"
+                    got = tuple(w[1]) if all(isinstance(d, int) for d in w[1]) else "malformed"
+                    raise CheckFailed(f"{what} on the timed inputs: {part}: expected shape "
+                                      f"{tuple(shape)}, got {got}")
             tensors = [None if w is None else freezer.read_tensor(pid, w) for w in call]
             if not tensors or tensors[0] is None:
                 raise freezer.UnreachableMemory("it is not a plain CPU tensor")
@@ -506,6 +518,8 @@ class _Measurement:
         self.grad_cpu: torch.Tensor | None = None
         self.grad_local: torch.Tensor | None = None
         self.grad_remote: Handle | None = None
+        self.shapes: list[tuple[int, ...]] = []
+        """The reference's output shape, then its input grads' (set by `_size`)."""
         self.stale: list[Handle] = []
         self.inputs = [a for a in plan.args if isinstance(a, TimedInput)]
         self.max_windows = min([MAX_ITERATIONS] + [t.distinct_rows for t in self.inputs])
@@ -530,6 +544,8 @@ class _Measurement:
         with torch.no_grad():
             out = self.reference(*args, **self.plan.kwargs)
         per_call = out.numel() * out.element_size()
+        self.shapes = [tuple(out.shape)] + [t.shape for t in self.inputs
+                                            if t.requires_grad and self.plan.backward]
         with self.freezer.thawed():
             if self.plan.backward:
                 per_call += sum(t.numel * _itemsize(t.dtype) for t in self.inputs if t.requires_grad)
@@ -576,7 +592,7 @@ class _Measurement:
         # re-check picked, so no call could know whether it would be looked at.
         picks = sorted(self.rng.sample(range(n_student), min(RECHECKS_PER_ROUND, n_student)))
         if self.direct:
-            held = _held_calls(reply, picks, self.pid or 0)
+            held = _held_calls(reply, picks, self.pid or 0, self.shapes, self.checker.what)
         else:
             with self.freezer.thawed():
                 held = _fetched_calls(self.session.kept_outputs(reply["kept"], picks), picks)
