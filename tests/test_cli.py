@@ -91,6 +91,19 @@ def test_submit_json_prints_full_marks_for_the_solution(tmp_path: Path) -> None:
     assert "my_linear" in report.read_text()
 
 
+def test_submit_shows_how_close_a_passed_speed_check_came(tmp_path: Path) -> None:
+    """Does a student whose code passed the speed check see its ratio, limit and device?"""
+    shutil.copy(SOLUTIONS / "my_linear.py", tmp_path / "my_linear.py")
+    result = nnlab("submit", str(tmp_path / "my_linear.py"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    (speed,) = [k for k, line in enumerate(lines) if "as fast as nn.Linear" in line]
+    assert "PASS" in lines[speed]
+    detail = lines[speed + 1].strip()
+    assert detail.startswith("ratio ") and "(limit 4x, spread" in detail, detail
+    assert " on cpu: " in detail or " on cuda: " in detail, detail
+
+
 def test_check_exits_1_on_the_stub_and_names_the_error(tmp_path: Path) -> None:
     """Does `nnlab check` on the untouched stub fail with a readable message and exit 1?"""
     nnlab("start", "my_linear", "--dir", str(tmp_path))

@@ -24,6 +24,10 @@ def echo_exercise(result: ExerciseResult, err: bool = False) -> None:
         if check.outcome is not Outcome.PASSED and check.message:
             for line in check.message.splitlines()[:12]:
                 click.echo(f"{'':19}{line}", err=err)
+        elif check.timing is not None:  # a passed speed check: how close it came
+            t = check.timing
+            click.echo(f"{'':19}ratio {t.ratio:.2f}x (limit {t.threshold:g}x, spread "
+                       f"{t.spread:.0%}) on {t.device.split(';')[0]}", err=err)
     click.echo(err=err)
 
 
