@@ -204,8 +204,8 @@ class WorkerSession:
 
     def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
                   first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
-                  threads: int = 0, digests: bool = False) -> dict[str, Any]:
-        """One timed request: `iterations` untraced calls in the worker (see Worker.op_time_loop).
+                  threads: int = 0, digests: bool = False, traced: bool = True) -> dict[str, Any]:
+        """One timed request: `iterations` calls in the worker (see Worker.op_time_loop).
 
         Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
         held there; fetch some with `kept_outputs` or read them where "where" says. With
@@ -216,7 +216,7 @@ class WorkerSession:
         value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
                              args=list(args), kwargs=dict(kwargs), iterations=int(iterations),
                              first=int(first), backward=bool(backward), grad_output=grad_output,
-                             threads=int(threads), digests=bool(digests))
+                             threads=int(threads), digests=bool(digests), traced=bool(traced))
         if not (isinstance(value, dict) and isinstance(value.get("threads"), int)
                 and isinstance(value.get("kept"), Remote) and isinstance(value.get("where"), list)):
             raise ProtocolViolation("the timing loop sent a malformed reply")

@@ -3,13 +3,14 @@
 How a measurement goes (SPEC 4.5):
 
 - Only a submission whose correctness checks passed is timed (`gate`).
-- Student code runs in the worker, untraced, `iterations` calls per request; the clock is
+- Student code runs in the worker, `iterations` calls per request, watched for banned torch
+  functions (not aten ops: too costly; the reference pays for the same watch); the clock is
   read here, in the grader, around the whole request. The reference runs here through the
   very same loop code (`Worker.op_time_loop`), with the same torch thread count (one, on
   the CPU). On the CPU the clock is CPU time (the worker process's, read from the kernel
   here; this thread's for the reference), so a busy machine does not decide; on a GPU it
   is wall time around a device-wide synchronize.
-- Every call gets an input no call has seen before: each round sends fresh random pools,
+- Every call gets an input no call has seen before: each round has fresh random pools,
   and call i reads the window of the pool that starts i * step elements in. Caching
   results by input identity or content gains nothing.
 - Warm-up first; then rounds that interleave student and reference (the order alternates),
@@ -628,7 +629,7 @@ class _Measurement:
             reply = self.session.time_loop(
                 self.target, pools.specs(self.plan, bases), self.plan.kwargs, n,
                 backward=self.plan.backward, grad_output=self.grad_remote,
-                threads=self.plan.threads, digests=not self.direct)
+                threads=self.plan.threads, digests=not self.direct, traced=True)
             wall = time.perf_counter() - wall0
         cpu = clock() - cpu0 if clock else wall
         self.stale = [reply["kept"]._handle]
@@ -651,7 +652,8 @@ class _Measurement:
                     else list(pools.draws))
         self.local.op_time_loop(self.reference, pools.specs(self.plan, received),
                                 self.plan.kwargs, n, backward=self.plan.backward,
-                                grad_output=self.grad_local, digests=not self.direct)
+                                grad_output=self.grad_local, digests=not self.direct,
+                                traced=True)
         wall = time.perf_counter() - wall0
         cpu = time.thread_time() - cpu0 if self.worker_clock else wall
         self.local.objects.clear()  # the outputs it held, as the worker's are

@@ -1,6 +1,7 @@
 """The worker process: loads one submission and serves the grader's requests, confined."""
 from __future__ import annotations
 
+import contextlib
 import io
 import linecache
 import math
@@ -241,8 +242,9 @@ class Worker:
 
     def op_time_loop(self, target: Any, args: list[Any], kwargs: dict[str, Any], iterations: int,
                      first: int = 0, backward: bool = False, grad_output: Any = None,
-                     threads: int = 0, digests: bool = False) -> dict[str, Any]:
-        """Calls `target` `iterations` times on fresh windows of stored pools, untraced.
+                     threads: int = 0, digests: bool = False,
+                     traced: bool = False) -> dict[str, Any]:
+        """Calls `target` `iterations` times on fresh windows of stored pools.
 
         The grader reads the clock around this whole request; the grader runs the torch
         reference through this same method in its own process, so both sides pay for
@@ -256,6 +258,10 @@ class Worker:
         re-checks only once this request is over, so no call can know it will be looked at.
         The reply says where each held tensor lies in memory ("where"), for a grader that
         reads them itself from the stopped worker, and carries the handle of them all.
+
+        With `traced`, banned torch functions are watched for as in every other request
+        (function level only: watching aten ops would cost far more than the calls), and
+        the watch is on even with nothing to watch for, so the reference pays its cost too.
 
         With `digests`, the reply also commits to every held tensor's `digest`, computed
         inside the request: a grader that must fetch the picked outputs by a later request
@@ -300,7 +306,8 @@ class Worker:
         kept: list[list[Any]] = []
         if grad_output is not None:
             on_cuda = on_cuda or grad_output.is_cuda
-        with torch.enable_grad() if backward else torch.no_grad():
+        watch = _FunctionTracer(self.trace) if traced else contextlib.nullcontext()
+        with watch, torch.enable_grad() if backward else torch.no_grad():
             for i in range(int(iterations)):
                 leaves = []
                 for position, base, shape, strides, step, requires_grad in windows:
