@@ -1,7 +1,9 @@
-"""The banned-API scan: every spelling is caught, legitimate code is not."""
+"""The banned-API scan: every spelling is caught, legitimate code is not; and the watch
+that runs during timed calls."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from nnlab.grader.banned import find_banned
 
@@ -41,3 +43,23 @@ def test_legitimate_code_is_not_flagged(source: str) -> None:
 def test_nothing_is_flagged_when_nothing_is_banned() -> None:
     """Are dynamic constructs allowed in exercises that ban nothing?"""
     assert find_banned("m = __import__('torch')\n", []) == []
+
+
+@pytest.mark.parametrize("call", [lambda x: torch.ops.aten.sigmoid.default(x),
+                                  lambda x: torch.ops.aten.sigmoid(x),
+                                  lambda x: torch.__dict__["ops"].aten.sigmoid(x)],
+                         ids=["overload", "packet", "through-dict"])
+def test_timed_calls_catch_an_operator_called_by_name(call) -> None:
+    """During timed calls only banned functions are watched (aten ops would cost too much):
+    is a banned aten operator called by name, past the source scan, still caught?"""
+    from nnlab.grader.worker import Worker
+
+    worker = Worker()
+    worker.trace.configure([], ["aten::sigmoid"])
+    pool = torch.randn(40)
+    worker.op_time_loop(call, [["window", pool, [8], 8, False]], {}, 3, traced=True)
+    assert worker.trace.seen == ["aten::sigmoid"]
+    untraced = Worker()
+    untraced.trace.configure([], ["aten::sigmoid"])
+    untraced.op_time_loop(call, [["window", pool, [8], 8, False]], {}, 3)
+    assert untraced.trace.seen == []

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
+from torch._ops import OpOverload, OpOverloadPacket
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -96,6 +97,12 @@ class _FunctionTracer(TorchFunctionMode):
         hit = self.trace.functions.get(id(func))
         if hit is not None and hit[0] is func:
             self.trace.note(hit[1])
+        elif self.trace.aten_ops and isinstance(func, (OpOverload, OpOverloadPacket)):
+            # An operator called by name (torch.ops.aten.x): where the dispatch-level
+            # watch is off (timed calls), this is where it shows.
+            name = func._schema.name if isinstance(func, OpOverload) else func._qualified_op_name
+            if name in self.trace.aten_ops:
+                self.trace.note(name)
         return func(*args, **(kwargs or {}))
 
 
