@@ -272,6 +272,46 @@ class MyLinear(_Right):
 """
 
 
+def test_a_gradient_across_a_relu_kink_passes_but_a_wrong_one_fails() -> None:
+    """Float32 code and the float64 reference can take different sides of a ReLU where its
+    input is within rounding of 0: does such a gradient pass the re-check of timed calls,
+    while a gradient of zeros, or of another input, still fails?"""
+    import random
+
+    from nnlab.grader.checks import CheckFailed
+
+    weight = torch.randn(64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+
+    def reference(x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x @ weight.to(x.dtype))
+
+    plan = timing._Plan([timing.normal(64, 64, requires_grad=True)], {}, True, "cpu", 1)
+    pools = timing._Pools(plan, 2, random.Random(3))
+    grad_output = torch.randn(64, 64)
+    checker = timing._Checker(reference, None, plan, "f", None, None)
+
+    def gradient(index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        (x,) = pools.window(plan, index)
+        x = x.double().requires_grad_(True)
+        out = reference(x)
+        (g,) = torch.autograd.grad([out], [x], [grad_output.double()])
+        return out.detach().float(), g.float()
+
+    out, true_grad = gradient(0)
+    # One unit on the other side of its kink: one row of grad_output dropped from one
+    # input row, as float32 rounding can do; a few % of the gradient's norm at most.
+    pre = (pools.window(plan, 0)[0].double() @ weight)
+    row, col = divmod(int(pre.abs().argmin()), 64)
+    flipped = true_grad.clone()
+    sign = 1.0 if pre[row, col] <= 0 else -1.0
+    flipped[row] += sign * grad_output[row, col] * weight[:, col].float()
+    assert not torch.allclose(flipped, true_grad, rtol=1e-4, atol=1e-5)
+    checker.check([{"index": 0, "output": out, "grads": [flipped]}], pools, grad_output)
+    for wrong in (torch.zeros_like(true_grad), gradient(1)[1]):
+        with pytest.raises(CheckFailed, match="gradient of input 0"):
+            checker.check([{"index": 0, "output": out, "grads": [wrong]}], pools, grad_output)
+
+
 def test_a_timed_output_of_another_shape_fails_before_it_is_read(launcher) -> None:
     """Does an output whose shape differs from the reference's, only while timed, fail with
     the shapes named (and is it refused before the grader reads it from the worker)?"""

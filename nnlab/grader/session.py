@@ -209,8 +209,8 @@ class WorkerSession:
 
         Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
         held there; fetch some with `kept_outputs` or read them where "where" says. With
-        `digests`, also "digests": one list of numbers (None for a missing grad) per call,
-        and "drawn": one number per input pool drawn in the worker.
+        `digests`, also "digests": per call, one `worker.digest` (two floats; None for a
+        missing grad) per held tensor, and "drawn": one digest per input pool it drew.
         """
         what = "forward and backward of " if backward else ""
         value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
@@ -223,12 +223,11 @@ class WorkerSession:
         if digests:
             committed = value.get("digests")
             if not (isinstance(committed, list) and len(committed) == iterations
-                    and all(isinstance(call, list) and all(
-                        d is None or (isinstance(d, float) and not isinstance(d, bool))
-                        for d in call) for call in committed)):
+                    and all(isinstance(call, list) and all(d is None or _is_digest(d) for d in call)
+                            for call in committed)):
                 raise ProtocolViolation("the timing loop did not commit to its outputs")
             drawn = value.get("drawn")
-            if not (isinstance(drawn, list) and all(isinstance(d, float) for d in drawn)):
+            if not (isinstance(drawn, list) and all(_is_digest(d) for d in drawn)):
                 raise ProtocolViolation("the timing loop did not say which inputs it drew")
         return value
 
@@ -236,6 +235,11 @@ class WorkerSession:
         """The output and input grads of the picked timed calls, as plain data."""
         return self.request("eval", "reading the timed outputs", expression="[kept[i] for i in picks]",
                             bindings={"kept": kept._handle, "picks": [int(i) for i in picks]})
+
+
+def _is_digest(value: Any) -> bool:
+    """Two floats, as worker.digest gives them."""
+    return isinstance(value, list) and len(value) == 2 and all(type(v) is float for v in value)
 
 
 def _handle_of(obj: Any) -> codec.Handle:

@@ -75,6 +75,14 @@ KEEP_BYTES = {"cpu": 256 << 20, "cuda": 2 << 30}
 """Every call's output is held until its round ends: calls per round are capped to fit."""
 RECHECKS_PER_ROUND = 3
 """Calls per round whose output is re-checked, picked after the round (at random)."""
+KINK_NORM_RTOL = 0.05
+"""A re-checked input gradient that misses elementwise still passes within this relative
+2-norm error. Where a ReLU's input lies within float32 rounding of 0, the float32 code and
+the float64 reference take different sides of the kink, and batch norm spreads that one
+difference over its whole channel: the correct resnet_block failed about 1 check in 20
+(24 of 5000 timed calls missed elementwise, by at most 1.2% in norm). A gradient not
+computed, or computed for other inputs, is off by about 100%. Outputs stay strict: a
+ReLU's value has no jump."""
 MIN_ROUNDS = 5
 """Rounds before a decision from the median and its spread."""
 CLEAR_ROUNDS = 3
@@ -390,8 +398,21 @@ class _Checker:
                 if g is None:
                     raise CheckFailed(f"{what}: no gradient reached input {k}")
                 g = assert_tensor(g, f"{what}: gradient of input {k}")
-                assert_close(g, e.to(g.dtype), f"{what}: gradient of input {k}",
-                             family="timed inputs", rtol=self.rtol, atol=self.atol)
+                try:
+                    assert_close(g, e.to(g.dtype), f"{what}: gradient of input {k}",
+                                 family="timed inputs", rtol=self.rtol, atol=self.atol)
+                except CheckFailed:
+                    if not _near_in_norm(g, e):
+                        raise
+
+
+def _near_in_norm(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Whether `got` is within KINK_NORM_RTOL of `expected` in relative 2-norm."""
+    if got.shape != expected.shape:
+        return False
+    error = torch.linalg.vector_norm(got.double() - expected.double())
+    scale = torch.linalg.vector_norm(expected.double())
+    return bool(torch.isfinite(error)) and float(error) <= KINK_NORM_RTOL * float(scale)
 
 
 def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int,
@@ -432,38 +453,37 @@ def _fetched_calls(calls: Any, picks: Sequence[int]) -> list[dict[str, Any]]:
     return [{"index": i, "output": c[0], "grads": c[1:]} for i, c in zip(picks, calls)]
 
 
-def _same_digest(t: torch.Tensor, committed: float, weights: dict[Any, torch.Tensor]) -> bool:
-    """Whether `committed` is `worker_digest(t)`, up to float64 rounding in another order
-    (another device's sum): far below what any change of the values would move it."""
-    got = float(worker_digest(t, weights))
-    scale = float(torch.dot(t.detach().reshape(-1).to(torch.float64).abs(),
-                            weights[(t.numel(), t.device)]))
-    return got == committed or (math.isnan(got) and math.isnan(committed)) \
-        or abs(got - committed) <= 1e-9 * scale + 1e-12
+def _same_digest(t: torch.Tensor, committed: Sequence[float], device: str) -> bool:
+    """Whether `committed` is `worker_digest(t)`. Computed on the device the worker used,
+    with the same kernels, so an honest digest agrees to the last bit or nearly: the
+    tolerance (1e-6 of the L1 norm) is far below what any change of the values moves."""
+    got = [float(v) for v in worker_digest(t.to(device))]
+    scale = abs(got[0]) if math.isfinite(got[0]) else 0.0
+    return all(g == c or (math.isnan(g) and math.isnan(c)) or abs(g - c) <= 1e-6 * scale
+               for g, c in zip(got, committed))
 
 
-def _assert_same_inputs(pools: _Pools, drawn: Sequence[float]) -> None:
+def _assert_same_inputs(pools: _Pools, drawn: Sequence[Sequence[float]], device: str) -> None:
     """Skips the check unless the worker drew the pools this grader drew from the same seeds.
 
     torch draws the same values for one seed in every process on one device, so a mismatch
     is a broken promise of the platform (or a worker that lies); in either case the values
     it returned cannot be judged, and failing an honest submission is the worst outcome.
     """
-    weights: dict[Any, torch.Tensor] = {}
     if len(drawn) != len(pools.on_device) or not all(
-            _same_digest(t, d, weights) for t, d in zip(pools.on_device, drawn)):
+            _same_digest(t, d, device) for t, d in zip(pools.on_device, drawn)):
         pytest.skip("timing undecided: the worker's random inputs differ from the grader's "
                     "for the same seeds on this device; grade again, and report it if it stays")
 
 
-def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence[Any]]) -> None:
+def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence[Any]],
+                      device: str) -> None:
     """Fails unless each fetched call's tensors match the digests its timed request sent.
 
     Fetched by a later request, an output could have been computed only then (the worker
     runs student code while it serves any request); its digest, committed when the timed
     request returned, could not have been right without its values.
     """
-    weights: dict[Any, torch.Tensor] = {}
     for item in held:
         index = item["index"]
         committed = digests[index]
@@ -476,7 +496,7 @@ def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence
             if t is None:
                 continue
             t = assert_tensor(t, f"the output of timed call {index}")
-            if not _same_digest(t, d, weights):
+            if not _same_digest(t, d, device):
                 part = "output" if k == 0 else f"gradient of input {k - 1}"
                 raise CheckFailed(f"the {part} of timed call {index} was not the one it "
                                   "returned while timed: its values were changed or computed "
@@ -521,6 +541,8 @@ class _Measurement:
         self.grad_remote: Handle | None = None
         self.shapes: list[tuple[int, ...]] = []
         """The reference's output shape, then its input grads' (set by `_size`)."""
+        self.digest_s = 0.0
+        """What digesting one call's held tensors costs, on the measurement's clock."""
         self.stale: list[Handle] = []
         self.inputs = [a for a in plan.args if isinstance(a, TimedInput)]
         self.max_windows = min([MAX_ITERATIONS] + [t.distinct_rows for t in self.inputs])
@@ -547,6 +569,13 @@ class _Measurement:
         per_call = out.numel() * out.element_size()
         self.shapes = [tuple(out.shape)] + [t.shape for t in self.inputs
                                             if t.requires_grad and self.plan.backward]
+        if not self.direct:
+            held = [out] + [torch.zeros(s, dtype=t.dtype, device=self.plan.device)
+                            for s, t in zip(self.shapes[1:], [t for t in self.inputs
+                                                              if t.requires_grad])]
+            [worker_digest(t) for t in held]  # its weights are made once, here as there
+            self.digest_s = min(self._clocked(lambda: [worker_digest(t) for t in held])
+                                for _ in range(5))
         with self.freezer.thawed():
             if self.plan.backward:
                 per_call += sum(t.numel * _itemsize(t.dtype) for t in self.inputs if t.requires_grad)
@@ -566,6 +595,14 @@ class _Measurement:
                         and all(isinstance(a, int) and a > 0 for a in where)):
                     raise ProtocolViolation("the worker did not say where its timing inputs are")
                 self.addresses = where
+
+    def _clocked(self, work: Callable[[], Any]) -> float:
+        """Seconds `work` takes here, on the clock the measurement uses."""
+        _sync(self.plan.device)
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
+        work()
+        _sync(self.plan.device)
+        return time.thread_time() - cpu0 if self.worker_clock else time.perf_counter() - wall0
 
     def _send(self, t: torch.Tensor) -> Any:
         return OnDevice(t, "cuda") if self.plan.device == "cuda" else t
@@ -589,6 +626,15 @@ class _Measurement:
                 reply, cpu[side], wall[side] = self._student(pools, n_student)
             else:
                 cpu[side], wall[side] = self._reference(pools, n_reference)
+        if not self.direct:
+            # Both sides drew their pools and digested them and every output inside their
+            # timed span: the same work, which only dilutes the ratio. Take out what it
+            # costs here (the least of a few tries: never more than it costs).
+            drawing_s = self._clocked(lambda: [worker_digest(draw_pool(*d[1:]))
+                                               for d in pools.draws])
+            for side, n in (("student", n_student), ("reference", n_reference)):
+                overhead = drawing_s + n * self.digest_s
+                cpu[side] = max(cpu[side] - overhead, 0.1 * cpu[side])
         # Both clocks have stopped and the worker with them: only now are the calls to
         # re-check picked, so no call could know whether it would be looked at.
         picks = sorted(self.rng.sample(range(n_student), min(RECHECKS_PER_ROUND, n_student)))
@@ -597,7 +643,7 @@ class _Measurement:
         else:
             with self.freezer.thawed():
                 held = _fetched_calls(self.session.kept_outputs(reply["kept"], picks), picks)
-            _assert_committed(held, reply["digests"])
+            _assert_committed(held, reply["digests"], self.plan.device)
         self.checker.check(held, pools, self.grad_cpu)
         with self.freezer.thawed():  # the held outputs are dropped here, untimed
             self.session.store([], release=self.stale)
@@ -636,7 +682,7 @@ class _Measurement:
         if len(reply["where"]) != n:
             raise ProtocolViolation("the timing loop did not account for every call")
         if not self.direct:
-            _assert_same_inputs(pools, reply["drawn"])
+            _assert_same_inputs(pools, reply["drawn"], self.plan.device)
         if reply["threads"] != self.plan.threads:
             raise CheckFailed(f"your code changed torch's thread count while it was "
                               f"timed ({self.plan.threads} -> {reply['threads']})")

@@ -313,6 +313,11 @@ class Worker:
         kept: list[list[Any]] = []
         if grad_output is not None:
             on_cuda = on_cuda or grad_output.is_cuda
+        if on_cuda:
+            # TF32 (cuDNN's default for convolutions) rounds to 10-bit mantissas: the
+            # re-checked values would miss the float64 reference. Full float32 on both sides.
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         watch = _FunctionTracer(self.trace) if traced else contextlib.nullcontext()
         with watch, torch.enable_grad() if backward else torch.no_grad():
             for i in range(int(iterations)):
@@ -334,11 +339,10 @@ class Worker:
                 if any(g is not None and type(g) is not torch.Tensor for g in grads):
                     raise TypeError("an input gradient is not a plain torch.Tensor")
                 kept.append([out.detach(), *grads])
-        committed: list[list[float | None]] | None = None
+        committed: list[list[list[float] | None]] | None = None
         if digests:
-            weights: dict[Any, torch.Tensor] = {}
-            sums = [[None if t is None else digest(t, weights) for t in call] for call in kept]
-            sums.append([digest(t, weights) for t in drawn])  # the inputs, last
+            sums = [[None if t is None else digest(t) for t in call] for call in kept]
+            sums.append([digest(t) for t in drawn])  # the inputs, last
             flat = [d for call in sums for d in call if d is not None]
             # One transfer from the device at the end, not a synchronize per call.
             values = iter(torch.stack(flat).double().cpu().tolist() if flat else [])
@@ -353,21 +357,28 @@ class Worker:
         return reply
 
 
-def digest(t: torch.Tensor, weights: dict[Any, torch.Tensor]) -> torch.Tensor:
-    """<t, w> in float64 (0-dim) for fixed weights w_j = 1 + cos(j) / 2 over t's values.
+_DIGEST_WEIGHTS: dict[Any, torch.Tensor] = {}
 
-    One pass over t, and impossible to get right without t's values: a call that returned
-    a placeholder cannot commit to the digest of its true output, and a shift, a swap or a
-    redraw of the values changes it. `weights` caches w per size and device.
+
+def digest(t: torch.Tensor) -> torch.Tensor:
+    """[sum |t|, sum w * t] (float32, or float64 for float64 t), w_j = 1 + cos(j) / 2.
+
+    Committed by a timed request for every output it holds. The L1 norm cannot be had
+    without every value: unlike any fixed linear combination, which a linear layer's
+    weights would let a submission precompute from the inputs alone. The weighted sum
+    moves with any small or systematic change (it checks that two sides drew the same
+    inputs). One or two passes over t; the weights are made once per size and device.
     """
     flat = t.detach().reshape(-1)
-    key = (flat.numel(), flat.device)
-    w = weights.get(key)
+    dtype = torch.float64 if flat.dtype == torch.float64 else torch.float32
+    values = flat.to(dtype)
+    key = (values.numel(), values.device, dtype)
+    w = _DIGEST_WEIGHTS.get(key)
     if w is None:
-        w = torch.arange(flat.numel(), device=flat.device, dtype=torch.float64).cos_()
-        w = w.mul_(0.5).add_(1.0)
-        weights[key] = w
-    return torch.dot(flat.to(torch.float64), w)
+        w = torch.arange(values.numel(), device=values.device, dtype=torch.float64).cos_()
+        w = w.mul_(0.5).add_(1.0).to(dtype)
+        _DIGEST_WEIGHTS[key] = w
+    return torch.stack([torch.linalg.vector_norm(values, 1), torch.dot(values, w)])
 
 
 def draw_pool(kind: str, n: int, scale: float, high: int, dtype: torch.dtype, seed: int,
