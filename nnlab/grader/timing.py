@@ -27,11 +27,13 @@ How a measurement goes (SPEC 4.5):
   timed request carries only the seeds of its pools, which both sides draw inside their
   timed span (torch draws the same values for a seed on one device; the grader checks it),
   so no input exists before the clock starts. The request also commits to a digest of
-  every output it holds (both sides pay for them), and the picked outputs, fetched by a
-  later request, must match theirs, so none can be computed after the timed request.
+  every output it holds (`worker.digest`), and the picked outputs, fetched by a later
+  request, must match theirs, so none can be computed after the timed request. Both sides
+  draw and digest alike; what that costs, measured here, is taken out of both times.
 - Every call's output (and input grads) is held; once both sides have stopped, a few
   calls are picked at random here and re-checked against a float64 reference, so a fast
-  but wrong answer fails and no call can know whether it will be looked at.
+  but wrong answer fails and no call can know whether it will be looked at. An input
+  gradient may miss elementwise by a ReLU kink, not by more than KINK_NORM_RTOL in norm.
 - A timed call must return exactly a torch.Tensor (no lazy subclass).
 - Too noisy to decide: measure again (a bounded number of times), then `pytest.skip` with
   the reason. Never a silent pass or fail.
