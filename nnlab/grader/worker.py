@@ -292,14 +292,14 @@ class Worker:
                 pass
         windows: list[tuple[int, Any, tuple[int, ...], tuple[int, ...], int, bool]] = []
         call_args: list[Any] = []
-        drawn: list[torch.Tensor] = []
+        drawn: list[torch.Tensor] = []  # digests of the pools drawn here, before any call
         on_cuda = False
         for position, spec in enumerate(args):
             if spec[0] == "window":
                 _, base, shape, step, requires_grad = spec
                 if isinstance(base, list) and base[:1] == ["draw"]:
                     base = draw_pool(*base[1:])
-                    drawn.append(base)
+                    drawn.append(digest(base))
                 shape = tuple(int(d) for d in shape)
                 strides = [1] * len(shape)
                 for d in range(len(shape) - 2, -1, -1):
@@ -342,7 +342,7 @@ class Worker:
         committed: list[list[list[float] | None]] | None = None
         if digests:
             sums = [[None if t is None else digest(t) for t in call] for call in kept]
-            sums.append([digest(t) for t in drawn])  # the inputs, last
+            sums.append(drawn)  # the inputs, last
             flat = [d for call in sums for d in call if d is not None]
             # One transfer from the device at the end, not a synchronize per call.
             values = iter(torch.stack(flat).double().cpu().tolist() if flat else [])
