@@ -575,7 +575,8 @@ class _Measurement:
             held = [out] + [torch.zeros(s, dtype=t.dtype, device=self.plan.device)
                             for s, t in zip(self.shapes[1:], [t for t in self.inputs
                                                               if t.requires_grad])]
-            [worker_digest(t) for t in held]  # its weights are made once, here as there
+            for t in held:  # its weights are made once, here as in the worker
+                worker_digest(t)
             self.digest_s = min(self._clocked(lambda: [worker_digest(t) for t in held])
                                 for _ in range(5))
         with self.freezer.thawed():
@@ -631,9 +632,9 @@ class _Measurement:
         if not self.direct:
             # Both sides drew their pools and digested them and every output inside their
             # timed span: the same work, which only dilutes the ratio. Take out what it
-            # costs here (the least of a few tries: never more than it costs).
-            drawing_s = self._clocked(lambda: [worker_digest(draw_pool(*d[1:]))
-                                               for d in pools.draws])
+            # costs here, the least of a few tries, so never more than it costs.
+            drawing_s = min(self._clocked(lambda: [worker_digest(draw_pool(*d[1:]))
+                                                   for d in pools.draws]) for _ in range(2))
             for side, n in (("student", n_student), ("reference", n_reference)):
                 overhead = drawing_s + n * self.digest_s
                 cpu[side] = max(cpu[side] - overhead, 0.1 * cpu[side])
