@@ -417,6 +417,11 @@ def _near_in_norm(got: torch.Tensor, expected: torch.Tensor) -> bool:
     return bool(torch.isfinite(error)) and float(error) <= KINK_NORM_RTOL * float(scale)
 
 
+def _held_name(k: int) -> str:
+    """What the k-th tensor held for a timed call is: its output, then its input grads."""
+    return "output" if k == 0 else f"gradient of input {k - 1}"
+
+
 def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int,
                 shapes: Sequence[tuple[int, ...]], what: str) -> list[dict[str, Any]]:
     """The picked calls' output and input grads, read from the stopped worker's memory.
@@ -433,10 +438,9 @@ def _held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int,
             for k, (w, shape) in enumerate(zip(call, shapes)):
                 if isinstance(w, list) and len(w) == 4 and isinstance(w[1], list) \
                         and tuple(w[1]) != tuple(shape):
-                    part = "output" if k == 0 else f"gradient of input {k - 1}"
                     got = tuple(w[1]) if all(isinstance(d, int) for d in w[1]) else "malformed"
-                    raise CheckFailed(f"{what} on the timed inputs: {part}: expected shape "
-                                      f"{tuple(shape)}, got {got}")
+                    raise CheckFailed(f"{what} on the timed inputs: {_held_name(k)}: "
+                                      f"expected shape {tuple(shape)}, got {got}")
             tensors = [None if w is None else freezer.read_tensor(pid, w) for w in call]
             if not tensors or tensors[0] is None:
                 raise freezer.UnreachableMemory("it is not a plain CPU tensor")
@@ -499,9 +503,8 @@ def _assert_committed(held: Sequence[dict[str, Any]], digests: Sequence[Sequence
                 continue
             t = assert_tensor(t, f"the output of timed call {index}")
             if not _same_digest(t, d, device):
-                part = "output" if k == 0 else f"gradient of input {k - 1}"
-                raise CheckFailed(f"the {part} of timed call {index} was not the one it "
-                                  "returned while timed: its values were changed or computed "
+                raise CheckFailed(f"the {_held_name(k)} of timed call {index} was not the one "
+                                  "it returned while timed: its values were changed or computed "
                                   "after the timed call")
 
 
@@ -572,9 +575,8 @@ class _Measurement:
         self.shapes = [tuple(out.shape)] + [t.shape for t in self.inputs
                                             if t.requires_grad and self.plan.backward]
         if not self.direct:
-            held = [out] + [torch.zeros(s, dtype=t.dtype, device=self.plan.device)
-                            for s, t in zip(self.shapes[1:], [t for t in self.inputs
-                                                              if t.requires_grad])]
+            held = [out] + [torch.zeros(t.shape, dtype=t.dtype, device=self.plan.device)
+                            for t in self.inputs if t.requires_grad and self.plan.backward]
             for t in held:  # its weights are made once, here as in the worker
                 worker_digest(t)
             self.digest_s = min(self._clocked(lambda: [worker_digest(t) for t in held])
