@@ -33,38 +33,47 @@ def main() -> None:
     """
 
 
+_LANG = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+                     help="Language of statements and messages (default: $NNLAB_LANG, then the locale).")
+_SEED = click.option("--seed", type=int, default=None,
+                     help="Reproduce a run: the seed recorded in its results.")
+_EXERCISES = click.option("--exercises", default=None, metavar="ID,ID",
+                          help="The exercise set (missing files score zero against the same maximum).")
+
+
 @main.command("list")
-def list_command() -> None:
+@_LANG
+def list_command(lang: str | None) -> None:
     """Show the catalogue: id, title, unit, points, timing check."""
     from nnlab.commands.catalogue import print_catalogue
 
-    print_catalogue()
+    print_catalogue(lang)
 
 
 @main.command()
 @click.argument("exercise_id")
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("."),
-              show_default=True, help="Folder to write ID.py and ID.md into.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
+              help="Folder to write ID.py and ID.md into (default: the current folder).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def start(exercise_id: str, directory: Path, force: bool) -> None:
+@_LANG
+@click.option("--notebook", is_flag=True, help="Write ID.ipynb (statement, stub cell, check cell).")
+def start(exercise_id: str, directory: Path | None, force: bool, lang: str | None,
+          notebook: bool) -> None:
     """Write the stub DIR/ID.py and its statement DIR/ID.md."""
     from nnlab.commands.start import start_exercise
 
-    start_exercise(exercise_id, directory, force)
-
-
-_SEED = click.option("--seed", type=int, default=None,
-                     help="Reproduce a run: the seed recorded in its results.")
+    start_exercise(exercise_id, directory, force, lang=lang, notebook=notebook)
 
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @_SEED
-def check(path: Path, seed: int | None) -> None:
+@_LANG
+def check(path: Path, seed: int | None, lang: str | None) -> None:
     """Run the public checks on ID.py or a folder of them (exit 1 if one fails)."""
     from nnlab.commands.check import check_submission
 
-    sys.exit(check_submission(path, seed))
+    sys.exit(check_submission(path, seed, lang=lang))
 
 
 @main.command()
@@ -73,25 +82,49 @@ def check(path: Path, seed: int | None) -> None:
 @click.option("--report", type=click.Path(path_type=Path), default=None,
               help="Also write an HTML report to this file.")
 @_SEED
-def submit(path: Path, as_json: bool, report: Path | None, seed: int | None) -> None:
-    """Grade ID.py or a folder of them with all checks, public and hidden."""
+@click.option("--student", default=None, help="Your student id, shown in the report.")
+@click.option("--assignment", default=None,
+              help="Upload to the course server for this assignment (see `nnlab login`).")
+@click.option("--no-wait", is_flag=True, help="With a server: upload and return without waiting.")
+@_LANG
+def submit(path: Path, as_json: bool, report: Path | None, seed: int | None, student: str | None,
+           assignment: str | None, no_wait: bool, lang: str | None) -> None:
+    """Grade ID.py or a folder of them with all checks (or upload them to the course server)."""
     from nnlab.commands.submit import submit_submission
 
-    submit_submission(path, as_json, report, seed)
+    submit_submission(path, as_json, report, seed, student=student, assignment=assignment,
+                      wait=not no_wait, lang=lang)
 
 
 @main.command()
 @click.argument("class_dir", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder for index.html, students/*.html, scores.csv, results.json.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Students graded in parallel (default: CPU count, at most 4).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Local Dask worker processes (default: CPU count, at most 4).")
 @_SEED
-def grade(class_dir: Path, out_dir: Path, workers: int | None, seed: int | None) -> None:
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="An existing Dask cluster, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+                   "else an embedded local cluster).")
+@_EXERCISES
+@click.option("--course", "course_file", type=click.Path(path_type=Path), default=None,
+              help="course.toml: take the exercise set from --assignment.")
+@click.option("--assignment", default=None, help="With --course: the assignment to grade.")
+@click.option("--regrade", is_flag=True, help="Grade every student again, not only new or changed ones.")
+@click.option("--adjustments", type=click.Path(path_type=Path), default=None,
+              help="adjustments.csv: instructor adjustments applied after grading.")
+@click.option("--no-similarity", is_flag=True, help="Leave the similarity section out of the class report.")
+def grade(class_dir: Path, out_dir: Path, workers: int | None, seed: int | None,
+          scheduler: str | None, exercises: str | None, course_file: Path | None,
+          assignment: str | None, regrade: bool, adjustments: Path | None,
+          no_similarity: bool) -> None:
     """Batch-grade CLASS_DIR/<student>/<ID>.py and write the class report."""
-    from nnlab.commands.grade import grade_class
+    from nnlab.commands.grade import GradeOptions, grade_class
 
-    grade_class(class_dir, out_dir, workers, seed)
+    grade_class(GradeOptions(
+        class_dir=class_dir, out_dir=out_dir, workers=workers, seed=seed, scheduler=scheduler,
+        exercises=exercises, course_file=course_file, assignment=assignment, regrade=regrade,
+        adjustments=adjustments, similarity=not no_similarity))
 
 
 @main.command()
@@ -111,6 +144,25 @@ def demo(out_dir: Path) -> None:
     from nnlab.commands.demo import run_demo
 
     run_demo(out_dir)
+
+
+@main.command()
+def doctor() -> None:
+    """What this machine gives nnlab: Python, torch, CPU or CUDA, confinement, config, server."""
+    from nnlab.commands.doctor import run_doctor
+
+    run_doctor()
+
+
+# The course (SPEC section 5), the instructor's review tools (section 9) and exports (section 7)
+# live in their own command modules; each registers its commands here.
+from nnlab.commands.course_cli import register as _register_course  # noqa: E402
+from nnlab.commands.export_cli import register as _register_export  # noqa: E402
+from nnlab.commands.review_cli import register as _register_review  # noqa: E402
+
+_register_course(main)
+_register_review(main)
+_register_export(main)
 
 
 if __name__ == "__main__":

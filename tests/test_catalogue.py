@@ -5,7 +5,7 @@ import pytest
 
 from nnlab.grader.exercise import load_catalogue
 from nnlab.grader.pipeline import grade_exercise
-from nnlab.grader.results import Outcome
+from nnlab.results import Outcome
 
 CATALOGUE = load_catalogue()
 

@@ -13,7 +13,7 @@ import pytest
 from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
 from nnlab.grader.launcher import WorkerLauncher
 from nnlab.grader.pipeline import grade_exercise
-from nnlab.grader.results import Outcome
+from nnlab.results import Outcome
 
 HOSTILE = Path(__file__).parent / "hostile"
 CANARIES = [Path("/tmp/nnlab-hostile-canary"), Path.home() / "nnlab-hostile-canary"]

@@ -8,7 +8,7 @@ import pytest
 
 from nnlab.grader.exercise import get_exercise
 from nnlab.grader.pipeline import grade_exercise
-from nnlab.grader.results import Outcome
+from nnlab.results import Outcome
 
 MUTANTS = Path(__file__).parent / "mutants"
 _EXPECT = re.compile(r"^# nnlab-expect:\s*(.+)$", re.MULTILINE)

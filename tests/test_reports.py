@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.grader.results import (
+from nnlab.results import (
     CheckResult,
     Confinement,
     ExerciseResult,
@@ -335,7 +335,7 @@ def test_rendering_reports_does_not_import_torch(tmp_path: Path) -> None:
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from nnlab.grader.results import result_from_json\n"
+        "from nnlab.results import result_from_json\n"
         "from nnlab.reports import write_class_report\n"
         f"data = json.loads(Path({str(tmp_path / 'in.json')!r}).read_text())\n"
         f"write_class_report([result_from_json(d) for d in data], ['my_linear', 'my_relu'], Path({str(tmp_path / 'out')!r}))\n"

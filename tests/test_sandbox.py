@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from nnlab.grader import sandbox
-from nnlab.grader.results import Confinement
+from nnlab.results import Confinement
 from nnlab.grader.sandbox import Limits, confine, probe
 
 try:  # The real worker forks from a process with torch loaded; so do these tests.

@@ -19,7 +19,7 @@ import torch
 
 from nnlab.grader import freezer, runner, timing
 from nnlab.grader.exercise import EXERCISES_DIR, Exercise, load_exercise
-from nnlab.grader.results import CheckResult, Outcome
+from nnlab.results import CheckResult, Outcome
 
 VARIANTS = Path(__file__).parent / "timing_variants"
 TIMED = sorted(f.name for f in EXERCISES_DIR.iterdir() if (f / "test_timing.py").is_file())

@@ -8,7 +8,7 @@ import click
 from nnlab.grader.exercise import load_catalogue
 
 
-def print_catalogue() -> None:
+def print_catalogue(lang: str | None = None) -> None:
     catalogue = load_catalogue()
     width = max(len(e.id) for e in catalogue)
     title_width = max(len(e.title) for e in catalogue)

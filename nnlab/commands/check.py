@@ -8,10 +8,10 @@ import click
 from nnlab.commands.display import echo_exercise
 from nnlab.commands.session_setup import grading_launcher
 from nnlab.grader.pipeline import GradeRequest, grade_submission
-from nnlab.grader.results import Outcome
+from nnlab.results import Outcome
 
 
-def check_submission(path: Path, seed: int | None) -> int:
+def check_submission(path: Path, seed: int | None, lang: str | None = None) -> int:
     """Exit status: 0 when every public check passes, 1 otherwise."""
     with grading_launcher() as launcher:
         result = grade_submission(GradeRequest(path, include_hidden=False, seed=seed), launcher)

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from nnlab.commands.grade import grade_class
+from nnlab.commands.grade import GradeOptions, grade_class
 
 SAMPLE_CLASS = Path(__file__).resolve().parent.parent / "demo" / "class"
 
 
 def run_demo(out_dir: Path) -> None:
     click.echo(f"Sample class: {SAMPLE_CLASS}", err=True)
-    grade_class(SAMPLE_CLASS, out_dir, workers=None, seed=None)
+    grade_class(GradeOptions(class_dir=SAMPLE_CLASS, out_dir=out_dir))
     click.echo(f"Open {out_dir.resolve() / 'index.html'} in a browser.")

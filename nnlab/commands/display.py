@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nnlab.grader.results import ExerciseResult, Outcome, SubmissionResult
+from nnlab.results import ExerciseResult, Outcome, SubmissionResult
 
 _MARKS = {
     Outcome.PASSED: ("PASS", "green"),

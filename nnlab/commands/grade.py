@@ -4,13 +4,14 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from nnlab.errors import NnlabError, UsageError
 from nnlab.grader.exercise import load_catalogue
-from nnlab.grader.results import SubmissionResult
+from nnlab.results import SubmissionResult
 
 
 def _students(class_dir: Path) -> list[Path]:
@@ -61,14 +62,34 @@ def _broken_result(student: str, exercise_ids: tuple[str, ...], seed: int, why: 
     from nnlab import __version__
     from nnlab.grader.exercise import get_exercise
     from nnlab.grader.pipeline import unrunnable
-    from nnlab.grader.results import Confinement, Outcome
+    from nnlab.results import Confinement, Outcome
 
     exercises = [unrunnable(get_exercise(ex_id), True, Outcome.ERROR, why) for ex_id in exercise_ids]
     return SubmissionResult(student, tuple(exercises), seed, Confinement("none", ()), "", __version__,
                             dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
 
-def grade_class(class_dir: Path, out_dir: Path, workers: int | None, seed: int | None) -> None:
+@dataclass(frozen=True)
+class GradeOptions:
+    """What `nnlab grade` was asked to do."""
+
+    class_dir: Path
+    out_dir: Path
+    workers: int | None = None
+    seed: int | None = None
+    scheduler: str | None = None
+    """A Dask scheduler address; None: $DASK_SCHEDULER_ADDRESS, else an embedded local cluster."""
+    exercises: str | None = None
+    """Comma-separated exercise ids, the exercise set for every student."""
+    course_file: Path | None = None
+    assignment: str | None = None
+    regrade: bool = False
+    adjustments: Path | None = None
+    similarity: bool = True
+
+
+def grade_class(options: GradeOptions) -> None:
+    class_dir, out_dir, workers, seed = options.class_dir, options.out_dir, options.workers, options.seed
     from nnlab.grader.pipeline import new_seed
     from nnlab.reports import write_class_report
 

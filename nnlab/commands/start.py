@@ -9,8 +9,10 @@ from nnlab.errors import UsageError
 from nnlab.grader.exercise import get_exercise
 
 
-def start_exercise(exercise_id: str, directory: Path, force: bool) -> None:
+def start_exercise(exercise_id: str, directory: Path | None, force: bool, lang: str | None = None,
+                   notebook: bool = False) -> None:
     exercise = get_exercise(exercise_id)
+    directory = directory if directory is not None else Path('.')
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder")
     stub_target = directory / f"{exercise.id}.py"

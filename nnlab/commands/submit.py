@@ -11,10 +11,12 @@ from nnlab.commands.session_setup import grading_launcher
 from nnlab.grader.pipeline import GradeRequest, grade_submission
 
 
-def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int | None) -> None:
+def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int | None,
+                      student: str | None = None, assignment: str | None = None, wait: bool = True,
+                      lang: str | None = None) -> None:
     with grading_launcher() as launcher:
         result = grade_submission(
-            GradeRequest(path, include_hidden=True, seed=seed), launcher,
+            GradeRequest(path, student=student, include_hidden=True, seed=seed), launcher,
             on_exercise=lambda r: click.echo(f"graded {r.id}: {r.score:g}/{r.max_score:g}", err=True)
             if as_json else None)
     if report is not None:

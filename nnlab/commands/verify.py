@@ -6,7 +6,7 @@ import click
 from nnlab.commands.session_setup import grading_launcher
 from nnlab.grader.exercise import get_exercise, load_catalogue
 from nnlab.grader.pipeline import grade_exercise, new_seed
-from nnlab.grader.results import Outcome
+from nnlab.results import Outcome
 
 
 def verify_exercises(exercise_ids: tuple[str, ...]) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.errors import ExerciseFormatError, UsageError
-from nnlab.grader.results import Visibility
+from nnlab.results import Visibility
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,7 +13,7 @@ from nnlab import __version__
 from nnlab.grader.banned import find_banned
 from nnlab.grader.exercise import Exercise, load_catalogue
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.grader.results import Confinement, ExerciseResult, Outcome, SubmissionResult
+from nnlab.results import Confinement, ExerciseResult, Outcome, SubmissionResult
 from nnlab.grader.runner import failed_everywhere, run_checks, timing_device
 from nnlab.grader.timing import describe_device
 from nnlab.grader.submission import SubmissionFile, collect
@@ -34,11 +34,12 @@ def _syntax_problem(source: str, filename: str) -> str:
     return ""
 
 
-def unrunnable(exercise: Exercise, include_hidden: bool, outcome: Outcome, note: str) -> ExerciseResult:
+def unrunnable(exercise: Exercise, include_hidden: bool, outcome: Outcome, note: str,
+               submitted: bool = True) -> ExerciseResult:
     """Every check with the same verdict and the reason: a file that cannot run scores zero."""
     checks = failed_everywhere(exercise, include_hidden, outcome, note)
     max_score = sum(c.points for c in exercise.checks_for(include_hidden))
-    return ExerciseResult(exercise.id, exercise.title, checks, max_score, note)
+    return ExerciseResult(exercise.id, exercise.title, checks, max_score, note, submitted)
 
 
 def grade_exercise(exercise: Exercise, source: str | None, filename: str,
@@ -98,10 +99,13 @@ def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
     for exercise in catalogue:
         if exercise.id not in wanted:
             continue
-        file = files.get(exercise.id) or SubmissionFile(
-            exercise.id, request.path / f"{exercise.id}.py", None, f"{exercise.id}.py was not submitted")
-        result, seen = grade_exercise(exercise, file.source, f"{exercise.id}.py", launcher, seed,
-                                      request.include_hidden, file.problem)
+        file = files.get(exercise.id)
+        if file is None:
+            result, seen = unrunnable(exercise, request.include_hidden, Outcome.SKIPPED,
+                                      f"{exercise.id}.py was not submitted", submitted=False), None
+        else:
+            result, seen = grade_exercise(exercise, file.source, f"{exercise.id}.py", launcher, seed,
+                                          request.include_hidden, file.problem)
         confinement_seen = confinement_seen or seen
         results.append(result)
         if on_exercise is not None:

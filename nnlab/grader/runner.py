@@ -13,7 +13,7 @@ from nnlab.errors import BannedApiUsed, LoadTimeout, WorkerFault, WorkerTimeout
 from nnlab.grader.checks import GradingContext
 from nnlab.grader.exercise import CheckSpec, Exercise
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.grader.results import CheckResult, Outcome
+from nnlab.results import CheckResult, Outcome
 from nnlab.grader.session import WorkerSession
 
 _EMPTY_INI = Path(__file__).with_name("pytest-checks.ini")

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnlab.grader.results import Confinement
+from nnlab.results import Confinement
 
 try:  # Unix only; a Windows laptop simply gets no rlimits.
     import resource

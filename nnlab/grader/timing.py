@@ -60,7 +60,7 @@ from nnlab.errors import ProtocolViolation, StudentCodeError, WorkerFault
 from nnlab.grader import freezer
 from nnlab.grader.checks import CheckFailed, GradingContext, assert_close, assert_tensor
 from nnlab.grader.codec import Handle, OnDevice
-from nnlab.grader.results import Outcome, TimingInfo
+from nnlab.results import Outcome, TimingInfo
 from nnlab.grader.session import Remote, WorkerSession, remote_session
 from nnlab.grader.worker import Worker
 from nnlab.grader.worker import digest as worker_digest

@@ -5,7 +5,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from nnlab.grader.results import SubmissionResult
+from nnlab.results import SubmissionResult
 from nnlab.reports.summaries import score_table
 
 

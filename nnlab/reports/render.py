@@ -12,7 +12,7 @@ import jinja2
 import pandas as pd
 
 import nnlab
-from nnlab.grader.results import SubmissionResult
+from nnlab.results import SubmissionResult
 from nnlab.reports import export, summaries
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

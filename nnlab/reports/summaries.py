@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from nnlab.grader.results import Outcome, SubmissionResult
+from nnlab.results import Outcome, SubmissionResult
 
 ANONYMOUS = "submission"
 """The label of a result without a student id (a single `nnlab submit`)."""

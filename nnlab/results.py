@@ -89,6 +89,9 @@ class ExerciseResult:
     """The exercise's points, also when no check could run (a missing file)."""
     note: str = ""
     """Why the exercise scored nothing as a whole (missing file, syntax error, banned API)."""
+    submitted: bool = True
+    """False when the student handed in no file for this exercise: shown as one line,
+    scored zero against the same maximum, and left out of check pass rates."""
 
     @property
     def score(self) -> float:
@@ -101,6 +104,7 @@ class ExerciseResult:
             "score": self.score,
             "max_score": self.max_score,
             "note": self.note,
+            "submitted": self.submitted,
             "checks": [c.to_json() for c in self.checks],
         }
 
@@ -188,6 +192,7 @@ def result_from_json(data: dict[str, Any]) -> SubmissionResult:
             ExerciseResult(
                 id=ex["id"], title=ex.get("title", ex["id"]), checks=tuple(checks),
                 max_score=float(ex["max_score"]), note=ex.get("note", ""),
+                submitted=bool(ex.get("submitted", True)),
             )
         )
     conf = data.get("confinement") or {}
