@@ -15,7 +15,7 @@ try:  # Like the real fork server: torch is loaded before the worker forks.
 except ImportError:
     torch = None
 
-from nnlab.grader.sandbox import Limits, confine, landlock_abi, probe, probe_notes
+from nnlab.worker.sandbox import Limits, confine, landlock_abi, probe, probe_notes
 
 RUNS = 20
 

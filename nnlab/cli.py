@@ -154,7 +154,7 @@ def doctor() -> None:
     run_doctor()
 
 
-# The course (SPEC section 5), the instructor's review tools (section 9) and exports (section 7)
+# The course, the instructor's review tools and the exports
 # live in their own command modules; each registers its commands here.
 from nnlab.commands.course_cli import register as _register_course  # noqa: E402
 from nnlab.commands.export_cli import register as _register_export  # noqa: E402

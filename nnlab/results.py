@@ -5,9 +5,14 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from nnlab.wire.confinement import Confinement
+
+__all__ = ["Outcome", "Visibility", "TimingInfo", "CheckResult", "ExerciseResult", "Confinement",
+           "SubmissionResult", "result_from_json"]
+
 
 class Outcome(str, enum.Enum):
-    """How a check ended (SPEC section 2)."""
+    """How a check ended; these five values are the stable interface scripts rely on."""
 
     PASSED = "passed"
     FAILED = "failed"
@@ -79,6 +84,35 @@ class CheckResult:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """An instructor's change to one exercise's score, applied after grading, with its reason."""
+
+    kind: str
+    """'delta' (points added, negative to take away) or 'override' (the points to set)."""
+    points: float
+    """The delta or the override as the instructor wrote it."""
+    change: float
+    """What it changed the exercise score by once clamped to [0, max]: the number reports add up."""
+    reason: str
+    author: str
+    date: str
+    """When the instructor decided it, as written (ISO 8601); empty when not given."""
+    check: str = ""
+    """The test id of the check it applies to; empty for the exercise as a whole."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check or None,
+            "kind": self.kind,
+            "points": self.points,
+            "change": self.change,
+            "reason": self.reason,
+            "author": self.author,
+            "date": self.date,
+        }
+
+
+@dataclass(frozen=True)
 class ExerciseResult:
     """All checks of one exercise for one submission file."""
 
@@ -92,10 +126,20 @@ class ExerciseResult:
     submitted: bool = True
     """False when the student handed in no file for this exercise: shown as one line,
     scored zero against the same maximum, and left out of check pass rates."""
+    adjustments: tuple[Adjustment, ...] = ()
+    """Instructor adjustments applied after grading, in the order applied; the checks keep
+    the scores they were graded with."""
+
+    @property
+    def original_score(self) -> float:
+        """The score the checks gave, before any instructor adjustment."""
+        return round(sum(c.score for c in self.checks), 6)
 
     @property
     def score(self) -> float:
-        return round(sum(c.score for c in self.checks), 6)
+        """The score that counts (reports, scores.csv, exports): the checks' score plus what
+        each adjustment changed."""
+        return round(self.original_score + sum(a.change for a in self.adjustments), 6)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,28 +147,12 @@ class ExerciseResult:
             "title": self.title,
             "score": self.score,
             "max_score": self.max_score,
+            "original_score": self.original_score,
+            "adjustments": [a.to_json() for a in self.adjustments],
             "note": self.note,
             "submitted": self.submitted,
             "checks": [c.to_json() for c in self.checks],
         }
-
-
-@dataclass(frozen=True)
-class Confinement:
-    """What the operating system let the grader impose on worker processes."""
-
-    level: str
-    """'full', 'partial' or 'none'."""
-    applied: tuple[str, ...]
-    """Mechanisms in force, e.g. ('landlock-abi7', 'netns', 'rlimits', 'no_new_privs')."""
-    missing: tuple[str, ...] = ()
-    """Mechanisms the grader wanted but this machine does not allow."""
-
-    def describe(self) -> str:
-        text = f"{self.level}: " + (", ".join(self.applied) or "nothing")
-        if self.missing:
-            text += f" (unavailable: {', '.join(self.missing)})"
-        return text
 
 
 @dataclass(frozen=True)
@@ -150,11 +178,17 @@ class SubmissionResult:
     def max_score(self) -> float:
         return round(sum(e.max_score for e in self.exercises), 6)
 
+    @property
+    def original_score(self) -> float:
+        """The total the checks gave, before instructor adjustments."""
+        return round(sum(e.original_score for e in self.exercises), 6)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "student": self.student,
             "score": self.score,
             "max_score": self.max_score,
+            "original_score": self.original_score,
             "exercises": [e.to_json() for e in self.exercises],
             "seed": self.seed,
             "confinement": {
@@ -188,11 +222,17 @@ def result_from_json(data: dict[str, Any]) -> SubmissionResult:
                     timing=timing,
                 )
             )
+        adjustments = tuple(
+            Adjustment(kind=a["kind"], points=float(a["points"]), change=float(a["change"]),
+                       reason=a.get("reason", ""), author=a.get("author", ""),
+                       date=a.get("date", ""), check=a.get("check") or "")
+            for a in ex.get("adjustments", ())
+        )
         exercises.append(
             ExerciseResult(
                 id=ex["id"], title=ex.get("title", ex["id"]), checks=tuple(checks),
                 max_score=float(ex["max_score"]), note=ex.get("note", ""),
-                submitted=bool(ex.get("submitted", True)),
+                submitted=bool(ex.get("submitted", True)), adjustments=adjustments,
             )
         )
     conf = data.get("confinement") or {}

@@ -52,7 +52,7 @@ def test_nothing_is_flagged_when_nothing_is_banned() -> None:
 def test_timed_calls_catch_an_operator_called_by_name(call) -> None:
     """During timed calls only banned functions are watched (aten ops would cost too much):
     is a banned aten operator called by name, past the source scan, still caught?"""
-    from nnlab.grader.worker import Worker
+    from nnlab.worker.server import Worker
 
     worker = Worker()
     worker.trace.configure([], ["aten::sigmoid"])

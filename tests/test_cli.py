@@ -73,7 +73,7 @@ def test_user_mistakes_give_one_line_and_exit_2(args: tuple[str, ...], fragment:
 
 
 def test_submit_json_prints_full_marks_for_the_solution(tmp_path: Path) -> None:
-    """Does `nnlab submit --json` print only the SPEC's result object, at full marks?"""
+    """Does `nnlab submit --json` print only the documented result object, at full marks?"""
     shutil.copy(SOLUTIONS / "my_linear.py", tmp_path / "my_linear.py")
     report = tmp_path / "report.html"
     result = nnlab("submit", str(tmp_path / "my_linear.py"), "--json", "--report", str(report))

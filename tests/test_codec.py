@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nnlab.errors import ProtocolViolation
-from nnlab.grader import codec
+from nnlab.wire import codec
 
 
 def test_round_trip_keeps_values_dtypes_and_shapes() -> None:

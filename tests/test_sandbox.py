@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from nnlab.grader import sandbox
+from nnlab.worker import sandbox
 from nnlab.results import Confinement
-from nnlab.grader.sandbox import Limits, confine, probe
+from nnlab.worker.sandbox import Limits, confine, probe
 
 try:  # The real worker forks from a process with torch loaded; so do these tests.
     import torch
@@ -193,7 +193,7 @@ def escape(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "set_name": _attempt(lambda: ctypes.CDLL(None).prctl(15, b"nnlab-w", 0, 0, 0)),
             "read_solution": _attempt(lambda: (solutions / "my_linear.py").read_text()),
             "list_solutions": _attempt(lambda: os.listdir(solutions)),
-            "read_nnlab": _attempt(lambda: (NNLAB_DIR / "grader" / "sandbox.py").read_text()[:10]),
+            "read_nnlab": _attempt(lambda: (NNLAB_DIR / "grader" / "pipeline.py").read_text()[:10]),
             "read_nnlab_init": _attempt(lambda: (NNLAB_DIR / "__init__.py").read_text()[:10]),
             "read_parent_environ": _attempt(lambda: Path(f"/proc/{parent}/environ").read_bytes()[:10].hex()),
             "write_outside": _attempt(lambda: write(outside / "x.txt")),

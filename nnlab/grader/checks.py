@@ -10,7 +10,7 @@ import torch
 from torch.autograd.gradcheck import GradcheckError
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.codec import NonContiguous, RequiresGrad
+from nnlab.wire.codec import NonContiguous, RequiresGrad
 from nnlab.grader.exercise import Exercise
 from nnlab.grader.session import Remote, remote_label, remote_session
 

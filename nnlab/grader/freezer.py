@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import torch
 
-from nnlab.grader import codec
+from nnlab.wire import codec
 
 MAX_READ_BYTES = 256 << 20
 """The most one timed output may occupy; a larger claim is refused, not read."""

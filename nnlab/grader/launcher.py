@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from nnlab.grader.worker import WorkerConfig, serve
+from nnlab.worker.server import WorkerConfig, serve
 
-_PRELOAD = ["torch", "torch.nn.functional", "nnlab.grader.worker_preload"]
+_PRELOAD = ["torch", "torch.nn.functional", "nnlab.worker.preload"]
 _context_lock = threading.Lock()
 _context: Any = None
 _live: set[WorkerProcess] = set()
@@ -124,7 +124,7 @@ class WorkerLauncher:
 
     def __init__(self, limits: Any = None, confine: bool = True) -> None:
         if confine and limits is None and sys.platform.startswith("linux"):
-            from nnlab.grader.sandbox import Limits, nvidia_devices
+            from nnlab.worker.sandbox import Limits, nvidia_devices
 
             # Where there is an NVIDIA driver, timing checks run on the GPU in the worker.
             limits = Limits(gpu=bool(nvidia_devices()))

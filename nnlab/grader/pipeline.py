@@ -70,7 +70,7 @@ def _confinement(seen: dict | None, launcher: WorkerLauncher) -> Confinement:
                            tuple(seen.get("missing", ())))
     if launcher.limits is None:
         return Confinement("none", (), ("disabled",))
-    from nnlab.grader.sandbox import probe
+    from nnlab.worker.sandbox import probe
 
     return probe()
 

@@ -8,7 +8,7 @@ import torch
 
 from nnlab.errors import (BannedApiUsed, LoadTimeout, ProtocolViolation, StudentCodeError,
                           WorkerCrashed, WorkerTimeout)
-from nnlab.grader import codec
+from nnlab.wire import codec
 from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
 
 _REPLY_LIMIT = codec.MAX_MESSAGE_BYTES

@@ -1,12 +1,12 @@
 """Timing checks: the student's callable against its torch reference, measured fairly.
 
-How a measurement goes (SPEC 4.5):
+How a measurement goes:
 
 - Only a submission whose correctness checks passed is timed (`gate`).
 - Student code runs in the worker, `iterations` calls per request, watched for banned torch
   functions (not aten ops: too costly; the reference pays for the same watch); the clock is
   read here, in the grader, around the whole request. The reference runs here through the
-  very same loop code (`Worker.op_time_loop`), with the same torch thread count (one, on
+  very same loop code (`nnlab.wire.timed.time_loop`), with the same torch thread count (one, on
   the CPU). On the CPU the clock is CPU time (the worker process's, read from the kernel
   here; this thread's for the reference), so a busy machine does not decide; on a GPU it
   is wall time around a device-wide synchronize.
@@ -59,12 +59,12 @@ import torch
 from nnlab.errors import ProtocolViolation, StudentCodeError, WorkerFault
 from nnlab.grader import freezer
 from nnlab.grader.checks import CheckFailed, GradingContext, assert_close, assert_tensor
-from nnlab.grader.codec import Handle, OnDevice
+from nnlab.wire.codec import Handle, OnDevice
 from nnlab.results import Outcome, TimingInfo
 from nnlab.grader.session import Remote, WorkerSession, remote_session
-from nnlab.grader.worker import Worker
-from nnlab.grader.worker import digest as worker_digest
-from nnlab.grader.worker import draw_pool
+from nnlab.wire.timed import HandleTable, LoopRequest, draw_pool, time_loop
+from nnlab.wire.timed import digest as worker_digest
+from nnlab.wire.tracing import BannedTrace
 
 __all__ = ["Timed", "TimedInput", "normal", "integers", "binary", "assert_fast",
            "machine_lock", "describe_device"]
@@ -538,7 +538,9 @@ class _Measurement:
         self.session, self.target, self.reference = session, target, reference
         self.worker_clock = _worker_clock(session, plan.device)
         self.plan, self.checker = plan, checker
-        self.local = Worker()
+        self.local = HandleTable()
+        self.local_trace = BannedTrace()
+        """Empty: the reference runs under the same (idle) watch as the student's calls."""
         self.generator = torch.Generator().manual_seed(seed)
         self.rng = random.Random(seed)
         self.grad_cpu: torch.Tensor | None = None
@@ -701,14 +703,12 @@ class _Measurement:
         # Without direct access the worker draws its pools inside its request: so does this.
         received = ([b.to(self.plan.device, copy=False) for b in pools.cpu] if self.direct
                     else list(pools.draws))
-        self.local.op_time_loop(self.reference, pools.specs(self.plan, received),
-                                self.plan.kwargs, n, backward=self.plan.backward,
-                                grad_output=self.grad_local, digests=not self.direct,
-                                traced=True)
+        time_loop(self.local, self.local_trace, self.reference, LoopRequest(
+            pools.specs(self.plan, received), self.plan.kwargs, n, backward=self.plan.backward,
+            grad_output=self.grad_local, digests=not self.direct, traced=True))
         wall = time.perf_counter() - wall0
         cpu = time.thread_time() - cpu0 if self.worker_clock else wall
-        self.local.objects.clear()  # the outputs it held, as the worker's are
-        self.local.by_identity.clear()
+        self.local.clear()  # the outputs it held, as the worker's are
         return cpu, wall
 
 

@@ -1,4 +1,4 @@
-"""Machine-readable exports of a graded class: results.json and scores.csv (SPEC section 2)."""
+"""Machine-readable exports of a graded class: results.json and scores.csv."""
 from __future__ import annotations
 
 import json

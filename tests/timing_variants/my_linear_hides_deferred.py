@@ -27,7 +27,7 @@ def _fill(held: object) -> None:
 
 
 def _patch_worker() -> None:
-    worker = sys.modules.get("nnlab.grader.worker")
+    worker = sys.modules.get("nnlab.worker.server")
     if worker is None or getattr(worker.Worker, "_deferred", False):
         return
     original = worker.Worker.op_eval

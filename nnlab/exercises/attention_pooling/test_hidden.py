@@ -1,4 +1,4 @@
-"""Hidden checks for attention_pooling: the whole contract of CATALOGUE.md."""
+"""Hidden checks for attention_pooling: the whole contract of its statement."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Hidden checks for conv2d: the whole contract of CATALOGUE.md (timing lives in test_timing.py)."""
+"""Hidden checks for conv2d: the whole contract of its statement (timing lives in test_timing.py)."""
 from __future__ import annotations
 
 from typing import Any

@@ -9,7 +9,7 @@ import torch
 
 from nnlab.grader.checks import (CheckFailed, GradingContext, assert_close, assert_tensor,
                                  gradcheck_remote, noncontig, randn, vjp)
-from nnlab.grader.codec import RequiresGrad
+from nnlab.grader.checks import RequiresGrad
 from nnlab.grader.session import Remote, remote_session
 
 

@@ -1,4 +1,4 @@
-"""Hidden checks for dropout: the whole contract of CATALOGUE.md.
+"""Hidden checks for dropout: the whole contract of its statement.
 
 The mask is random, so several checks are statistical. Their decisions live in the
 `judge_*` functions below, with tolerances of 6 to 10 standard deviations; the checks

@@ -1,4 +1,4 @@
-"""Hidden checks for focal_loss: the whole contract of CATALOGUE.md."""
+"""Hidden checks for focal_loss: the whole contract of its statement."""
 from __future__ import annotations
 
 from typing import Any

@@ -8,7 +8,7 @@ import torch
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, gradcheck_remote,
                                  noncontig, randn, vjp)
-from nnlab.grader.codec import RequiresGrad
+from nnlab.grader.checks import RequiresGrad
 from nnlab.grader.session import remote_session
 
 

@@ -1,4 +1,4 @@
-"""Hidden checks for init_weights: the whole contract of CATALOGUE.md.
+"""Hidden checks for init_weights: the whole contract of its statement.
 
 The distribution checks are statistical. Every threshold is Z = 6 standard deviations of the
 sampling noise of the statistic it bounds, so a correct submission fails one comparison with

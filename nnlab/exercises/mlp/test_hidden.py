@@ -1,4 +1,4 @@
-"""Hidden checks for mlp: the whole contract of CATALOGUE.md.
+"""Hidden checks for mlp: the whole contract of its statement.
 
 References are built in the grader from the contract (`_Reference`), given the same
 state_dict as the student's model, and run in float64 in eval mode so dropout does not

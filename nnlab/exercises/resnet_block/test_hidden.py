@@ -1,4 +1,4 @@
-"""Hidden checks for resnet_block: the whole contract of CATALOGUE.md (timing is separate)."""
+"""Hidden checks for resnet_block: the whole contract of its statement (timing is separate)."""
 from __future__ import annotations
 
 import copy

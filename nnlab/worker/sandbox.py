@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnlab.results import Confinement
+from nnlab.wire.confinement import Confinement
 
 try:  # Unix only; a Windows laptop simply gets no rlimits.
     import resource
@@ -283,8 +283,10 @@ def landlock_abi() -> int:
 
 
 def _nnlab_dir() -> Path:
-    # nnlab/grader/sandbox.py -> nnlab/. Solutions and hidden checks live beneath it.
-    return Path(__file__).resolve().parent.parent
+    # The whole nnlab package: solutions and hidden checks live beneath it.
+    import nnlab
+
+    return Path(nnlab.__file__).resolve().parent
 
 
 def _resolve(p: Path | str) -> Path | None:

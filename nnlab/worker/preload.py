@@ -1,7 +1,7 @@
 """Imported by the fork server only: loads and warms the worker code before any fork."""
 from __future__ import annotations
 
-from nnlab.grader import sandbox  # noqa: F401 - preloaded so confinement needs no file access
-from nnlab.grader.worker import warm_up
+from nnlab.worker import sandbox  # noqa: F401 - preloaded so confinement needs no file access
+from nnlab.worker.server import warm_up
 
 warm_up()

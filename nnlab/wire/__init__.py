@@ -1,0 +1,1 @@
+"""The wire: what the grader and the confined worker both agree on (codec, timed loop, tracing)."""

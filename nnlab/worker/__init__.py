@@ -1,0 +1,1 @@
+"""The confined side: the worker process that runs student code, and its sandbox."""

@@ -1,0 +1,65 @@
+"""The layout is the architecture: the confined side and the wire never reach into the grader."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nnlab"
+
+
+def _nnlab_imports(path: Path) -> set[str]:
+    """Every nnlab module a file imports, at any depth (lazy imports inside functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.split(".")[0] == "nnlab")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] == "nnlab":
+                names.add(node.module)
+    return names
+
+
+def _violations(folder: str, allowed: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in sorted((PACKAGE / folder).rglob("*.py")):
+        for name in sorted(_nnlab_imports(path)):
+            if name != "nnlab" and not name.startswith(allowed):
+                found.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    return found
+
+
+@pytest.mark.parametrize(("folder", "allowed"), [
+    ("worker", ("nnlab.worker", "nnlab.wire", "nnlab.errors")),
+    ("wire", ("nnlab.wire", "nnlab.errors")),
+])
+def test_confined_side_imports_only_the_wire(folder: str, allowed: tuple[str, ...]) -> None:
+    """Does the worker side (and the wire) import nothing of the grading side?"""
+    assert _violations(folder, allowed) == []
+
+
+def test_check_files_import_only_the_check_api() -> None:
+    """Do exercise check files import nnlab only through the check API (nnlab.grader.checks)?"""
+    bad = []
+    for path in sorted((PACKAGE / "exercises").glob("*/test_*.py")):
+        for name in sorted(_nnlab_imports(path)):
+            if name not in ("nnlab.grader.checks", "nnlab.errors"):
+                bad.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    assert bad == []
+
+
+def test_the_guard_sees_a_violation(tmp_path: Path) -> None:
+    """Would the import scan notice a lazy import of the grader inside a function?"""
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from nnlab.grader import session\n    import nnlab.wire.codec\n")
+    assert _nnlab_imports(sample) == {"nnlab.grader", "nnlab.wire.codec"}
+
+
+def test_no_module_cites_a_document_outside_the_repository() -> None:
+    """Does any file of the package point readers at a document that is not in the repository?"""
+    outside = ("SPEC.md", "CATALOGUE.md", "../shared", "SPEC section", "(SPEC")
+    bad = [f"{p.relative_to(PACKAGE.parent)}: {word}"
+           for p in sorted(PACKAGE.rglob("*")) if p.is_file() and p.suffix in (".py", ".md", ".toml", ".j2")
+           for word in outside if word in p.read_text(encoding="utf-8", errors="replace")]
+    assert bad == []
