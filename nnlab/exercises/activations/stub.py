@@ -1,4 +1,4 @@
-"""Exercise activations: seven activation functions from scratch (see statement.md)."""
+"""Exercise activations: seven activation functions from scratch (see activations.md)."""
 from __future__ import annotations
 
 import torch

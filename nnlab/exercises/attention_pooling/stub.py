@@ -1,4 +1,4 @@
-"""Exercise attention_pooling: a masked softmax over time steps (see statement.md)."""
+"""Exercise attention_pooling: a masked softmax over time steps (see attention_pooling.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise basic_cnn: a small convolutional classifier (see statement.md)."""
+"""Exercise basic_cnn: a small convolutional classifier (see basic_cnn.md)."""
 from __future__ import annotations
 
 import torch

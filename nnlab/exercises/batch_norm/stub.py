@@ -1,4 +1,4 @@
-"""Exercise batch_norm: batch normalization with running statistics (see statement.md)."""
+"""Exercise batch_norm: batch normalization with running statistics (see batch_norm.md)."""
 from __future__ import annotations
 
 import torch

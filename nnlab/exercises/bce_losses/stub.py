@@ -1,4 +1,4 @@
-"""Exercise bce_losses: binary cross entropy on probabilities and on logits (see statement.md)."""
+"""Exercise bce_losses: binary cross entropy on probabilities and on logits (see bce_losses.md)."""
 from __future__ import annotations
 
 import torch

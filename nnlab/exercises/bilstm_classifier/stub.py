@@ -1,4 +1,4 @@
-"""Exercise bilstm_classifier: a bidirectional LSTM text classifier (see statement.md)."""
+"""Exercise bilstm_classifier: a bidirectional LSTM text classifier (see bilstm_classifier.md)."""
 from __future__ import annotations
 
 import torch

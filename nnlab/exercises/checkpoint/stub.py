@@ -1,4 +1,4 @@
-"""Exercise checkpoint: save and resume model and optimizer state (see statement.md)."""
+"""Exercise checkpoint: save and resume model and optimizer state (see checkpoint.md)."""
 from __future__ import annotations
 
 import os

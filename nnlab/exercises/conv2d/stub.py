@@ -1,4 +1,4 @@
-"""Exercise conv2d: a 2-D convolution with unfold and matmul (see statement.md)."""
+"""Exercise conv2d: a 2-D convolution with unfold and matmul (see conv2d.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise cross_entropy: NLL and cross entropy from scratch (see statement.md)."""
+"""Exercise cross_entropy: NLL and cross entropy from scratch (see cross_entropy.md)."""
 from __future__ import annotations
 
 import torch

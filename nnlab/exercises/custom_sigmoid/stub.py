@@ -1,4 +1,4 @@
-"""Exercise custom_sigmoid: sigmoid as a torch.autograd.Function with a hand-written backward."""
+"""Exercise custom_sigmoid: sigmoid as an autograd Function with a hand-written backward (see custom_sigmoid.md)."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +10,7 @@ import torch
 
 
 class CustomSigmoid(torch.autograd.Function):
-    """sigma(x) = 1 / (1 + exp(-x)), elementwise, with d sigma / dx = sigma * (1 - sigma)."""
+    """sigma(x) = 1 / (1 + exp(-x)), elementwise; its backward is derived by hand."""
 
     @staticmethod
     def forward(ctx: Any, input: torch.Tensor) -> torch.Tensor:
@@ -20,8 +20,8 @@ class CustomSigmoid(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> torch.Tensor:
-        """Reads the saved output from ctx.saved_tensors and returns
-        grad_output * sigma * (1 - sigma): the gradient with respect to `input`."""
+        """Reads the saved output from ctx.saved_tensors and returns grad_output times
+        d sigma / dx, written with the saved output only: the gradient with respect to `input`."""
         raise NotImplementedError
 
 

@@ -1,4 +1,4 @@
-"""Exercise dropout: inverted dropout with a mask shared by forward and backward (see statement.md)."""
+"""Exercise dropout: inverted dropout with a mask shared by forward and backward (see dropout.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise focal_loss: binary and multi-class focal loss on logits (see statement.md)."""
+"""Exercise focal_loss: binary and multi-class focal loss on logits (see focal_loss.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise fused_bias_relu: relu(input + bias) as a torch.autograd.Function (see statement.md)."""
+"""Exercise fused_bias_relu: relu(input + bias) as a torch.autograd.Function (see fused_bias_relu.md)."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Exercise higher_order_grad: first and second derivatives with autograd (see statement.md)."""
+"""Exercise higher_order_grad: first and second derivatives with autograd (see higher_order_grad.md)."""
 from __future__ import annotations
 
 from typing import Callable

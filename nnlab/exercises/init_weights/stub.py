@@ -1,4 +1,4 @@
-"""Exercise init_weights: Kaiming and Xavier initialization from scratch (see statement.md)."""
+"""Exercise init_weights: Kaiming and Xavier initialization from scratch (see init_weights.md)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Exercise leaky_relu: a parameter-free LeakyReLU module (see statement.md)."""
+"""Exercise leaky_relu: a parameter-free LeakyReLU module (see leaky_relu.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise lr_schedules: linear warm-up and warm-up + cosine decay as LambdaLR (see statement.md)."""
+"""Exercise lr_schedules: linear warm-up and warm-up + cosine decay as LambdaLR (see lr_schedules.md)."""
 from __future__ import annotations
 
 import math

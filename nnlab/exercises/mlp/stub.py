@@ -1,4 +1,4 @@
-"""Exercise mlp: a multilayer perceptron built from a list of sizes (see statement.md)."""
+"""Exercise mlp: a multilayer perceptron built from a list of sizes (see mlp.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise multitask_loss: multi-task loss with learned uncertainty weights (see statement.md)."""
+"""Exercise multitask_loss: multi-task loss with learned uncertainty weights (see multitask_loss.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise my_linear: a linear layer from scratch (see statement.md)."""
+"""Exercise my_linear: a linear layer from scratch (see my_linear.md)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Exercise regression_losses: MSE, L1 and Smooth L1 from scratch (see statement.md)."""
+"""Exercise regression_losses: MSE, L1 and Smooth L1 from scratch (see regression_losses.md)."""
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,4 @@
-"""Exercise residual_block: a skip connection around an MLP (see statement.md)."""
+"""Exercise residual_block: a skip connection around an MLP (see residual_block.md)."""
 from __future__ import annotations
 
 import torch

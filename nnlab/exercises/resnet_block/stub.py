@@ -1,4 +1,4 @@
-"""Exercise resnet_block: BasicBlock and ResNet-18 (see statement.md)."""
+"""Exercise resnet_block: BasicBlock and ResNet-18 (see resnet_block.md)."""
 from __future__ import annotations
 
 from typing import Sequence

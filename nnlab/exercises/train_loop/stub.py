@@ -1,4 +1,4 @@
-"""Exercise train_loop: one training epoch with optional gradient clipping (see statement.md)."""
+"""Exercise train_loop: one training epoch with optional gradient clipping (see train_loop.md)."""
 from __future__ import annotations
 
 from typing import Callable, Iterable
