@@ -7,19 +7,47 @@ import click
 
 from nnlab.commands.display import echo_exercise
 from nnlab.commands.session_setup import grading_launcher
+from nnlab.grader.exercise import get_exercise, load_catalogue
 from nnlab.grader.pipeline import GradeRequest, grade_submission
-from nnlab.results import Outcome
+from nnlab.grader.submission import SubmissionFile, collect
+from nnlab.i18n import message, resolve_language
+from nnlab.results import ExerciseResult, Outcome
+
+
+def _header(result: ExerciseResult, lang: str) -> str:
+    """'public checks: 2 of 2 passed (2 of 10 points; 8 more ...)': the public points alone
+    ('2/2') read like a full grade, or a failing one, for a 10-point exercise."""
+    points = get_exercise(result.id).points
+    passed = sum(1 for c in result.checks if c.outcome is Outcome.PASSED)
+    rest = points - result.max_score
+    key = "check.header" if rest > 1e-9 else "check.header_all"
+    return message(key, lang, id=result.id, passed=passed, total=len(result.checks),
+                   score=result.score, points=points, rest=rest)
+
+
+def _echo(result: ExerciseResult, file: SubmissionFile | None, lang: str) -> None:
+    if file is not None:
+        # Places in a notebook's cells and the note on its left-out IPython lines (idempotent,
+        # so harmless where grading has already applied it).
+        result = file.annotate(result)
+    echo_exercise(result, header=_header(result, lang))
+    if file is not None and file.note and file.source is not None:
+        click.echo(message("check.note", lang, note=file.note))
+        click.echo()
 
 
 def check_submission(path: Path, seed: int | None, lang: str | None = None) -> int:
     """Exit status: 0 when every public check passes, 1 otherwise."""
+    language = resolve_language(lang)
     with grading_launcher() as launcher:
         result = grade_submission(GradeRequest(path, include_hidden=False, seed=seed), launcher)
+    files = {f.exercise_id: f for f in collect(path, load_catalogue())}
     for exercise in result.exercises:
-        echo_exercise(exercise)
+        _echo(exercise, files.get(exercise.id), language)
+    click.echo(message("check.seed", language, seed=result.seed))
     failing = sum(1 for e in result.exercises for c in e.checks if c.outcome is not Outcome.PASSED)
     if failing:
-        click.echo(f"{failing} public check(s) not passing. Hidden checks run on `nnlab submit`.")
+        click.echo(message("check.failing", language, count=failing))
         return 1
-    click.echo("All public checks pass. Hidden checks run on `nnlab submit`.")
+    click.echo(message("check.all_pass", language))
     return 0

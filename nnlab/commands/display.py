@@ -14,8 +14,15 @@ _MARKS = {
 }
 
 
-def echo_exercise(result: ExerciseResult, err: bool = False) -> None:
-    click.echo(click.style(f"{result.id}: {result.score:g}/{result.max_score:g}", bold=True), err=err)
+def echo_exercise(result: ExerciseResult, err: bool = False, header: str | None = None) -> None:
+    """`header` replaces the 'id: score/max' line (`nnlab check` says what its points cover)."""
+    if not result.submitted:
+        # One line, not the same "was not submitted" under every check.
+        click.echo(click.style(f"{result.id}: not submitted", bold=True)
+                   + click.style(f" (0/{result.max_score:g})", fg="bright_black"), err=err)
+        return
+    header = header if header is not None else f"{result.id}: {result.score:g}/{result.max_score:g}"
+    click.echo(click.style(header, bold=True), err=err)
     for check in result.checks:
         mark, colour = _MARKS[check.outcome]
         points = f"{check.score:g}/{check.max_score:g}"

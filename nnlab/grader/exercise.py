@@ -21,6 +21,18 @@ EXERCISES_DIR = PACKAGE_DIR / "exercises"
 SOLUTIONS_DIR = PACKAGE_DIR / "solutions"
 CHECK_FILES = {"test_public.py": Visibility.VISIBLE, "test_hidden.py": Visibility.HIDDEN,
                "test_timing.py": Visibility.HIDDEN}
+STUDENT_KIT_FILE = PACKAGE_DIR / "kit.toml"
+"""Present only in a student kit (`nnlab release`), whose exercises hold no solution and no
+hidden or timing check."""
+KIT_MESSAGE = ("this is a student kit: solutions and hidden checks stay with your instructor; "
+               "run `nnlab check PATH` for the public checks and `nnlab submit PATH --assignment ID` "
+               "to hand in (after `nnlab login`)")
+
+
+def is_student_kit() -> bool:
+    """True in a student kit: hidden checks and solutions are not here to run."""
+    return STUDENT_KIT_FILE.is_file()
+
 
 UNIT_TITLES = {
     1: "Layers",
@@ -31,6 +43,17 @@ UNIT_TITLES = {
     6: "Architectures",
     7: "Training",
 }
+UNIT_TITLES_ZH = {
+    1: "网络层",
+    2: "激活函数",
+    3: "自定义自动求导",
+    4: "损失函数",
+    5: "参数初始化",
+    6: "网络结构",
+    7: "模型训练",
+}
+# Beside statement.md and stub.py (English) an exercise may hold one translation per language.
+TRANSLATED_SUFFIX = {"zh": ".zh"}
 
 
 @dataclass(frozen=True)
@@ -68,10 +91,37 @@ class Exercise:
     """Device kind ('cpu', 'cuda') to the largest accepted student/reference time ratio."""
     checks: tuple[CheckSpec, ...]
     folder: Path
+    title_zh: str = ""
+    """The Chinese title; empty until the exercise is translated."""
 
     @property
     def unit_title(self) -> str:
         return UNIT_TITLES.get(self.unit, f"Unit {self.unit}")
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang`, English where there is no translation."""
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
+
+    def unit_title_in(self, lang: str) -> str:
+        if lang == "zh" and self.unit in UNIT_TITLES_ZH:
+            return UNIT_TITLES_ZH[self.unit]
+        return self.unit_title
+
+    def _translated(self, stem: str, ext: str, lang: str) -> tuple[Path, str]:
+        suffix = TRANSLATED_SUFFIX.get(lang)
+        if suffix is not None:
+            path = self.folder / f"{stem}{suffix}{ext}"
+            if path.is_file():
+                return path, lang
+        return self.folder / f"{stem}{ext}", "en"
+
+    def stub_in(self, lang: str) -> tuple[Path, str]:
+        """(stub file, its language): the translation for `lang`, else the English stub."""
+        return self._translated("stub", ".py", lang)
+
+    def statement_in(self, lang: str) -> tuple[Path, str]:
+        """(statement file, its language): the translation for `lang`, else the English one."""
+        return self._translated("statement", ".md", lang)
 
     @property
     def has_timing(self) -> bool:
@@ -87,15 +137,21 @@ class Exercise:
 
     @property
     def solution_path(self) -> Path:
+        if is_student_kit():
+            raise UsageError(KIT_MESSAGE)
         return SOLUTIONS_DIR / f"{self.id}.py"
 
     def check_files(self, include_hidden: bool) -> list[Path]:
+        if include_hidden and is_student_kit():
+            raise UsageError(KIT_MESSAGE)
         files = [self.folder / "test_public.py"]
         if include_hidden:
             files += [self.folder / "test_hidden.py", self.folder / "test_timing.py"]
         return [f for f in files if f.exists()]
 
     def checks_for(self, include_hidden: bool) -> tuple[CheckSpec, ...]:
+        if include_hidden and is_student_kit():
+            raise UsageError(KIT_MESSAGE)
         return tuple(c for c in self.checks
                      if include_hidden or c.visibility is Visibility.VISIBLE)
 
@@ -114,6 +170,13 @@ def _string_list(table: dict[str, Any], key: str, where: Path) -> tuple[str, ...
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ExerciseFormatError(f"{where}: key '{key}' must be a list of strings")
     return tuple(value)
+
+
+def _optional_string(table: dict[str, Any], key: str, where: Path) -> str:
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        raise ExerciseFormatError(f"{where}: key '{key}' must be a string")
+    return value
 
 
 def _declared_checks(path: Path) -> list[tuple[str, str, bool]]:
@@ -159,7 +222,7 @@ def load_exercise(folder: Path) -> Exercise:
     for path in (folder / "stub.py", folder / "statement.md", folder / "test_public.py"):
         if not path.is_file():
             raise ExerciseFormatError(f"{path}: file is missing")
-    if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file():
+    if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file() and not is_student_kit():
         raise ExerciseFormatError(f"{SOLUTIONS_DIR / (ex_id + '.py')}: solution file is missing")
 
     checks: list[CheckSpec] = []
@@ -180,7 +243,10 @@ def load_exercise(folder: Path) -> Exercise:
         if key not in declared:
             raise ExerciseFormatError(f"{toml_path}: key 'points.{key}' names no check in the test files")
     total = float(data.get("total_points", sum(c.points for c in checks)))
-    if abs(total - sum(c.points for c in checks)) > 1e-9:
+    # A kit's exercise.toml keeps the full total while the hidden checks' points stay with the
+    # instructor, so there the total may exceed the public checks' points.
+    kit_total = is_student_kit() and total >= sum(c.points for c in checks)
+    if abs(total - sum(c.points for c in checks)) > 1e-9 and not kit_total:
         raise ExerciseFormatError(f"{toml_path}: key 'total_points' ({total:g}) is not the sum "
                                   f"of the checks' points ({sum(c.points for c in checks):g})")
     thresholds = {}
@@ -197,6 +263,7 @@ def load_exercise(folder: Path) -> Exercise:
     return Exercise(
         id=ex_id,
         title=_require(data, "title", str, toml_path),
+        title_zh=_optional_string(data, "title_zh", toml_path),
         unit=_require(data, "unit", int, toml_path),
         order=int(data.get("order", 0)),
         points=total,

@@ -42,14 +42,25 @@ def unrunnable(exercise: Exercise, include_hidden: bool, outcome: Outcome, note:
     return ExerciseResult(exercise.id, exercise.title, checks, max_score, note, submitted)
 
 
-def grade_exercise(exercise: Exercise, source: str | None, filename: str,
-                   launcher: WorkerLauncher, seed: int, include_hidden: bool,
-                   problem: str = "") -> tuple[ExerciseResult, dict | None]:
+@dataclass(frozen=True)
+class ExerciseGrading:
+    """One file graded, with what only the grader's own users need beside the result."""
+
+    result: ExerciseResult
+    """What the student and the reports see."""
+    confinement: dict | None = None
+    """What the worker's confinement achieved (None: no worker ran)."""
+    internal_errors: tuple[str, ...] = ()
+    """Test ids of the checks that failed because of the grader or the check itself."""
+
+
+def grade_one(exercise: Exercise, source: str | None, filename: str, launcher: WorkerLauncher,
+              seed: int, include_hidden: bool, problem: str = "") -> ExerciseGrading:
     """Every step for one file; a file that cannot run scores zero with the reason."""
     max_score = sum(c.points for c in exercise.checks_for(include_hidden))
 
-    def whole(outcome: Outcome, note: str) -> tuple[ExerciseResult, None]:
-        return unrunnable(exercise, include_hidden, outcome, note), None
+    def whole(outcome: Outcome, note: str) -> ExerciseGrading:
+        return ExerciseGrading(unrunnable(exercise, include_hidden, outcome, note))
 
     if source is None:
         return whole(Outcome.ERROR, problem or f"{filename} could not be read")
@@ -61,7 +72,16 @@ def grade_exercise(exercise: Exercise, source: str | None, filename: str,
         listed = "; ".join(v.describe() for v in violations[:5])
         return whole(Outcome.FAILED, f"banned API in {filename}: {listed}")
     run = run_checks(exercise, source, filename, launcher, seed, include_hidden)
-    return ExerciseResult(exercise.id, exercise.title, run.results, max_score), run.confinement
+    return ExerciseGrading(ExerciseResult(exercise.id, exercise.title, run.results, max_score),
+                           run.confinement, run.internal_errors)
+
+
+def grade_exercise(exercise: Exercise, source: str | None, filename: str,
+                   launcher: WorkerLauncher, seed: int, include_hidden: bool,
+                   problem: str = "") -> tuple[ExerciseResult, dict | None]:
+    """`grade_one`, as (result, confinement)."""
+    graded = grade_one(exercise, source, filename, launcher, seed, include_hidden, problem)
+    return graded.result, graded.confinement
 
 
 def _confinement(seen: dict | None, launcher: WorkerLauncher) -> Confinement:
@@ -106,6 +126,7 @@ def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
         else:
             result, seen = grade_exercise(exercise, file.source, f"{exercise.id}.py", launcher, seed,
                                           request.include_hidden, file.problem)
+            result = file.annotate(result)  # notebook cells and left-out lines, as the student sees them
         confinement_seen = confinement_seen or seen
         results.append(result)
         if on_exercise is not None:

@@ -1,0 +1,105 @@
+"""`nnlab doctor`: what this machine gives nnlab, for when something is off."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+import click
+
+from nnlab import __version__
+from nnlab.errors import UsageError
+from nnlab.i18n import display_width, language_source, message, pad
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+SERVER_ENV = "NNLAB_SERVER"
+# Keys `nnlab login` may use for the server's address in its config file.
+SERVER_KEYS = ("server", "url")
+
+
+def config_dir(environ: dict[str, str] | None = None) -> Path:
+    """$XDG_CONFIG_HOME/nnlab, else ~/.config/nnlab: where `nnlab login` keeps its file."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "nnlab"
+
+
+def torch_rows(lang: str) -> list[tuple[str, str]]:
+    try:
+        import torch
+    except Exception as exc:  # noqa: BLE001 - a broken install raises more than ImportError
+        why = f"{type(exc).__name__}: {exc}"
+        return [("doctor.torch", message("doctor.no_torch", lang, why=why[:160]))]
+    threads = f"{torch.get_num_threads()} threads, {os.cpu_count() or '?'} cores"
+    if torch.cuda.is_available():
+        names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        device = message("doctor.cuda", lang, name=names, version=torch.version.cuda)
+    else:
+        build = (f"CUDA {torch.version.cuda} build, no usable GPU" if torch.version.cuda
+                 else "CPU build")
+        device = message("doctor.cpu_only", lang, build=f"{build}; {threads}")
+    return [("doctor.torch", torch.__version__), ("doctor.device", device)]
+
+
+def _confinement(lang: str) -> str:
+    try:
+        try:  # the worker's home; older trees kept it in the grader package
+            from nnlab.worker.sandbox import probe, probe_notes
+        except ImportError:
+            from nnlab.grader.sandbox import probe, probe_notes  # type: ignore[no-redef]
+        found = probe()
+        notes = probe_notes()
+    except Exception as exc:  # noqa: BLE001 - a diagnosis must not crash on what it diagnoses
+        return message("doctor.no_probe", lang, why=f"{type(exc).__name__}: {exc}"[:160])
+    text = found.describe()
+    for name, why in notes.items():
+        text += f"\n{name}: {why}"
+    return text
+
+
+def config_and_server(lang: str) -> tuple[str, str]:
+    """(config line, server line)."""
+    path = config_dir() / "config.toml"
+    server, source = os.environ.get(SERVER_ENV, ""), SERVER_ENV
+    if not path.exists():
+        config = message("doctor.config_missing", lang, path=path)
+    else:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            config = str(path)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            data, config = {}, message("doctor.config_bad", lang, path=path, why=exc)
+        if not server:
+            found = [data[k] for k in SERVER_KEYS if isinstance(data.get(k), str)]
+            server, source = (found[0], str(path)) if found else ("", "")
+    if not server:
+        return config, message("doctor.no_server", lang)
+    return config, message("doctor.server_from", lang, url=server, source=source)
+
+
+def run_doctor(lang: str | None = None) -> None:
+    """Prints Python, torch, device, confinement, config, server and language, one per line."""
+    try:
+        language, chosen_by = language_source(lang)
+    except UsageError as exc:  # a bad $NNLAB_LANG is one of the things to diagnose
+        language, chosen_by = "en", str(exc)
+    python = f"{platform.python_version()} ({sys.executable})"
+    config, server = config_and_server(language)
+    rows = [("doctor.python", python), *torch_rows(language),
+            ("doctor.confinement", _confinement(language)), ("doctor.config", config),
+            ("doctor.server", server),
+            ("doctor.language", message("doctor.language_from", language, language=language,
+                                        source=chosen_by))]
+    labels = [message(key, language) for key, _ in rows]
+    width = max(display_width(label) for label in labels) + 2
+    click.echo(f"nnlab {__version__}")
+    for label, (_, value) in zip(labels, rows):
+        first, *rest = value.splitlines() or [""]
+        click.echo(f"{pad(label, width)}{first}")
+        for line in rest:  # why a confinement layer is missing, indented under its row
+            click.echo(f"{'':{width}}  {line}")
