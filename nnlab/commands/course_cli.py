@@ -1,8 +1,91 @@
-"""Click commands of a course: release, roster, serve, login, status, collect, adjust."""
+"""Click commands of a course: release, roster, serve, login, status, collect."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+_COURSE = click.argument("course_file", metavar="COURSE.toml", type=click.Path(path_type=Path))
+_DATA = click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+                     help="The server's data folder: the SQLite database and submitted files.")
 
 
 def register(group: click.Group) -> None:
     """Adds the course commands to the `nnlab` group (imports nothing heavy)."""
+
+    @group.command()
+    @_COURSE
+    @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                  help="Folder for the kit's wheel and a README for students.")
+    @click.option("--server", default=None, metavar="URL", help="The course server the kit submits to.")
+    def release(course_file: Path, out_dir: Path, server: str | None) -> None:
+        """Write the student kit: stubs, statements and public checks only (verifies first)."""
+        from nnlab.commands.course_server import release_kit
+
+        release_kit(course_file, out_dir, server)
+
+    @group.command()
+    @_COURSE
+    @_DATA
+    @click.option("--import", "roster_file", type=click.Path(path_type=Path), default=None,
+                  help="Roster CSV: a `student` column, optional `name` and `email`.")
+    @click.option("--tokens-out", type=click.Path(path_type=Path), default=None,
+                  help="New file for `student,role,token` of each new account (shown once).")
+    @click.option("--revoke", multiple=True, metavar="STUDENT", help="Stop STUDENT's token working.")
+    @click.option("--reissue", multiple=True, metavar="STUDENT",
+                  help="Give STUDENT a new token (the old one stops working).")
+    def roster(course_file: Path, data_dir: Path, roster_file: Path | None, tokens_out: Path | None,
+               revoke: tuple[str, ...], reissue: tuple[str, ...]) -> None:
+        """Add students (and the instructor account) and write their tokens once."""
+        from nnlab.commands.course_server import RosterOptions, update_roster
+
+        update_roster(RosterOptions(course_file, data_dir, roster_file, tokens_out, revoke, reissue))
+
+    @group.command()
+    @_COURSE
+    @_DATA
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+    @click.option("--workers", type=click.IntRange(1, 256), default=None,
+                  help="Grading worker processes (default: the grading engine's).")
+    @click.option("--scheduler", default=None, metavar="ADDRESS",
+                  help="Grade on an existing Dask cluster, e.g. tcp://host:8786.")
+    def serve(course_file: Path, data_dir: Path, host: str, port: int, workers: int | None,
+              scheduler: str | None) -> None:
+        """Run the course server: the HTTP API, SQLite in DATA_DIR, a persistent grading queue."""
+        from nnlab.commands.course_server import serve_course
+
+        serve_course(course_file, data_dir, host, port, workers, scheduler)
+
+    _register_student_side(group)
+
+
+def _register_student_side(group: click.Group) -> None:
+    """login, status and collect: the commands that talk to a course server."""
+
+    @group.command()
+    @click.argument("url")
+    @click.option("--token", required=True, help="Your token, from your instructor.")
+    def login(url: str, token: str) -> None:
+        """Save the course server and your token (in a file only you can read)."""
+        from nnlab.commands.course_client import login_to
+
+        login_to(url, token)
+
+    @group.command()
+    @click.option("--assignment", default=None, help="Only this assignment.")
+    def status(assignment: str | None) -> None:
+        """Your submissions: time, late days, score shown, attempts left, due dates."""
+        from nnlab.commands.course_client import show_status
+
+        show_status(assignment)
+
+    @group.command()
+    @click.option("--assignment", required=True, help="The assignment to collect.")
+    @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+                  help="CLASS_DIR: <student>/<ID>.py of each counted submission.")
+    def collect(assignment: str, out_dir: Path) -> None:
+        """Instructor: each student's counted submission into CLASS_DIR, ready for `nnlab grade`."""
+        from nnlab.commands.course_client import collect_class
+
+        collect_class(assignment, out_dir)

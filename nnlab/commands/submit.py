@@ -1,4 +1,4 @@
-"""`nnlab submit`: every check, public and hidden; the score, as text or JSON."""
+"""`nnlab submit`: every check, public and hidden, on this machine; or an upload to the course server."""
 from __future__ import annotations
 
 import json
@@ -8,12 +8,25 @@ import click
 
 from nnlab.commands.display import echo_exercise, echo_summary
 from nnlab.commands.session_setup import grading_launcher
+from nnlab.errors import UsageError
+from nnlab.grader.exercise import KIT_MESSAGE, is_student_kit
 from nnlab.grader.pipeline import GradeRequest, grade_submission
 
 
 def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int | None,
                       student: str | None = None, assignment: str | None = None, wait: bool = True,
                       lang: str | None = None) -> None:
+    from nnlab.course.client import configured_server
+
+    if assignment is not None or configured_server() is not None:
+        from nnlab.commands.course_submit import remote_submit
+
+        if seed is not None:
+            raise UsageError("--seed is for grading on this machine; the course server draws its own")
+        remote_submit(path, assignment, wait, as_json, report)
+        return
+    if is_student_kit():
+        raise UsageError(KIT_MESSAGE)
     with grading_launcher() as launcher:
         result = grade_submission(
             GradeRequest(path, student=student, include_hidden=True, seed=seed), launcher,

@@ -1,0 +1,136 @@
+"""`nnlab submit PATH --assignment ID` with a course server: upload, wait, print what the student may see."""
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nnlab.course.client import CourseClient
+from nnlab.errors import NnlabError, UsageError
+
+_WAIT_LIMIT_S = 3600.0
+
+
+def _pick_assignment(assignments: list[dict[str, Any]], wanted: str | None,
+                     path: Path) -> dict[str, Any]:
+    """The named assignment, else the one open assignment that the files belong to."""
+    known = {a["id"]: a for a in assignments}
+    if wanted is not None:
+        if wanted not in known:
+            raise UsageError(f"no assignment '{wanted}' (assignments: {', '.join(known) or 'none'})")
+        return known[wanted]
+    stems = {p.stem for p in (path.iterdir() if path.is_dir() else [path])}
+    fitting = [a for a in assignments if not a["closed"] and stems & set(a["exercises"])]
+    if len(fitting) != 1:
+        raise UsageError(f"pass --assignment ID to say which assignment this is for "
+                         f"(assignments: {', '.join(known) or 'none'})")
+    return fitting[0]
+
+
+def _files(path: Path, assignment: dict[str, Any]) -> list[Path]:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    if path.is_file():
+        return [path]
+    found = [path / f"{ex}{suffix}" for ex in assignment["exercises"] for suffix in (".py", ".ipynb")]
+    found = [f for f in found if f.is_file()]
+    if not found:
+        names = ", ".join(f"{ex}.py" for ex in assignment["exercises"])
+        raise UsageError(f"{path}: none of {assignment['id']}'s files is here (expected {names})")
+    return found
+
+
+def _upload(client: CourseClient, assignment: dict[str, Any], files: list[Path]) -> dict[str, Any]:
+    from nnlab.course.uploads import MAX_BODY_BYTES
+
+    body = {"assignment": assignment["id"], "files": [
+        {"name": f.name, "content": base64.b64encode(f.read_bytes()).decode("ascii")} for f in files]}
+    size = len(json.dumps(body))
+    if size > MAX_BODY_BYTES:
+        raise UsageError(f"the upload would be {size:,} bytes; the server takes at most {MAX_BODY_BYTES:,}")
+    return client.post("/api/v1/submissions", body)
+
+
+def _wait(client: CourseClient, submission_id: str, quiet: bool) -> dict[str, Any]:
+    """Polls until graded, with one progress line on stderr."""
+    started = time.monotonic()
+    delay = 0.3
+    terminal = sys.stderr.isatty()
+    last = ""
+    while True:
+        sub = client.get(f"/api/v1/submissions/{submission_id}")
+        if sub["status"] in ("done", "error"):
+            if terminal and not quiet:
+                click.echo("\r" + " " * len(last) + "\r", nl=False, err=True)
+            return sub
+        waited = time.monotonic() - started
+        if waited > _WAIT_LIMIT_S:
+            raise NnlabError(f"still {sub['status']} after {waited / 60:.0f} min; your upload is kept: "
+                             f"see `nnlab status --assignment {sub['assignment']}` later")
+        ahead = sub.get("queue_position")
+        line = (f"queued, {ahead} ahead" if sub["status"] == "queued" and ahead else sub["status"]) \
+            + f"... {waited:.0f} s"
+        if not quiet and (terminal or line.split("...")[0] != last.split("...")[0]):
+            click.echo(("\r" + line) if terminal else line, nl=not terminal, err=True)
+            last = line
+        time.sleep(delay)
+        delay = min(delay * 1.5, 2.0)
+
+
+def _echo_view(view: dict[str, Any]) -> None:
+    from nnlab.commands.display import echo_exercise
+    from nnlab.results import result_from_json
+
+    shown = result_from_json({"exercises": view["exercises"]})
+    for exercise, data in zip(shown.exercises, view["exercises"]):
+        echo_exercise(exercise)
+        if data.get("hidden_checks"):
+            click.echo(f"  + {data['hidden_checks']} hidden check(s), not shown yet\n")
+    penalty = ""
+    if view["late_penalty"]:
+        penalty = (f"  ({view['late_days']} day(s) late: -{view['late_penalty']:.0%}; "
+                   f"{view['raw_score']:g} before the penalty)")
+    scope = " on the checks shown" if view["hidden_checks"] else ""
+    click.echo(f"Score{scope}: {view['score']:g}/{view['max_score']:g}{penalty}")
+    if view["hidden_note"]:
+        click.echo(f"{view['hidden_note'][0].upper()}{view['hidden_note'][1:]}.")
+
+
+def remote_submit(path: Path, assignment_id: str | None, wait: bool, as_json: bool,
+                  report: Path | None) -> None:
+    client = CourseClient.from_config()
+    assignment = _pick_assignment(client.get("/api/v1/assignments"), assignment_id, path)
+    files = _files(path, assignment)
+    accepted = _upload(client, assignment, files)
+    left = accepted.get("attempts_left")
+    late = f", {accepted['late_days']} day(s) late" if accepted["late_days"] else ""
+    click.echo(f"Uploaded {', '.join(f.name for f in files)} to {assignment['id']}: submission "
+               f"{accepted['id']}{late}" + (f", {left} attempt(s) left this hour" if left is not None
+                                            else "") + ".", err=as_json)
+    if not wait:
+        if as_json:
+            click.echo(json.dumps(accepted, indent=2))
+        click.echo(f"Graded in the background: `nnlab status --assignment {assignment['id']}`.", err=as_json)
+        return
+    try:
+        sub = _wait(client, accepted["id"], quiet=False)
+    except KeyboardInterrupt:
+        click.echo(f"\nStopped waiting; submission {accepted['id']} is accepted and will be graded: "
+                   f"`nnlab status --assignment {assignment['id']}`.", err=True)
+        raise SystemExit(130) from None
+    if report is not None:
+        report.write_text(client.text(f"/submissions/{accepted['id']}"), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(sub, indent=2))
+    elif sub["status"] == "error":
+        raise NnlabError(f"submission {sub['id']} could not be graded on the server: {sub.get('error')}; "
+                         "tell your instructor")
+    else:
+        _echo_view(sub["result"])
+    if report is not None and not as_json:
+        click.echo(f"Report: {report}")

@@ -1,0 +1,258 @@
+"""The course server's ASGI app (FastAPI): the HTTP API, bearer tokens, uploads into the queue."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from nnlab.course import gradebook, policy, uploads
+from nnlab.course.config import Assignment, Course, load_course
+from nnlab.course.db import Account, Database, NewSubmission, RateLimited
+from nnlab.course.queue import GradingQueue, submission_folder
+
+_DRAIN_LIMIT = 64 * 1024 * 1024
+"""An oversize body is read and dropped up to here so the client hears the 413."""
+
+
+class CourseServer:
+    """What the request handlers share: the course, the database, the queue."""
+
+    def __init__(self, course: Course, data_dir: Path, queue_threads: int = 1,
+                 workers: int | None = None, scheduler: str | None = None) -> None:
+        self.course = course
+        self.data_dir = Path(data_dir)
+        self.db = Database(self.data_dir)
+        self.queue = GradingQueue(self.db, self.data_dir, course, queue_threads, workers, scheduler)
+        self.queue.lock()
+
+    # ------------------------------------------------------------------ access
+
+    def account(self, request: Request) -> Account:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(401, "missing token: send 'Authorization: Bearer TOKEN'",
+                                headers={"WWW-Authenticate": "Bearer"})
+        account = self.db.account(token.strip())
+        if account is None:
+            raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        return account
+
+    def instructor(self, request: Request) -> Account:
+        account = self.account(request)
+        if account.role != "instructor":
+            raise HTTPException(403, "this needs the instructor's token")
+        return account
+
+    def assignment(self, assignment_id: str) -> Assignment:
+        for assignment in self.course.assignments:
+            if assignment.id == assignment_id:
+                return assignment
+        raise HTTPException(404, f"no assignment '{assignment_id}'")
+
+    def visible_row(self, submission_id: str, account: Account) -> dict[str, Any]:
+        """The row, if this account may read it; another student's id answers as an unknown one."""
+        row = self.db.submission(submission_id)
+        if row is None or account.role != "instructor" and row["student"] != account.student:
+            raise HTTPException(404, "no such submission")
+        return row
+
+    # ------------------------------------------------------------------ uploads
+
+    def accept(self, account: Account, body: bytes, now: dt.datetime) -> dict[str, Any]:
+        """Checks an upload in full, stores its files and queues it; any refusal costs nothing."""
+        try:
+            assignment, entries = uploads.parse_upload(body, self.course)
+            if account.role != "student":
+                raise HTTPException(403, "only student accounts submit")
+            if policy.is_closed(now, assignment):
+                raise HTTPException(403, f"{assignment.id} closed at {assignment.late_until.isoformat()}; "
+                                         "nothing is accepted after it")
+            files = uploads.check_files(entries, assignment)
+        except uploads.UploadRejected as rejected:
+            raise HTTPException(rejected.status, rejected.detail) from None
+        if self.course.timezone:  # shown to students in the course's time, as its deadlines are
+            now = now.astimezone(ZoneInfo(self.course.timezone))
+        submission_id = secrets.token_urlsafe(16)
+        folder = self._store(submission_id, files)
+        days = policy.late_days(now, assignment)
+        try:
+            in_window = self.db.accept(NewSubmission(
+                submission_id, account.student, assignment.id, now, days,
+                json.dumps([f.name for f in files]), secrets.randbits(62)), assignment.attempts_per_hour)
+        except RateLimited as limited:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise HTTPException(429, f"at most {assignment.attempts_per_hour} uploads per hour for "
+                                     f"{assignment.id}; try again in {limited.retry_after} s",
+                                headers={"Retry-After": str(limited.retry_after)}) from None
+        self.queue.wake()
+        left = max(0, assignment.attempts_per_hour - in_window) if assignment.attempts_per_hour else None
+        return {"id": submission_id, "status": "queued", "late_days": days, "attempts_left": left,
+                "submitted_at": now.isoformat(timespec="seconds")}
+
+    def _store(self, submission_id: str, files: list[uploads.UploadFile]) -> Path:
+        """Writes the files to a fresh folder, made visible by one rename once complete."""
+        final = submission_folder(self.data_dir, submission_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=final.parent))
+        for file in files:
+            with open(staging / file.name, "wb") as handle:
+                handle.write(file.data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(staging, final)
+        return final
+
+    # ------------------------------------------------------------------ reading
+
+    def assignments_json(self, account: Account, now: dt.datetime) -> list[dict[str, Any]]:
+        listed = []
+        for assignment in self.course.assignments:
+            data = {**assignment.to_json(), "closed": policy.is_closed(now, assignment),
+                    "late_days_now": policy.late_days(now, assignment)}
+            if account.role == "student" and assignment.attempts_per_hour:
+                used = self.db.attempts_in_window(account.student, assignment.id, now.timestamp())
+                data["attempts_left"] = max(0, assignment.attempts_per_hour - used)
+            listed.append(data)
+        return listed
+
+    def submission_json(self, row: dict[str, Any], account: Account) -> dict[str, Any]:
+        assignment = self.assignment(row["assignment"])
+        return gradebook.submission_json(row, account, assignment, policy.server_now(), self.db)
+
+    def scores_csv(self, assignment: Assignment) -> str:
+        from nnlab.reports import write_scores_csv
+        from nnlab.results import result_from_json
+
+        results = [result_from_json(r) for r in gradebook.counted_results(self.db, assignment)]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "scores.csv"
+            write_scores_csv(results, assignment.exercises, path)
+            return path.read_text(encoding="utf-8")
+
+    def report_html(self, assignment: Assignment) -> str:
+        from nnlab.reports import render_class_report
+        from nnlab.results import result_from_json
+
+        results = [result_from_json(r) for r in gradebook.counted_results(self.db, assignment)]
+        return render_class_report(results, assignment.exercises)
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, or 413 as soon as it is known to be over the limit."""
+    length = request.headers.get("content-length", "")
+    too_large = HTTPException(413, f"the upload is over {uploads.MAX_BODY_BYTES:,} bytes")
+    if length.isdigit() and int(length) > _DRAIN_LIMIT:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= uploads.MAX_BODY_BYTES:
+            chunks.append(chunk)
+        elif size > _DRAIN_LIMIT:
+            break
+    if size > uploads.MAX_BODY_BYTES:
+        raise too_large
+    return b"".join(chunks)
+
+
+def _routes(app: FastAPI, server: CourseServer) -> None:
+    """The students' HTTP API; each handler checks the token before anything else."""
+
+    @app.get("/api/v1/assignments")
+    def assignments(request: Request) -> list[dict[str, Any]]:
+        return server.assignments_json(server.account(request), policy.server_now())
+
+    @app.post("/api/v1/submissions", status_code=202)
+    async def submit(request: Request) -> JSONResponse:
+        now = policy.server_now()  # the upload's time is when it arrived, not when it was checked
+        account = await run_in_threadpool(server.account, request)
+        body = await read_body(request)
+        accepted = await run_in_threadpool(server.accept, account, body, now)
+        return JSONResponse(accepted, status_code=202)
+
+    @app.get("/api/v1/submissions")
+    def submissions(request: Request, assignment: str | None = None,
+                    student: str | None = None) -> list[dict[str, Any]]:
+        account = server.account(request)
+        if assignment is not None:
+            server.assignment(assignment)
+        who = student if account.role == "instructor" else account.student
+        return [server.submission_json(row, account) for row in server.db.submissions(who, assignment)]
+
+    @app.get("/api/v1/submissions/{submission_id}")
+    def submission(request: Request, submission_id: str) -> dict[str, Any]:
+        account = server.account(request)
+        return server.submission_json(server.visible_row(submission_id, account), account)
+
+    @app.get("/api/v1/submissions/{submission_id}/files")
+    def submission_files(request: Request, submission_id: str) -> dict[str, Any]:
+        import base64
+
+        row = server.visible_row(submission_id, server.account(request))
+        folder = submission_folder(server.data_dir, row["id"])
+        return {"id": row["id"], "student": row["student"], "files": [
+            {"name": name, "content": base64.b64encode((folder / name).read_bytes()).decode("ascii")}
+            for name in json.loads(row["files"])]}
+
+    @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
+    def submission_page(request: Request, submission_id: str) -> HTMLResponse:
+        from nnlab.course.pages import render_submission
+
+        account = server.account(request)
+        row = server.visible_row(submission_id, account)
+        return HTMLResponse(render_submission(server.submission_json(row, account)))
+
+
+
+def _instructor_routes(app: FastAPI, server: CourseServer) -> None:
+    """What only the instructor's token reads: counted results, scores.csv, the class report."""
+
+    @app.get("/api/v1/assignments/{assignment_id}/results")
+    def results(request: Request, assignment_id: str) -> list[dict[str, Any]]:
+        server.instructor(request)
+        return gradebook.counted_results(server.db, server.assignment(assignment_id))
+
+    @app.get("/api/v1/assignments/{assignment_id}/scores.csv")
+    def scores(request: Request, assignment_id: str) -> Response:
+        server.instructor(request)
+        return Response(server.scores_csv(server.assignment(assignment_id)), media_type="text/csv")
+
+    @app.get("/assignments/{assignment_id}/report", response_class=HTMLResponse)
+    def report(request: Request, assignment_id: str) -> HTMLResponse:
+        server.instructor(request)
+        return HTMLResponse(server.report_html(server.assignment(assignment_id)))
+
+
+def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
+               scheduler: str | None = None, queue_threads: int | None = None) -> FastAPI:
+    """The ASGI app; its lifespan starts the grading queue and stops it on shutdown."""
+    # Each grading thread waits on one student at a time, so one thread per grading worker.
+    threads = queue_threads or workers or min(8, os.cpu_count() or 2)
+    server = CourseServer(load_course(course_path), data_dir, threads, workers, scheduler)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server.queue.start()
+        yield
+        server.queue.stop()
+
+    app = FastAPI(title=f"nnlab course server: {server.course.name}", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.server = server
+    _routes(app, server)
+    _instructor_routes(app, server)
+    return app

@@ -1,0 +1,152 @@
+"""The course server's client (urllib): the saved login, requests, one clear line per failure."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from nnlab.course.tomlw import dumps
+from nnlab.errors import NnlabError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+SERVER_ENV = "NNLAB_SERVER"
+TOKEN_ENV = "NNLAB_TOKEN"
+
+
+def config_path() -> Path:
+    """$XDG_CONFIG_HOME/nnlab/config.toml, else ~/.config/nnlab/config.toml."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "nnlab" / "config.toml"
+
+
+def _saved() -> dict[str, Any]:
+    path = config_path()
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read ({exc}); run `nnlab login URL --token TOKEN` again") from None
+
+
+def save_login(server: str, token: str) -> Path:
+    """Writes the server and token to the config file, readable and writable by the user only."""
+    path = config_path()
+    data = {k: v for k, v in _saved().items() if k not in ("server", "token")}
+    data.update(server=server, token=token)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(dumps(data))
+    os.chmod(staging, 0o600)  # umask may have taken bits; the token is a password
+    os.replace(staging, path)
+    return path
+
+
+def normalize_url(url: str) -> str:
+    parsed = urllib.parse.urlparse(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise UsageError(f"{url!r} is not a server address such as https://nnlab.example.edu")
+    return url.strip().rstrip("/")
+
+
+def configured_server() -> str | None:
+    """The course server: $NNLAB_SERVER, else the saved login, else the student kit's; None for none."""
+    from nnlab.course.kit import read_kit
+
+    server = os.environ.get(SERVER_ENV) or _saved().get("server")
+    if not server:
+        kit = read_kit() or {}
+        server = kit.get("course", {}).get("server")
+    return normalize_url(server) if server else None
+
+
+class ServerError(NnlabError):
+    """An HTTP refusal from the course server: its status and a message for the user."""
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.retry_after = retry_after
+        """Seconds to wait, for a 429."""
+
+
+def _wait_text(seconds: int) -> str:
+    minutes, secs = divmod(max(0, seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+class CourseClient:
+    """Requests to one course server with one token."""
+
+    def __init__(self, server: str, token: str, timeout: float = 60.0) -> None:
+        self.server = normalize_url(server)
+        self.token = token
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls) -> CourseClient:
+        server = configured_server()
+        if server is None:
+            raise UsageError("no course server configured: run `nnlab login URL --token TOKEN` "
+                             f"(or set {SERVER_ENV} and {TOKEN_ENV})")
+        token = os.environ.get(TOKEN_ENV) or _saved().get("token")
+        if not token:
+            raise UsageError(f"no token for {server}: run `nnlab login {server} --token TOKEN` "
+                             "with the token your instructor gave you")
+        return cls(server, token)
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[bytes, str]:
+        """(body, content type); every failure is one NnlabError line."""
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        request = urllib.request.Request(self.server + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.read(), response.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as error:
+            raise self._refusal(error) from None
+        except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as error:
+            reason = getattr(error, "reason", error)
+            raise NnlabError(f"cannot reach the course server at {self.server} ({reason}); "
+                             "is it running, and is the address right?") from None
+
+    def _refusal(self, error: urllib.error.HTTPError) -> ServerError:
+        try:
+            detail = str(json.loads(error.read()).get("detail", ""))
+        except (ValueError, AttributeError, OSError):
+            detail = ""
+        detail = detail or error.reason or "no reason given"
+        status = error.code
+        if status == 401:
+            return ServerError(status, f"the course server refused your token ({detail}); run "
+                                       f"`nnlab login {self.server} --token TOKEN` with your token")
+        if status == 429:
+            wait = int(error.headers.get("Retry-After", "0") or 0)
+            return ServerError(status, f"too many uploads: {detail.split(';')[0]}; try again in "
+                                       f"{_wait_text(wait)}", wait)
+        if status >= 500:
+            return ServerError(status, f"the course server failed ({status}): {detail}")
+        return ServerError(status, detail)
+
+    def get(self, path: str) -> Any:
+        return json.loads(self.request("GET", path)[0])
+
+    def post(self, path: str, body: Any) -> Any:
+        return json.loads(self.request("POST", path, body)[0])
+
+    def text(self, path: str) -> str:
+        return self.request("GET", path)[0].decode("utf-8")

@@ -1,0 +1,175 @@
+"""The student kit: a wheel of nnlab whose exercises hold stubs, statements and public checks only."""
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from nnlab.course.config import Course
+from nnlab.course.tomlw import dumps
+from nnlab.errors import NnlabError, UsageError
+from nnlab.grader.exercise import EXERCISES_DIR, PACKAGE_DIR, SOLUTIONS_DIR, STUDENT_KIT_FILE, is_student_kit
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+_DROPPED_DIRS = {"solutions", "demo", "__pycache__"}
+"""Package folders a kit never carries: solutions, and sample classes built from them."""
+_KEPT_IN_EXERCISE = ("exercise.toml", "test_public.py", "__init__.py")
+_SERVER_ONLY_DEPENDENCIES = ("fastapi", "uvicorn", "dask", "copydetect")
+
+
+def read_kit() -> dict[str, Any] | None:
+    """The kit's course, assignments and server URL; None outside a student kit."""
+    if not is_student_kit():
+        return None
+    return tomllib.loads(STUDENT_KIT_FILE.read_text(encoding="utf-8"))
+
+
+def _kept(path: Path) -> bool:
+    """What of the package goes into the kit; inside an exercise folder, only what is listed."""
+    name = path.name
+    if name in _DROPPED_DIRS or name.endswith((".pyc", ".egg-info")) or path == STUDENT_KIT_FILE:
+        return False
+    if path.parent.parent == EXERCISES_DIR:
+        return name in _KEPT_IN_EXERCISE or name.startswith(("stub", "statement"))
+    return True
+
+
+def _copy_package(target: Path) -> None:
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if not _kept(Path(folder) / n)]
+
+    shutil.copytree(PACKAGE_DIR, target, ignore=ignore)
+
+
+def _public_check_ids(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
+
+
+def _rewrite_exercise_toml(folder: Path) -> None:
+    """Keeps the public checks' points and the exercise's full total; hidden check names go."""
+    path = folder / "exercise.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    points = data.get("points", {})
+    public = _public_check_ids(folder / "test_public.py")
+    data["total_points"] = float(data.get("total_points", sum(points.values())))
+    data["points"] = {k: v for k, v in points.items() if k in public}
+    path.write_text("# Student kit: the hidden checks' points are graded on the course server.\n"
+                    + dumps(data), encoding="utf-8")
+
+
+def kit_description(course: Course, server: str | None) -> dict[str, Any]:
+    from nnlab import __version__
+
+    return {
+        "course": {"name": course.name, "server": server or "", "nnlab_version": __version__,
+                   "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
+        "assignment": [{"id": a.id, "title": a.title, "exercises": list(a.exercises),
+                        "due": a.due.isoformat(), "late_until": a.late_until.isoformat()}
+                       for a in course.assignments],
+    }
+
+
+def _pyproject(course: Course) -> str:
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from nnlab import __version__
+
+    try:
+        wanted = [r for r in requires("nnlab") or [] if "extra ==" not in r]
+    except PackageNotFoundError:
+        wanted = ["torch>=2.2,<3", "pytest>=7.4", "click>=8.1", "jinja2>=3.1", "pandas>=2.0"]
+    wanted = [r for r in wanted if not r.lower().startswith(_SERVER_ONLY_DEPENDENCIES)]
+    return dumps({
+        "build-system": {"requires": ["setuptools>=64"], "build-backend": "setuptools.build_meta"},
+        "project": {"name": "nnlab", "version": __version__, "requires-python": ">=3.10",
+                    "description": f"nnlab student kit: {course.name}", "dependencies": wanted,
+                    "scripts": {"nnlab": "nnlab.cli:main"}},
+    }) + _PACKAGE_DATA
+
+
+_PACKAGE_DATA = """
+[tool.setuptools.packages.find]
+include = ["nnlab*"]
+
+[tool.setuptools.package-data]
+# Everything left in the copied tree: what must not ship was never copied.
+"*" = ["*"]
+"""
+
+
+def _audit(wheel: Path) -> None:
+    """Refuses a wheel that carries a solution, a hidden or timing check, or a copy of either."""
+    secret = {hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in SOLUTIONS_DIR.glob("*.py")}
+    for name in ("test_hidden.py", "test_timing.py"):
+        secret.update({hashlib.sha256(p.read_bytes()).hexdigest(): f"{p.parent.name}/{name}"
+                       for p in EXERCISES_DIR.glob(f"*/{name}")})
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        leaks = [n for n in names if "/solutions/" in n or n.endswith(("test_hidden.py", "test_timing.py",
+                                                                       ".pyc")) or "/demo/" in n]
+        leaks += [f"{n} (a copy of {secret[h]})" for n in names
+                  if (h := hashlib.sha256(archive.read(n)).hexdigest()) in secret]
+        if "nnlab/kit.toml" not in names:
+            leaks.append("nnlab/kit.toml is missing")
+    if leaks:
+        wheel.unlink()
+        raise NnlabError(f"the kit would leak or lack files, nothing written: {', '.join(leaks[:5])}")
+
+
+def _build_wheel(source: Path, wheels: Path) -> Path:
+    # No build isolation: it would fetch setuptools from an index, and a course machine may be offline.
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                            "--no-index", "-q", "-w", str(wheels), str(source)],
+                           capture_output=True, text=True)
+    built = sorted(wheels.glob("nnlab-*.whl"))
+    if build.returncode != 0 or not built:
+        last = (build.stderr.strip().splitlines() or ["no output"])[-1]
+        raise NnlabError(f"building the kit's wheel failed: {last}")
+    return built[0]
+
+
+def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
+    """Writes OUT_DIR/nnlab-VERSION-py3-none-any.whl and OUT_DIR/README.txt; the wheel's path."""
+    if is_student_kit():
+        raise UsageError("this is a student kit; `nnlab release` runs on the instructor's copy of nnlab")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="nnlab-kit-") as tmp:
+        source = Path(tmp) / "source"
+        package = source / "nnlab"
+        _copy_package(package)
+        for folder in sorted((package / "exercises").iterdir()):
+            if (folder / "exercise.toml").is_file():
+                _rewrite_exercise_toml(folder)
+        (package / STUDENT_KIT_FILE.name).write_text(dumps(kit_description(course, server)),
+                                                     encoding="utf-8")
+        (source / "pyproject.toml").write_text(_pyproject(course), encoding="utf-8")
+        wheel = _build_wheel(source, Path(tmp) / "wheels")
+        _audit(wheel)
+        final = out_dir / wheel.name
+        shutil.copy2(wheel, final)
+    (out_dir / "README.txt").write_text(_readme(course, final.name, server), encoding="utf-8")
+    return final
+
+
+def _readme(course: Course, wheel: str, server: str | None) -> str:
+    login = f"nnlab login {server} --token YOUR_TOKEN" if server else "nnlab login SERVER_URL --token YOUR_TOKEN"
+    lines = [f"{course.name}: the nnlab student kit", "",
+             f"  python -m pip install {wheel}", f"  {login}", "  nnlab list",
+             "  nnlab start ID --dir work", "  nnlab check work/ID.py",
+             "  nnlab submit work --assignment ASSIGNMENT", "  nnlab status", "", "Assignments:"]
+    lines += [f"  {a.id}: {a.title} ({', '.join(a.exercises)}), due {a.due.isoformat()}"
+              for a in course.assignments]
+    return "\n".join(lines) + "\n"

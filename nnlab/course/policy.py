@@ -1,0 +1,128 @@
+"""Course rules: the server's clock, late days and penalty, which submission counts, what students see."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from nnlab.course.config import Assignment
+from nnlab.errors import UsageError
+from nnlab.results import CheckResult, ExerciseResult, SubmissionResult
+
+FAKE_NOW_ENV = "NNLAB_FAKE_NOW"
+"""Test hook: the server's clock starts at this ISO 8601 instant (with an offset) and runs on
+from there, so deadline tests need no waiting. Never set it on a real course server."""
+
+_started = time.monotonic()
+
+
+def server_now() -> dt.datetime:
+    """The server's clock, which alone decides lateness (a student's clock is never asked)."""
+    fake = os.environ.get(FAKE_NOW_ENV, "")
+    if not fake:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        start = dt.datetime.fromisoformat(fake)
+    except ValueError:
+        raise UsageError(f"{FAKE_NOW_ENV}={fake!r} is not an ISO 8601 date and time") from None
+    if start.tzinfo is None:
+        raise UsageError(f"{FAKE_NOW_ENV}={fake!r} needs a UTC offset, e.g. +08:00")
+    return start + dt.timedelta(seconds=time.monotonic() - _started)
+
+
+def late_days(now: dt.datetime, assignment: Assignment) -> int:
+    """Started days past the due date: one minute late is one day late."""
+    seconds = (now - assignment.due).total_seconds()
+    return max(0, math.ceil(seconds / 86400))
+
+
+def penalty_factor(days: int, assignment: Assignment) -> float:
+    """What is left of a score after the late penalty (never below zero)."""
+    return max(0.0, 1.0 - assignment.late_penalty_per_day * days)
+
+
+def is_closed(now: dt.datetime, assignment: Assignment) -> bool:
+    return now > assignment.late_until
+
+
+def penalized(result: SubmissionResult, factor: float) -> SubmissionResult:
+    """The result with every check's points scaled, so exercise scores and the total agree."""
+    if factor >= 1.0:
+        return result
+    exercises = tuple(
+        dataclasses.replace(ex, checks=tuple(
+            dataclasses.replace(c, score=round(c.score * factor, 6)) for c in ex.checks))
+        for ex in result.exercises)
+    return dataclasses.replace(result, exercises=exercises)
+
+
+def counted_index(rows: Sequence[dict[str, Any]], counts: str) -> int | None:
+    """Which graded row is the grade: the last, or the best penalized score (latest on a tie).
+
+    Each row has 'seq' (upload order) and 'shown_score' (the penalized total).
+    """
+    if not rows:
+        return None
+    if counts == "best":
+        return max(range(len(rows)), key=lambda i: (rows[i]["shown_score"], rows[i]["seq"]))
+    return max(range(len(rows)), key=lambda i: rows[i]["seq"])
+
+
+def hidden_shown(assignment: Assignment, now: dt.datetime) -> bool:
+    """Whether students may see their hidden checks now."""
+    if assignment.hidden_feedback == "immediate":
+        return True
+    return assignment.hidden_feedback == "after_due" and now >= assignment.due
+
+
+def hidden_note(count: int, assignment: Assignment) -> str:
+    if not count:
+        return ""
+    noun = "hidden check" if count == 1 else "hidden checks"
+    if assignment.hidden_feedback == "never":
+        return f"{count} {noun}, graded by your instructor; their results are not shown"
+    return f"{count} {noun}, graded after the deadline"
+
+
+def _visible_exercise(ex: ExerciseResult) -> tuple[dict[str, Any], int]:
+    visible = [c for c in ex.checks if c.visibility.value == "visible"]
+    hidden = len(ex.checks) - len(visible)
+    return {"id": ex.id, "title": ex.title, "score": round(sum(c.score for c in visible), 6),
+            "max_score": round(sum(c.max_score for c in visible), 6), "note": ex.note,
+            "submitted": ex.submitted, "checks": [_check_json(c) for c in visible],
+            "hidden_checks": hidden}, hidden
+
+
+def _check_json(check: CheckResult) -> dict[str, Any]:
+    data = check.to_json()
+    data.pop("duration_s", None)
+    return data
+
+
+def student_view(result: SubmissionResult, assignment: Assignment, now: dt.datetime,
+                 days: int) -> dict[str, Any]:
+    """The result as its student may see it: hidden checks counted, never described, until allowed.
+
+    Check scores stay as graded; the late penalty is applied to the totals shown.
+    """
+    factor = penalty_factor(days, assignment)
+    if hidden_shown(assignment, now):
+        exercises = [{**ex.to_json(), "checks": [_check_json(c) for c in ex.checks],
+                      "hidden_checks": 0} for ex in result.exercises]
+        hidden, raw, maximum = 0, result.score, result.max_score
+    else:
+        pairs = [_visible_exercise(ex) for ex in result.exercises]
+        exercises = [p[0] for p in pairs]
+        hidden = sum(p[1] for p in pairs)
+        raw = round(sum(e["score"] for e in exercises), 6)
+        maximum = round(sum(e["max_score"] for e in exercises), 6)
+    return {"student": result.student, "score": round(raw * factor, 6), "max_score": maximum,
+            "raw_score": raw, "late_days": days, "late_penalty": round(1.0 - factor, 6),
+            "hidden_checks": hidden, "hidden_note": hidden_note(hidden, assignment),
+            "exercises": exercises, "confinement": result.confinement.describe(),
+            "device": result.device, "nnlab_version": result.nnlab_version,
+            "graded_at": result.graded_at}
