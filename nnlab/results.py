@@ -94,7 +94,9 @@ class Adjustment:
     change: float
     """What it changed the exercise score by once clamped to [0, max]: the number reports add up."""
     reason: str
+    """Why, in the instructor's words: shown to the student beside the score."""
     author: str
+    """Who decided it."""
     date: str
     """When the instructor decided it, as written (ISO 8601); empty when not given."""
     check: str = ""

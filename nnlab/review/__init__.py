@@ -1,0 +1,1 @@
+"""Instructor review: code similarity across a class, and score adjustments."""
