@@ -9,6 +9,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from nnlab.results import (
     Visibility,
     result_from_json,
 )
+from nnlab.review.adjustments import apply_adjustments, parse_adjustments
 from nnlab.reports import (
     check_pass_rates,
     exercise_stats,
@@ -327,6 +329,50 @@ def test_student_report_title_names_the_student() -> None:
     """Does the title show the student's id when it is known (submit --student, the server)?"""
     html = render_student_report(submission("ada", linear(Outcome.PASSED, Outcome.PASSED)))
     assert "<title>Score report: ada</title>" in html and "<h1>Score report: ada</h1>" in html
+
+
+# ---------------------------------------------------------------- adjustments
+
+
+def adjusted_class() -> tuple[list[SubmissionResult], list[Any]]:
+    """class_results with bob's my_linear raised from 3 to 4, and one row naming nobody."""
+    rows = parse_adjustments("student,exercise,check,delta,override,reason,author,date\n"
+                             "bob,my_linear,,1,,regrade request 12: <i>tolerance</i>,dr.li,2026-12-14\n"
+                             "zed,my_linear,,1,,late enrolment,dr.li,\n")
+    return apply_adjustments(class_results(), rows)
+
+
+def test_an_adjusted_exercise_shows_its_reason_and_original_score() -> None:
+    """Does a student's report show the adjusted score, what the checks gave, and the adjustment's
+    change, reason (literally), author and date?"""
+    results, _ = adjusted_class()
+    html = render_student_report(results[2])
+    text = Page(html).text
+    assert "4 / 5 points" in text and "The checks gave 3; 1 exercise adjusted by the instructor" in text
+    assert "the checks gave 3; the score is 4 / 5" in text
+    [row] = [r for table in Page(html).tables.values() for r in table if r and r[-1] == "2026-12-14"]
+    assert row == ["+1", "whole exercise", "regrade request 12: <i>tolerance</i>", "dr.li", "2026-12-14"]
+    assert "<i>tolerance" not in html
+    assert "by the instructor" not in Page(render_student_report(results[0])).text
+
+
+def test_the_class_report_marks_adjusted_cells_and_lists_every_adjustment(tmp_path: Path) -> None:
+    """Does the class report mark an adjusted score with the reason in its tooltip, list the
+    adjustments in their own section, and put one that matched nothing under 'Needs a look'?"""
+    results, unmatched = adjusted_class()
+    write_class_report(results, EXERCISES, tmp_path, unmatched_adjustments=unmatched)
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    page = Page(html)
+    assert page.rows("scores")["bob"][1:] == ["4✎", "—", "4 / 5"]
+    assert page.rows("scores")["alice"][1:] == ["5", "4", "9 / 9"]
+    assert html.count('aria-label="adjusted"') == 1
+    assert 'title="adjusted from 3 to 4 by the instructor. +1: regrade request 12: &lt;i&gt;tolerance&lt;/i&gt; (dr.li)"' in html
+    assert page.rows("adjustments")["bob"][1:] == ["my_linear", "whole exercise", "+1", "3 → 4 / 5",
+                                                   "regrade request 12: <i>tolerance</i>", "dr.li", "2026-12-14"]
+    needs_a_look = html[html.index('id="attention"'):html.index('id="distribution"')]
+    assert "no student &#39;zed&#39; in these results; not applied" in needs_a_look
+    exported = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))[2]["exercises"][0]
+    assert (exported["score"], exported["original_score"]) == (4.0, 3.0)
 
 
 # ---------------------------------------------------------------- no torch

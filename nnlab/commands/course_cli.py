@@ -1,4 +1,4 @@
-"""Click commands of a course: release, roster, serve, login, status, collect."""
+"""Click commands of a course: release, roster, serve, login, status, collect, adjust."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,6 +58,7 @@ def register(group: click.Group) -> None:
         serve_course(course_file, data_dir, host, port, workers, scheduler)
 
     _register_student_side(group)
+    _register_review_side(group)
 
 
 def _register_student_side(group: click.Group) -> None:
@@ -89,3 +90,32 @@ def _register_student_side(group: click.Group) -> None:
         from nnlab.commands.course_client import collect_class
 
         collect_class(assignment, out_dir)
+
+
+def _register_review_side(group: click.Group) -> None:
+    """adjust: the instructor changes one score on the course server, with a reason."""
+
+    @group.command()
+    @click.option("--assignment", default=None, help="The assignment (required).")
+    @click.option("--student", default=None, help="The student id, as on the roster (required).")
+    @click.option("--exercise", default=None, help="The exercise id (required).")
+    @click.option("--check", "check_id", default=None, metavar="TEST_ID",
+                  help="Only this check (its test id, e.g. test_forward); default: the whole exercise.")
+    # Numbers are read by the command, not by click, so a typo is one line like every other error.
+    @click.option("--delta", default=None, metavar="POINTS",
+                  help="Points to add; negative to take away (e.g. --delta -2).")
+    @click.option("--override", default=None, metavar="POINTS", help="The points to set.")
+    @click.option("--reason", default=None, metavar="TEXT",
+                  help="Why (required): the student sees it beside their score.")
+    def adjust(assignment: str | None, student: str | None, exercise: str | None,
+               check_id: str | None, delta: str | None, override: str | None,
+               reason: str | None) -> None:
+        """Instructor: change one student's score on the course server, with a reason.
+
+        Adjustments are kept apart from the graded results and applied on every read (results,
+        scores.csv, the class report, the student's own view), so they survive regrading.
+        Needs the instructor's token (NNLAB_TOKEN or `nnlab login`).
+        """
+        from nnlab.commands.course_adjust import AdjustOptions, add_adjustment
+
+        add_adjustment(AdjustOptions(assignment, student, exercise, check_id, delta, override, reason))

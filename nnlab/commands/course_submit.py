@@ -82,6 +82,26 @@ def _wait(client: CourseClient, submission_id: str, quiet: bool) -> dict[str, An
         delay = min(delay * 1.5, 2.0)
 
 
+def _echo_adjustments(exercise: dict[str, Any]) -> None:
+    """The instructor's adjustments to an exercise, each with its reason, under its checks."""
+    adjustments = exercise.get("adjustments") or exercise.get("full_score_adjustments") or []
+    if not adjustments:
+        return
+    if exercise.get("adjustments"):
+        click.echo(f"  Adjusted by your instructor: the checks gave {exercise['original_score']:g}, "
+                   f"the score is {exercise['score']:g}/{exercise['max_score']:g}")
+    else:
+        click.echo("  Adjusted by your instructor (on the whole exercise, hidden checks included):")
+    for a in adjustments:
+        target = a["check"] or ("a hidden check" if a.get("hidden_check") else "the exercise")
+        if "change" not in a:  # hidden checks withheld: the adjustment as written, not its effect
+            change = f"set to {a['points']:g}" if a["kind"] == "override" else f"{a['points']:+g}"
+        else:
+            change = f"{a['change']:+g}" + (f" (set to {a['points']:g})" if a["kind"] == "override" else "")
+        click.echo(f"    {change} on {target}: {a['reason']} ({a['author']}, {a['date'][:10]})")
+    click.echo()
+
+
 def _echo_view(view: dict[str, Any]) -> None:
     from nnlab.commands.display import echo_exercise
     from nnlab.results import result_from_json
@@ -89,6 +109,7 @@ def _echo_view(view: dict[str, Any]) -> None:
     shown = result_from_json({"exercises": view["exercises"]})
     for exercise, data in zip(shown.exercises, view["exercises"]):
         echo_exercise(exercise)
+        _echo_adjustments(data)
         if data.get("hidden_checks"):
             click.echo(f"  + {data['hidden_checks']} hidden check(s), not shown yet\n")
     penalty = ""

@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from nnlab.course import gradebook, policy, uploads
+from nnlab.course import adjust, gradebook, policy, uploads
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
 from nnlab.course.queue import GradingQueue, submission_folder
@@ -132,6 +132,32 @@ class CourseServer:
         assignment = self.assignment(row["assignment"])
         return gradebook.submission_json(row, account, assignment, policy.server_now(), self.db)
 
+    def add_adjustment(self, account: Account, assignment: Assignment, body: bytes,
+                       now: dt.datetime) -> dict[str, Any]:
+        """Checks and stores an instructor adjustment; what it does to the counted result now."""
+        try:
+            request = json.loads(body)
+        except ValueError:
+            raise HTTPException(422, "the body is not JSON") from None
+        if self.course.timezone:  # recorded in the course's time, as its deadlines are
+            now = now.astimezone(ZoneInfo(self.course.timezone))
+        try:
+            new = adjust.parse_request(request, assignment, set(self.db.students()), account.student,
+                                       now.isoformat(timespec="seconds"))
+        except adjust.AdjustmentRejected as rejected:
+            raise HTTPException(rejected.status, rejected.detail) from None
+        seq = self.db.add_adjustment(new)
+        [grade] = gradebook.grades(self.db, assignment, new.student)
+        stored = next(a for a in self.db.adjustments(assignment.id, new.student) if a["seq"] == seq)
+        missed = [u.describe() for u in grade.unmatched if u.seq == seq]
+        exercise = next((e for e in grade.result.exercises if e.id == new.exercise), None)
+        return {**adjust.to_json(stored), "applied": not missed, "unmatched": missed[0] if missed else None,
+                "counted": None if exercise is None else {
+                    "submission_id": grade.row["id"] if grade.row else None,
+                    "original_score": exercise.original_score, "adjusted_score": exercise.score,
+                    "score": round(exercise.score * grade.factor, 6), "max_score": exercise.max_score,
+                    "late_penalty": round(1.0 - grade.factor, 6)}}
+
     def scores_csv(self, assignment: Assignment) -> str:
         from nnlab.reports import write_scores_csv
         from nnlab.results import result_from_json
@@ -146,8 +172,9 @@ class CourseServer:
         from nnlab.reports import render_class_report
         from nnlab.results import result_from_json
 
-        results = [result_from_json(r) for r in gradebook.counted_results(self.db, assignment)]
-        return render_class_report(results, assignment.exercises)
+        counted, unmatched = gradebook.counted_with_unmatched(self.db, assignment)
+        return render_class_report([result_from_json(r) for r in counted], assignment.exercises,
+                                   unmatched_adjustments=unmatched)
 
 
 async def read_body(request: Request) -> bytes:
@@ -219,7 +246,8 @@ def _routes(app: FastAPI, server: CourseServer) -> None:
 
 
 def _instructor_routes(app: FastAPI, server: CourseServer) -> None:
-    """What only the instructor's token reads: counted results, scores.csv, the class report."""
+    """What only the instructor's token reads or writes: counted results, scores.csv, the class
+    report, adjustments (applied to all of these on every read, never stored into a result)."""
 
     @app.get("/api/v1/assignments/{assignment_id}/results")
     def results(request: Request, assignment_id: str) -> list[dict[str, Any]]:
@@ -230,6 +258,20 @@ def _instructor_routes(app: FastAPI, server: CourseServer) -> None:
     def scores(request: Request, assignment_id: str) -> Response:
         server.instructor(request)
         return Response(server.scores_csv(server.assignment(assignment_id)), media_type="text/csv")
+
+    @app.post("/api/v1/assignments/{assignment_id}/adjustments", status_code=201)
+    async def add_adjustment(request: Request, assignment_id: str) -> JSONResponse:
+        now = policy.server_now()
+        account = await run_in_threadpool(server.instructor, request)
+        assignment = server.assignment(assignment_id)
+        body = await read_body(request)
+        added = await run_in_threadpool(server.add_adjustment, account, assignment, body, now)
+        return JSONResponse(added, status_code=201)
+
+    @app.get("/api/v1/assignments/{assignment_id}/adjustments")
+    def adjustments(request: Request, assignment_id: str) -> list[dict[str, Any]]:
+        server.instructor(request)
+        return [adjust.to_json(a) for a in server.db.adjustments(server.assignment(assignment_id).id)]
 
     @app.get("/assignments/{assignment_id}/report", response_class=HTMLResponse)
     def report(request: Request, assignment_id: str) -> HTMLResponse:

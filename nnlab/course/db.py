@@ -43,7 +43,22 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_window ON submissions (student, assignment, ts);
 CREATE INDEX IF NOT EXISTS submissions_queue ON submissions (status, seq);
+CREATE TABLE IF NOT EXISTS adjustments (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment TEXT NOT NULL,
+    student TEXT NOT NULL,
+    exercise TEXT NOT NULL,
+    check_id TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    points REAL NOT NULL,
+    reason TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS adjustments_by_student ON adjustments (assignment, student, seq);
 """
+"""Every statement is IF NOT EXISTS and runs at each start: a database made by an older nnlab
+gains the tables it lacks (adjustments) and keeps every row it has."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,30 @@ class NewSubmission:
     files: str
     """JSON list of the stored file names."""
     seed: int
+
+
+@dataclass(frozen=True)
+class NewAdjustment:
+    """An instructor adjustment that passed its checks, about to be stored (rows are never changed)."""
+
+    assignment: str
+    """The assignment id."""
+    student: str
+    """A student on the roster."""
+    exercise: str
+    """An exercise of the assignment."""
+    check: str
+    """A check's test id; empty for the exercise as a whole."""
+    kind: str
+    """'delta' or 'override'."""
+    points: float
+    """The delta or the override, as the instructor gave it."""
+    reason: str
+    """Why; shown to the student beside the score."""
+    author: str
+    """The account that added it."""
+    created_at: str
+    """The server's clock when it was added, ISO 8601."""
 
 
 class Database:
@@ -230,3 +269,22 @@ class Database:
                 "UPDATE submissions SET status = ?, result = ?, score = ?, max_score = ?, error = ?, "
                 "graded_at = ?, graded = graded + 1 WHERE seq = ? AND status = 'running'",
                 (status, result, score, max_score, error, now, seq)).rowcount == 1
+
+    # ------------------------------------------------------------------ adjustments
+
+    def add_adjustment(self, new: NewAdjustment) -> int:
+        """Stores an adjustment; its sequence number, which is also the order they apply in."""
+        with self.write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO adjustments (assignment, student, exercise, check_id, kind, points, reason, "
+                "author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new.assignment, new.student, new.exercise, new.check, new.kind, new.points, new.reason,
+                 new.author, new.created_at))
+            return int(cursor.lastrowid or 0)
+
+    def adjustments(self, assignment: str, student: str | None = None) -> list[dict[str, Any]]:
+        """An assignment's adjustments (one student's when given), oldest first."""
+        if student is None:
+            return self.query("SELECT * FROM adjustments WHERE assignment = ? ORDER BY seq", (assignment,))
+        return self.query("SELECT * FROM adjustments WHERE assignment = ? AND student = ? ORDER BY seq",
+                          (assignment, student))

@@ -3,37 +3,56 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from nnlab.course import adjust
+from nnlab.course.adjust import ServerUnmatched
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
 from nnlab.course.policy import counted_index, penalized, penalty_factor, student_view
 from nnlab.results import Confinement, ExerciseResult, SubmissionResult, result_from_json
+from nnlab.review.adjustments import adjust_result
 
 
 def stored_result(row: dict[str, Any]) -> SubmissionResult | None:
     return result_from_json(json.loads(row["result"])) if row.get("result") else None
 
 
-def _meta(row: dict[str, Any], assignment: Assignment) -> dict[str, Any]:
+def adjusted(result: SubmissionResult, stored: Sequence[dict[str, Any]]
+             ) -> tuple[SubmissionResult, list[ServerUnmatched]]:
+    """The result with the instructor's stored adjustments applied (read-time only: what is
+    stored stays as graded, so a regrade keeps every adjustment)."""
+    if not stored:
+        return result, []
+    result, missed = adjust_result(result, [adjust.to_row(a) for a in stored])
+    return result, adjust.unmatched(missed)
+
+
+def _meta(row: dict[str, Any], assignment: Assignment, raw_score: float) -> dict[str, Any]:
     factor = penalty_factor(int(row["late_days"]), assignment)
     return {"submission_id": row["id"], "submitted_at": row["submitted_at"],
             "late_days": row["late_days"], "late_penalty": round(1.0 - factor, 6),
-            "raw_score": row["score"]}
+            "raw_score": raw_score}
 
 
-def instructor_result(row: dict[str, Any], assignment: Assignment) -> dict[str, Any] | None:
-    """The whole result with the late penalty applied, plus what it was before."""
+def instructor_result(row: dict[str, Any], assignment: Assignment,
+                      stored: Sequence[dict[str, Any]] = ()) -> dict[str, Any] | None:
+    """The whole result, adjusted, with the late penalty applied, plus the score before it
+    (`raw_score`, adjusted): score = raw_score x (1 - late_penalty)."""
     result = stored_result(row)
     if result is None:
         return None
+    result = adjusted(result, stored)[0]
     factor = penalty_factor(int(row["late_days"]), assignment)
-    return {**penalized(result, factor).to_json(), **_meta(row, assignment)}
+    return {**penalized(result, factor).to_json(), **_meta(row, assignment, result.score)}
 
 
 def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment,
                     now: dt.datetime, db: Database) -> dict[str, Any]:
-    """GET /api/v1/submissions/{id}: the row, and its result as this viewer may see it."""
+    """GET /api/v1/submissions/{id}: the row, and its result as this viewer may see it, with
+    the instructor's adjustments to this student's grade on this assignment applied."""
     data: dict[str, Any] = {
         "id": row["id"], "student": row["student"], "assignment": row["assignment"],
         "status": row["status"], "submitted_at": row["submitted_at"], "late_days": row["late_days"],
@@ -45,10 +64,11 @@ def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment
         data["error"] = row["error"] or "the grader failed"
     result = stored_result(row) if row["status"] == "done" else None
     if result is not None:
+        stored = db.adjustments(assignment.id, row["student"])
         if viewer.role == "instructor":
-            view = instructor_result(row, assignment)
+            view = instructor_result(row, assignment, stored)
         else:
-            view = student_view(result, assignment, now, int(row["late_days"]))
+            view = student_view(adjusted(result, stored)[0], assignment, now, int(row["late_days"]))
         data.update(result=view, score=view["score"] if view else None,
                     max_score=view["max_score"] if view else None)
     return data
@@ -67,25 +87,68 @@ def not_submitted(student: str, assignment: Assignment) -> SubmissionResult:
     return SubmissionResult(student, tuple(exercises), 0, Confinement("none", ()), "", __version__, "")
 
 
-def counted_results(db: Database, assignment: Assignment) -> list[dict[str, Any]]:
-    """One counted result per student (results.json form, penalties applied), roster order.
+@dataclass(frozen=True)
+class Grade:
+    """One student's counted grade on an assignment, before it is turned into JSON."""
 
-    Students on the roster without a graded upload appear with every exercise not submitted.
+    result: SubmissionResult
+    """The counted upload's result with the adjustments applied, before the late penalty."""
+    row: dict[str, Any] | None
+    """The counted upload's row; None when the student has no graded upload."""
+    factor: float
+    """What the late penalty leaves (1.0 when on time)."""
+    unmatched: list[ServerUnmatched]
+    """The student's adjustments that matched nothing in the result."""
+
+    def to_json(self, assignment: Assignment) -> dict[str, Any]:
+        """results.json form, penalty applied, with the submission's facts beside it."""
+        if self.row is None:
+            return {**self.result.to_json(), "submission_id": None, "submitted_at": None,
+                    "late_days": 0, "late_penalty": 0.0, "raw_score": self.result.score}
+        return {**penalized(self.result, self.factor).to_json(),
+                **_meta(self.row, assignment, self.result.score)}
+
+
+def _grade(student: str, rows: list[dict[str, Any]], assignment: Assignment,
+           stored: Sequence[dict[str, Any]]) -> Grade:
+    index = counted_index(rows, assignment.counts)
+    if index is None:
+        result, missed = adjusted(not_submitted(student, assignment), stored)
+        return Grade(result, None, 1.0, missed)
+    row = rows[index]
+    result, missed = adjusted(stored_result(row) or not_submitted(student, assignment), stored)
+    return Grade(result, row, penalty_factor(int(row["late_days"]), assignment), missed)
+
+
+def grades(db: Database, assignment: Assignment, student: str | None = None) -> list[Grade]:
+    """Each student's counted grade, roster order (`student` narrows it to one).
+
+    Students on the roster without a graded upload get every exercise not submitted. Which
+    upload counts is decided on the graded scores; the adjustments then apply to it.
     """
     by_student: dict[str, list[dict[str, Any]]] = {}
-    for row in db.submissions(None, assignment.id):
+    for row in db.submissions(student, assignment.id):
         if row["status"] == "done" and row["result"]:
             factor = penalty_factor(int(row["late_days"]), assignment)
             by_student.setdefault(row["student"], []).append(
                 {**row, "shown_score": round(float(row["score"]) * factor, 6)})
-    counted: list[dict[str, Any]] = []
-    for student in sorted(set(db.students()) | set(by_student)):
-        rows = by_student.get(student, [])
-        index = counted_index(rows, assignment.counts)
-        if index is None:
-            counted.append({**not_submitted(student, assignment).to_json(), "submission_id": None,
-                            "submitted_at": None, "late_days": 0, "late_penalty": 0.0,
-                            "raw_score": 0.0})
-        else:
-            counted.append(instructor_result(rows[index], assignment) or {})
-    return counted
+    adjustments: dict[str, list[dict[str, Any]]] = {}
+    for stored in db.adjustments(assignment.id, student):
+        adjustments.setdefault(stored["student"], []).append(stored)
+    students = sorted(set(db.students()) | set(by_student)) if student is None else [student]
+    return [_grade(name, by_student.get(name, []), assignment, adjustments.get(name, ()))
+            for name in students]
+
+
+def counted_with_unmatched(db: Database, assignment: Assignment
+                           ) -> tuple[list[dict[str, Any]], list[ServerUnmatched]]:
+    """One counted result per student (results.json form, adjusted, penalties applied), roster
+    order, and every stored adjustment that matched nothing, in the order they were added."""
+    counted = grades(db, assignment)
+    missed = sorted((u for g in counted for u in g.unmatched), key=lambda u: u.seq)
+    return [g.to_json(assignment) for g in counted], missed
+
+
+def counted_results(db: Database, assignment: Assignment) -> list[dict[str, Any]]:
+    """counted_with_unmatched without the unmatched adjustments (the results endpoint)."""
+    return counted_with_unmatched(db, assignment)[0]

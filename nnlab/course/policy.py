@@ -50,12 +50,17 @@ def is_closed(now: dt.datetime, assignment: Assignment) -> bool:
 
 
 def penalized(result: SubmissionResult, factor: float) -> SubmissionResult:
-    """The result with every check's points scaled, so exercise scores and the total agree."""
+    """The result with every check's points and every adjustment's change scaled, so exercise
+    scores and the total agree: the late penalty applies to the adjusted score, as it would to
+    a score the checks had given (an adjustment's points stay as the instructor wrote them)."""
     if factor >= 1.0:
         return result
     exercises = tuple(
-        dataclasses.replace(ex, checks=tuple(
-            dataclasses.replace(c, score=round(c.score * factor, 6)) for c in ex.checks))
+        dataclasses.replace(
+            ex,
+            checks=tuple(dataclasses.replace(c, score=round(c.score * factor, 6)) for c in ex.checks),
+            adjustments=tuple(dataclasses.replace(a, change=round(a.change * factor, 6))
+                              for a in ex.adjustments))
         for ex in result.exercises)
     return dataclasses.replace(result, exercises=exercises)
 
@@ -91,10 +96,27 @@ def hidden_note(count: int, assignment: Assignment) -> str:
 def _visible_exercise(ex: ExerciseResult) -> tuple[dict[str, Any], int]:
     visible = [c for c in ex.checks if c.visibility.value == "visible"]
     hidden = len(ex.checks) - len(visible)
-    return {"id": ex.id, "title": ex.title, "score": round(sum(c.score for c in visible), 6),
+    data = {"id": ex.id, "title": ex.title, "score": round(sum(c.score for c in visible), 6),
             "max_score": round(sum(c.max_score for c in visible), 6), "note": ex.note,
             "submitted": ex.submitted, "checks": [_check_json(c) for c in visible],
-            "hidden_checks": hidden}, hidden
+            "hidden_checks": hidden}
+    if ex.adjustments:
+        data["full_score_adjustments"] = _full_score_adjustments(ex, {c.test_id for c in visible})
+    return data, hidden
+
+
+def _full_score_adjustments(ex: ExerciseResult, visible: set[str]) -> list[dict[str, Any]]:
+    """The instructor's adjustments while hidden checks are withheld: each as written, with its
+    reason. What one changed would tell the score the hidden checks gave, and a hidden check's
+    id what it tests, so neither is shown."""
+    shown = []
+    for adjustment in ex.adjustments:
+        data = adjustment.to_json()
+        del data["change"]
+        if adjustment.check and adjustment.check not in visible:
+            data.update(check=None, hidden_check=True)
+        shown.append(data)
+    return shown
 
 
 def _check_json(check: CheckResult) -> dict[str, Any]:
@@ -107,7 +129,9 @@ def student_view(result: SubmissionResult, assignment: Assignment, now: dt.datet
                  days: int) -> dict[str, Any]:
     """The result as its student may see it: hidden checks counted, never described, until allowed.
 
-    Check scores stay as graded; the late penalty is applied to the totals shown.
+    Check scores stay as graded; the late penalty is applied to the totals shown. Instructor
+    adjustments (already applied to `result`) are shown with their reasons: in the scores once
+    hidden checks are shown, else as `full_score_adjustments` beside the score on the checks shown.
     """
     factor = penalty_factor(days, assignment)
     if hidden_shown(assignment, now):

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,12 @@ class ExtraSection:
     """Start folded in a <details> element."""
 
 
+class Describable(Protocol):
+    """Anything that says in one line what went wrong (an adjustment that matched nothing)."""
+
+    def describe(self) -> str: ...
+
+
 @dataclass
 class Timings:
     """Seconds spent per rendering step, for the benchmark (accumulated across calls)."""
@@ -71,15 +77,39 @@ def heat_class(fraction: float) -> str:
     return f"h{min(int(fraction * 4) + 1, 4)}"
 
 
+def adjusted_title(ex: ExerciseResult) -> str:
+    """A score cell's tooltip for an adjusted exercise: the checks' score, the adjusted one, and
+    each adjustment's change, reason and author, so the number can be traced from the table."""
+    changes = "; ".join(f"{a.change:+g}{f' on {a.check}' if a.check else ''}: {a.reason} ({a.author})"
+                        for a in ex.adjustments)
+    return f"adjusted from {ex.original_score:g} to {ex.score:g} by the instructor. {changes}"
+
+
 def _cell(ex: ExerciseResult | None, score: float) -> dict[str, Any]:
-    """One score-table cell: its text, sort key, tint and tooltip."""
+    """One score-table cell: its text, sort key, tint, tooltip and adjustment marker."""
     if ex is None:
-        return {"text": None, "sort": -2, "cls": "ng", "title": "not graded"}
-    if not ex.submitted:
+        return {"text": None, "sort": -2, "cls": "ng", "title": "not graded", "adjusted": ""}
+    adjusted = adjusted_title(ex) if ex.adjustments else ""
+    if not ex.submitted and not ex.adjustments:
         # Sorts below a handed-in zero: "did nothing" and "tried and failed" are different talks.
-        return {"text": None, "sort": -1, "cls": "ns", "title": "not submitted"}
+        return {"text": None, "sort": -1, "cls": "ns", "title": "not submitted", "adjusted": ""}
     fraction = score / ex.max_score if ex.max_score else 0.0
-    return {"text": score, "sort": score, "cls": heat_class(fraction), "title": ex.note}
+    title = ex.note if ex.submitted else "not submitted"
+    return {"text": score, "sort": score, "cls": heat_class(fraction), "title": title, "adjusted": adjusted}
+
+
+def adjustment_rows(results: Sequence[SubmissionResult], hrefs: Sequence[str | None]) -> list[dict[str, Any]]:
+    """Every adjustment in the class, in class order: who, which exercise, what it changed and why."""
+    rows = []
+    for result, href in zip(results, hrefs):
+        for ex in result.exercises:
+            for a in ex.adjustments:
+                rows.append({"label": summaries.student_label(result), "href": href, "exercise": ex.id,
+                             "check": a.check, "kind": a.kind, "points": a.points, "change": a.change,
+                             "original": ex.original_score, "score": ex.score,
+                             "max_score": ex.max_score, "reason": a.reason, "author": a.author,
+                             "date": a.date})
+    return rows
 
 
 def score_rows(results: Sequence[SubmissionResult], ids: Sequence[str], table: pd.DataFrame,
@@ -188,7 +218,8 @@ def _chart_inputs(results: Sequence[SubmissionResult], ids: Sequence[str], table
 def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[str],
                   hrefs: Sequence[str | None], timings: Timings,
                   render_section: Callable[[ExtraSection], Markup],
-                  extra_sections: Sequence[ExtraSection] = ()) -> dict[str, Any]:
+                  extra_sections: Sequence[ExtraSection] = (),
+                  unmatched_adjustments: Sequence[Describable] = ()) -> dict[str, Any]:
     """Every value class.html.j2 reads."""
     with timings.step("summaries"):
         table = summaries.score_table(results, exercise_ids)
@@ -218,6 +249,9 @@ def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[st
         "checks": checks,
         "any_not_graded": any(c["cls"] == "ng" for r in rows for c in r["cells"]),
         "any_not_submitted": any(c["cls"] == "ns" for r in rows for c in r["cells"]),
+        "any_adjusted": any(c["adjusted"] for r in rows for c in r["cells"]),
+        "adjustments": adjustment_rows(results, hrefs),
+        "unmatched_adjustments": [u.describe() for u in unmatched_adjustments],
         "outcomes": summaries.OUTCOMES,
         "charts": chart,
         "extras": extras,

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 import nnlab
 from nnlab.results import ExerciseResult, Outcome, SubmissionResult
 from nnlab.reports import canvas, export, summaries
-from nnlab.reports.classview import ExtraSection, Timings, class_context
+from nnlab.reports.classview import Describable, ExtraSection, Timings, class_context
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -148,6 +148,11 @@ def fix_first(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
     for position, ex in enumerate(exercises):
         if not ex.submitted:
             continue
+        # A check the instructor gave points back on costs only what is still missing.
+        given_back: dict[str, float] = {}
+        for adjustment in ex.adjustments:
+            if adjustment.check:
+                given_back[adjustment.check] = given_back.get(adjustment.check, 0.0) + adjustment.change
         if ex.note:
             lost = ex.max_score - ex.score
             outcome = ex.checks[0].outcome.value if ex.checks else Outcome.ERROR.value
@@ -156,22 +161,24 @@ def fix_first(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
                               "first_line": "", "order": (position, -1)})
             continue
         for index, c in enumerate(ex.checks):
-            if c.outcome in _FAILING and c.max_score > c.score:
+            lost = round(c.max_score - c.score - given_back.get(c.test_id, 0.0), 6)
+            if c.outcome in _FAILING and lost > 0:
                 first_line = c.message.strip().splitlines()[0] if c.message.strip() else ""
-                items.append({"exercise": ex.id, "what": c.name, "points": c.max_score - c.score,
+                items.append({"exercise": ex.id, "what": c.name, "points": lost,
                               "outcome": c.outcome.value, "first_line": first_line[:200],
                               "order": (position, index)})
     return sorted(items, key=lambda item: (-item["points"], item["order"]))
 
 
 def _sections(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
-    """Each handed-in exercise with its checks split into not passed (shown) and passed (folded).
+    """Each handed-in (or adjusted) exercise with its checks split into not passed (shown) and
+    passed (folded).
 
     Split here rather than with template filters: it is the hot path of a 300-student report.
     """
     sections = []
     for ex in exercises:
-        if not ex.submitted:
+        if not ex.submitted and not ex.adjustments:
             continue
         passed = [c for c in ex.checks if c.outcome is Outcome.PASSED]
         sections.append({"ex": ex, "open": [c for c in ex.checks if c.outcome is not Outcome.PASSED],
@@ -190,7 +197,9 @@ def render_student_report(result: SubmissionResult, *, class_href: str | None = 
         fix_first=fix_first(result.exercises),
         shown_first=FIX_FIRST_SHOWN,
         sections=_sections(result.exercises),
-        not_submitted=[e for e in result.exercises if not e.submitted],
+        # An exercise not handed in but given points by the instructor is listed with the others.
+        not_submitted=[e for e in result.exercises if not e.submitted and not e.adjustments],
+        adjusted_count=sum(1 for e in result.exercises if e.adjustments),
     )
 
 
@@ -243,15 +252,18 @@ def render_class_report(
     *,
     extra_sections: Sequence[ExtraSection] = (),
     timings: Timings | None = None,
+    unmatched_adjustments: Sequence[Describable] = (),
 ) -> str:
     """The HTML class report (index.html); `student_hrefs[i]` links student i to their report.
 
     `extra_sections` are appended after the built-in sections (see ExtraSection); `timings`,
-    when given, collects the seconds each step took.
+    when given, collects the seconds each step took; `unmatched_adjustments` (each with a
+    `describe()` line) are listed under "Needs a look".
     """
     timings = timings if timings is not None else Timings()
     hrefs = list(student_hrefs) if student_hrefs is not None else [None] * len(results)
-    context = class_context(results, exercise_ids, hrefs, timings, render_extra_section, extra_sections)
+    context = class_context(results, exercise_ids, hrefs, timings, render_extra_section, extra_sections,
+                            unmatched_adjustments)
     with timings.step("class page"):
         return environment().get_template("class.html.j2").render(env=_environment_info(results), **context)
 
@@ -263,6 +275,7 @@ def write_class_report(
     *,
     extra_sections: Sequence[ExtraSection] = (),
     timings: Timings | None = None,
+    unmatched_adjustments: Sequence[Describable] = (),
 ) -> None:
     """Writes out_dir/index.html, out_dir/students/<safe_name>.html per student,
     out_dir/scores.csv, out_dir/canvas.csv and out_dir/results.json.
@@ -270,6 +283,8 @@ def write_class_report(
     `extra_sections` adds sections to index.html (for example code similarity): each is an
     ExtraSection whose body is pre-rendered Markup or a template string rendered with
     autoescape. `timings` collects the seconds per step (the benchmark reads it).
+    `unmatched_adjustments` are instructor adjustments that matched nothing (for example
+    `apply_adjustments`' second return value): index.html lists them under "Needs a look".
     """
     timings = timings if timings is not None else Timings()
     out_dir = Path(out_dir)
@@ -280,7 +295,8 @@ def write_class_report(
         for result, name in zip(results, names):
             write_student_report(result, students_dir / f"{name}.html", class_href="../index.html")
     hrefs = [f"students/{name}.html" for name in names]
-    html = render_class_report(results, exercise_ids, hrefs, extra_sections=extra_sections, timings=timings)
+    html = render_class_report(results, exercise_ids, hrefs, extra_sections=extra_sections, timings=timings,
+                               unmatched_adjustments=unmatched_adjustments)
     (out_dir / "index.html").write_text(html, encoding="utf-8")
     with timings.step("csv exports"):
         export.write_scores_csv(results, exercise_ids, out_dir / "scores.csv")

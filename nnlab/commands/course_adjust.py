@@ -1,0 +1,98 @@
+"""`nnlab adjust`: the instructor adds a score adjustment, with its reason, on the course server."""
+from __future__ import annotations
+
+import math
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from nnlab.course.client import CourseClient, ServerError
+from nnlab.errors import UsageError
+
+
+@dataclass(frozen=True)
+class AdjustOptions:
+    """What `nnlab adjust` was asked to do."""
+
+    assignment: str | None
+    """The assignment id (required; None when the option was not given)."""
+    student: str | None
+    """The student id, as on the roster (required)."""
+    exercise: str | None
+    """The exercise id (required)."""
+    check: str | None
+    """A check's test id; None for the exercise as a whole."""
+    delta: str | None
+    """Points to add (negative to take away), as typed."""
+    override: str | None
+    """The points to set, as typed."""
+    reason: str | None
+    """Why (required): the student sees it."""
+
+
+def _points(text: str, option: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a number of points") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{option} {text!r} is not a finite number of points")
+    return value
+
+
+def _request(options: AdjustOptions) -> dict[str, Any]:
+    """The POST body; every missing or contradictory option is one UsageError line."""
+    for name in ("assignment", "student", "exercise"):
+        if not (getattr(options, name) or "").strip():
+            raise UsageError(f"--{name} is required")
+    if (options.delta is None) == (options.override is None):
+        raise UsageError("give exactly one of --delta POINTS (negative to take away) or --override POINTS")
+    if not (options.reason or "").strip():
+        raise UsageError("--reason TEXT is required: a changed grade must say why "
+                         "(the student sees it beside their score)")
+    body: dict[str, Any] = {"student": options.student, "exercise": options.exercise,
+                            "reason": (options.reason or "").strip()}
+    if options.check:
+        body["check"] = options.check
+    if options.delta is not None:
+        body["delta"] = _points(options.delta, "--delta")
+    else:
+        body["override"] = _points(options.override or "", "--override")
+    return body
+
+
+def _effect(added: dict[str, Any]) -> str:
+    """What the adjustment did to the student's counted score, or why it did nothing yet."""
+    if not added["applied"]:
+        return (f"Stored, but not applied yet: {added['unmatched']}. The class report lists it "
+                "under 'Needs a look' until it matches.")
+    counted = added["counted"]
+    where = "" if counted["submission_id"] else " (no graded upload yet)"
+    text = (f"{added['student']}'s {added['exercise']}{where}: {counted['original_score']:g} from the "
+            f"checks, {counted['adjusted_score']:g}/{counted['max_score']:g} with adjustments")
+    if counted["late_penalty"]:
+        text += f", {counted['score']:g} after the {counted['late_penalty']:.0%} late penalty"
+    return text + "."
+
+
+def add_adjustment(options: AdjustOptions) -> None:
+    """Posts the adjustment with the instructor's token and says what it changed."""
+    body = _request(options)
+    client = CourseClient.from_config()
+    path = f"/api/v1/assignments/{urllib.parse.quote(options.assignment or '', safe='')}/adjustments"
+    try:
+        added = client.post(path, body)
+    except ServerError as error:
+        if error.status == 403:
+            raise UsageError("`nnlab adjust` needs the instructor's token "
+                             "(NNLAB_TOKEN or `nnlab login URL --token INSTRUCTOR_TOKEN`)") from None
+        raise
+    target = f", check {added['check']}" if added["check"] else ""
+    change = (f"set to {added['points']:g}" if added["kind"] == "override"
+              else f"{added['points']:+g}")
+    click.echo(f"Adjustment #{added['id']} ({added['assignment']}, {added['student']}, {added['exercise']}"
+               f"{target}): {change}, by {added['author']} at {added['date']}.")
+    click.echo(f"Reason: {added['reason']}")
+    click.echo(_effect(added))
