@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
@@ -35,6 +38,7 @@ def _make_class(root: Path) -> dict[str, str]:
             "latin1": "not UTF-8", "folder": "is a folder", "link": "outside the submission"}
 
 
+@pytest.mark.slow
 def test_batch_grades_everyone_and_isolates_faults(tmp_path: Path) -> None:
     """Does a batch with hostile and unreadable files finish, grading the honest student fully?"""
     messages = _make_class(tmp_path / "class")
@@ -58,3 +62,111 @@ def test_batch_grades_everyone_and_isolates_faults(tmp_path: Path) -> None:
     assert all((out / "students" / f"{s}.html").exists() for s in rows)
     snooped = json.dumps(results["snooper"])
     assert "def test_" not in snooped and "assert_close" not in snooped
+
+
+def _nnlab(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True,
+                          text=True, timeout=900, **kwargs)
+
+
+def test_unknown_exercise_ids_are_named(tmp_path: Path) -> None:
+    """Does `--exercises` with ids the catalogue lacks stop with one line naming them?"""
+    (tmp_path / "class" / "ann").mkdir(parents=True)
+    result = _nnlab("grade", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
+                    "--exercises", "my_linear,nope,zzz")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "nnlab: error: --exercises: unknown exercise id(s) nope, zzz (`nnlab list` shows the catalogue)"]
+
+
+def test_assignment_of_a_course_is_the_exercise_set(tmp_path: Path) -> None:
+    """Does `--course course.toml --assignment ID` grade that assignment's exercises, and name
+    the assignments it has when the id is wrong?"""
+    from nnlab.engine.classroom import choose_exercises
+
+    course = tmp_path / "course.toml"
+    course.write_text('[course]\nname = "NN 101"\ntimezone = "UTC"\n\n[[assignment]]\nid = "hw1"\n'
+                      'exercises = ["mlp", "my_linear"]\ndue = 2026-12-10T23:59:00\n\n'
+                      '[[assignment]]\nid = "hw2"\nexercises = ["leaky_relu"]\n'
+                      'due = 2026-12-17T23:59:00\n')
+    (tmp_path / "class" / "ann").mkdir(parents=True)
+    chosen = choose_exercises([tmp_path / "class" / "ann"], None, course, "hw1")
+    assert chosen.ids == ("my_linear", "mlp")  # catalogue order
+    result = _nnlab("grade", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
+                    "--course", str(course), "--assignment", "hw9")
+    assert result.returncode == 2
+    assert "no assignment 'hw9' (assignments: hw1, hw2)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_files_travel_to_a_worker_unchanged(tmp_path: Path) -> None:
+    """Does a student's folder, shipped to a worker as data, read there exactly as it does
+    here, including links outside, folders, oversized and binary files?"""
+    from nnlab.engine.files import files_digest, read_student_files, write_student_files
+    from nnlab.grader.submission import MAX_SOURCE_BYTES, read_file
+
+    folder = tmp_path / "ann"
+    folder.mkdir()
+    shutil.copy(SOLUTION, folder / "my_linear.py")
+    (folder / "mlp.py").symlink_to(SOLUTION)
+    (folder / "leaky_relu.py").mkdir()
+    (folder / "conv2d.py").write_bytes(b"#" * (MAX_SOURCE_BYTES + 10))
+    (folder / "dropout.py").write_bytes(b"\x7fELF\x00" * 10)
+    (folder / "batch_norm.ipynb").write_text('{"cells": [], "nbformat": 4')
+    ids = ("my_linear", "mlp", "leaky_relu", "conv2d", "dropout", "batch_norm")
+    files = read_student_files(folder, ids)
+    copy = tmp_path / "copy"
+    write_student_files(files, copy)
+    for name in (f.name for f in files):
+        here, there = read_file("x", folder / name, folder), read_file("x", copy / name, copy)
+        assert (there.source, there.problem) == (here.source, here.problem), name
+    before = files_digest(files)
+    (folder / "my_linear.py").write_text("# changed\n")
+    assert files_digest(read_student_files(folder, ids)) != before
+
+
+def _comparable(results_json: Path) -> list:
+    """results.json without what differs between two runs of the same grading (times)."""
+    results = json.loads(results_json.read_text())
+    for result in results:
+        result.pop("graded_at")
+        for exercise in result["exercises"]:
+            for check in exercise["checks"]:
+                check.pop("duration_s")
+    return results
+
+
+@pytest.mark.slow
+def test_interrupted_run_resumes_with_only_the_missing_students(tmp_path: Path) -> None:
+    """After Ctrl-C, does running the same command again grade only the students left, end
+    with the outputs of an uninterrupted run, and a third run start no worker at all?"""
+    solution = ROOT / "nnlab" / "solutions" / "leaky_relu.py"
+    for index in range(5):
+        (tmp_path / "class" / f"s{index}").mkdir(parents=True)
+        shutil.copy(solution, tmp_path / "class" / f"s{index}" / "leaky_relu.py")
+    (tmp_path / "class" / "s1" / "leaky_relu (1).py").write_text("x = 1\n")
+    command = [sys.executable, "-m", "nnlab.cli", "grade", str(tmp_path / "class"),
+               "--out", str(tmp_path / "out"), "--workers", "1"]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not list((tmp_path / "out" / "results").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 130, err
+    assert "run the same command again to grade the" in err
+    kept = len(list((tmp_path / "out" / "results").glob("*.json")))
+    assert 1 <= kept < 5, err
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"Grading {5 - kept} of 5 students ({kept} unchanged, reused)" in resumed.stderr
+    assert "s1: leaky_relu (1).py match(es) no exercise" in resumed.stderr
+    seed = json.loads((tmp_path / "out" / "run.json").read_text())["seed"]
+    whole = _nnlab("grade", str(tmp_path / "class"), "--out", str(tmp_path / "whole"),
+                   "--workers", "2", "--seed", str(seed))
+    assert whole.returncode == 0, whole.stderr
+    assert _comparable(tmp_path / "out" / "results.json") == \
+        _comparable(tmp_path / "whole" / "results.json")
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert "Grading 0 of 5 students (5 unchanged, reused)" in again.stderr
+    assert "Dask worker" not in again.stderr

@@ -1,12 +1,25 @@
-"""The grading engine: one student at a time, on this machine or a Dask cluster."""
+"""The grading engine: one student per Dask task, on an embedded local cluster or an existing one."""
 from __future__ import annotations
 
+import dataclasses
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from nnlab.results import SubmissionResult
+from nnlab.engine.files import StudentFile, read_student_files
+from nnlab.errors import NnlabError
+
+if TYPE_CHECKING:
+    from nnlab.results import SubmissionResult
+
+__all__ = ["Graded", "GradingEngine", "InfrastructureError", "StudentJob"]
+
+
+class InfrastructureError(NnlabError):
+    """No worker could grade the student (e.g. its Dask worker died twice): not the code's fault."""
 
 
 @dataclass(frozen=True)
@@ -16,36 +29,158 @@ class StudentJob:
     folder: Path
     """The student's folder of ID.py / ID.ipynb files."""
     student: str
+    """The student's id, shown in reports."""
     exercise_ids: tuple[str, ...]
     """The exercise set; a missing file scores zero against the same maximum."""
     seed: int
+    """The run's secret seed (the same for the whole class)."""
     include_hidden: bool = True
+    """Run the hidden and timing checks too (a submission), not only the public ones."""
+    files: tuple[StudentFile, ...] | None = None
+    """The files as read from `folder` (see read_student_files); None: read when submitted."""
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A finished student: their result, and whether the machinery rather than the code failed."""
+
+    job: StudentJob
+    """The job as it was given to the engine."""
+    result: SubmissionResult
+    """The student's result; zero on every exercise after an infrastructure error."""
+    infrastructure_error: str = ""
+    """Why no worker could grade this student (e.g. its Dask worker died twice); '' if graded."""
 
 
 class GradingEngine:
-    """Grades StudentJobs; `grade` is blocking and safe to call from several threads.
+    """Grades StudentJobs on Dask workers; `grade` is blocking and safe to call from several threads.
 
-    This first implementation grades in the calling process with one warm launcher; the
-    Dask engine replaces it behind the same interface.
+    Without `scheduler` (and $DASK_SCHEDULER_ADDRESS) it starts an embedded local cluster of
+    `workers` single-threaded processes on first use; with one, it uses that cluster.
     """
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
-        self._lock = threading.Lock()
-        self._launcher = None
+        from nnlab.engine.cluster import default_workers, scheduler_address
 
-    def grade(self, job: StudentJob) -> SubmissionResult:
-        from nnlab.grader.launcher import WorkerLauncher
-        from nnlab.grader.pipeline import GradeRequest, grade_submission
+        self.workers = workers or default_workers()
+        """Local worker processes (an existing cluster brings its own)."""
+        self.address = scheduler_address(scheduler)
+        """The existing cluster's scheduler, or None for an embedded one."""
+        self._lock = threading.Lock()
+        self._cluster: Any = None
+        self._client: Any = None
+        self._submitted = 0
+
+    @property
+    def client(self) -> Any:
+        """The Dask client, starting or connecting to the cluster on first use."""
+        from nnlab.engine import cluster
 
         with self._lock:
-            if self._launcher is None:
-                self._launcher = WorkerLauncher()
-            return grade_submission(GradeRequest(job.folder, student=job.student, seed=job.seed,
-                                                 include_hidden=job.include_hidden,
-                                                 exercise_ids=job.exercise_ids), self._launcher)
+            if self._client is None:
+                if self.address is None:
+                    self._cluster, self._client = cluster.start_local(self.workers)
+                else:
+                    self._client = cluster.connect(self.address)
+                try:
+                    cluster.register_launcher(self._client)
+                except BaseException:
+                    self._shutdown()
+                    raise
+            return self._client
+
+    @property
+    def started(self) -> bool:
+        """Whether a cluster was started or connected to (a fully cached run starts none)."""
+        return self._client is not None
+
+    def _submit(self, job: StudentJob) -> Any:
+        from nnlab.engine.tasks import grade_student_task
+
+        if job.files is None:
+            job = dataclasses.replace(job, files=read_student_files(job.folder, job.exercise_ids))
+        with self._lock:
+            self._submitted += 1
+            order = self._submitted
+        # retries: a task that raised (not a student fault: those are results) runs once more.
+        # A worker that dies mid-task is retried by the scheduler (allowed-failures).
+        # priority: students start in the order given (Dask runs the highest first).
+        return self.client.submit(grade_student_task, job, pure=False, retries=1, priority=-order,
+                                  key=f"nnlab-grade-{job.student}-{uuid.uuid4().hex[:12]}")
+
+    def _settle(self, future: Any, job: StudentJob) -> Graded:
+        from distributed import KilledWorker
+
+        from nnlab.engine.tasks import error_result
+
+        try:
+            return Graded(job, future.result())
+        except KilledWorker:
+            why = ("infrastructure error: the Dask worker grading this student died twice "
+                   "(killed, or out of memory); grade again to retry")
+        except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
+            why = f"infrastructure error: grading failed ({type(exc).__name__}: {str(exc)[:300]})"
+        return Graded(job, error_result(job, why), why)
+
+    def grade(self, job: StudentJob) -> SubmissionResult:
+        """Grades one student and waits for the result.
+
+        A student's faults are in the result; InfrastructureError when no worker could grade
+        them, so that a caller (the course server) can keep the submission for another try.
+        """
+        graded = self._settle(self._submit(job), job)
+        if graded.infrastructure_error:
+            raise InfrastructureError(graded.infrastructure_error)
+        return graded.result
+
+    def grade_many(self, jobs: Iterable[StudentJob], on_result: Callable[[Graded], None],
+                   in_flight: int | None = None) -> None:
+        """Grades every job, calling `on_result` in this thread as each one finishes.
+
+        At most `in_flight` students are queued on the cluster at once (default: four per
+        worker thread), so a class of thousands does not sit in the scheduler's memory.
+        An interruption (Ctrl-C) cancels what is not finished and propagates.
+        """
+        from distributed import as_completed
+
+        client = self.client
+        if in_flight is None:
+            threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            in_flight = max(8, 4 * max(threads, 1))
+        pending = iter(jobs)
+        running: dict[Any, StudentJob] = {}
+        for job in pending:
+            running[self._submit(job)] = job
+            if len(running) >= in_flight:
+                break
+        done = as_completed(list(running))
+        try:
+            for future in done:
+                job = running.pop(future)
+                on_result(self._settle(future, job))
+                following = next(pending, None)
+                if following is not None:
+                    submitted = self._submit(following)
+                    running[submitted] = following
+                    done.add(submitted)
+        finally:
+            # An existing cluster is shared: free it of this run's work. An embedded one is
+            # about to close with its workers, which needs no cancelling (and no log about it).
+            if running and self.address is not None:
+                client.cancel(list(running), force=True)
+
+    def _shutdown(self) -> None:
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
 
     def close(self) -> None:
-        self._launcher = None
+        """Closes the client, and the embedded cluster with its workers and fork servers."""
+        with self._lock:
+            self._shutdown()
 
     def __enter__(self) -> GradingEngine:
         return self

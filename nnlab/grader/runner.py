@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from nnlab.results import CheckResult, Outcome
 from nnlab.grader.session import WorkerSession
 
 _EMPTY_INI = Path(__file__).with_name("pytest-checks.ini")
+AFTER_TIMEOUT_S = 2.0
+"""The wall-time limit of each check that follows a timed-out check of the same exercise."""
 
 
 def derive_seed(seed: int, *parts: str) -> int:
@@ -60,10 +63,17 @@ class _ChecksPlugin:
 
     def __init__(self, context: GradingContext) -> None:
         self.context = context
+        self.collection_errors: list[str] = []
+        self.reset(context)
+
+    def reset(self, context: GradingContext) -> None:
+        """Ready for another submission (the checks stay collected)."""
+        self.context = context
         self.verdicts: dict[str, _Verdict] = {}
         self.confinement: dict[str, Any] | None = None
-        self.collection_errors: list[str] = []
         self.load_timeout: str | None = None
+        self.timed_out: str | None = None
+        """The first check that timed out, in its own words; the rest are not waited for."""
 
     @pytest.fixture
     def grading(self, request: pytest.FixtureRequest) -> GradingContext:
@@ -82,10 +92,17 @@ class _ChecksPlugin:
             # A file whose import-time code ran out of time once would again, on every
             # check: that would cost the full limit each time (minutes per exercise).
             raise LoadTimeout(f"{self.load_timeout} (in an earlier check; not loaded again)")
+        limit = ctx.exercise.check_seconds
+        if self.timed_out is not None:
+            # Code that looped once (an endless loop, or far too slow) will again wherever a
+            # check reaches it: the checks after it get a short leash, so a looping student
+            # costs about one check limit per exercise, not one per check, while the checks
+            # that never reach the looping code still earn their points.
+            limit = min(limit, AFTER_TIMEOUT_S)
         try:
             session = WorkerSession(ctx.launcher, ctx.source, ctx.filename,
                                     list(ctx.exercise.banned), list(ctx.exercise.banned_ops),
-                                    ctx.exercise.check_seconds,
+                                    limit,
                                     seed=derive_seed(self._context_for(request.node.originalname)
                                                      .check_seed, "worker"))
         except LoadTimeout as exc:
@@ -107,13 +124,23 @@ class _ChecksPlugin:
         yield
         test_id = getattr(item, "originalname", item.name)
         if call.when == "setup" and call.excinfo is not None:
-            self.verdicts[test_id] = _verdict_from(call.excinfo, call.duration)
+            self._record(test_id, _verdict_from(call.excinfo, call.duration))
         elif call.when == "call":
             verdict = _verdict_from(call.excinfo, call.duration)
             verdict.timing = getattr(item, "nnlab_timing_info", None)
-            self.verdicts[test_id] = verdict
+            self._record(test_id, verdict)
         elif call.when == "teardown" and call.excinfo is not None and test_id not in self.verdicts:
-            self.verdicts[test_id] = _verdict_from(call.excinfo, call.duration)
+            self._record(test_id, _verdict_from(call.excinfo, call.duration))
+
+    def _record(self, test_id: str, verdict: _Verdict) -> None:
+        self.verdicts[test_id] = verdict
+        if verdict.outcome is not Outcome.TIMEOUT:
+            return
+        if self.timed_out is None:
+            self.timed_out = verdict.message
+        elif self.load_timeout is None:
+            verdict.message += (f" (not waited for longer: an earlier check of this exercise "
+                                f"timed out, so the checks after it get {AFTER_TIMEOUT_S:g} s)")
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # A check file that fails to import is the exercise author's bug: name it for the
@@ -135,20 +162,98 @@ class CheckRun:
     confinement: dict[str, Any] | None = None
 
 
+def _pytest_args(exercise: Exercise, include_hidden: bool) -> list[str]:
+    files = [str(f) for f in exercise.check_files(include_hidden)]
+    return [*files, "-s", "--assert=plain", "--import-mode=importlib",
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:timeout",
+            "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder.parent)]
+
+
+class _CollectedChecks:
+    """An exercise's check files collected once in this process, run again for each submission.
+
+    A fresh pytest session per submission costs collection, configuration and its teardown
+    (a forced garbage collection) every time: about a third of a second per exercise.
+    """
+
+    def __init__(self, exercise: Exercise, include_hidden: bool) -> None:
+        from _pytest.config import _prepareconfig
+        from _pytest.main import Session
+
+        self.busy = threading.Lock()
+        # A placeholder context until `run` hands over each submission's own.
+        placeholder = GradingContext(exercise, 0, 0, "cpu", None, "", "")  # type: ignore[arg-type]
+        self.plugin = _ChecksPlugin(placeholder)
+        config = _prepareconfig(_pytest_args(exercise, include_hidden), plugins=[self.plugin])
+        config._do_configure()
+        session = Session.from_config(config)
+        config.hook.pytest_sessionstart(session=session)
+        config.hook.pytest_collection(session=session)
+        self.config, self.session = config, session
+        self.items: list[pytest.Item] = list(session.items)
+
+    def run(self, context: GradingContext) -> dict[str, _Verdict]:
+        """Every collected check against the submission in `context`; verdicts by test id."""
+        from _pytest.runner import runtestprotocol
+
+        self.plugin.reset(context)
+        for index, item in enumerate(self.items):
+            # Nothing of the previous submission may show in this one's report.
+            item.__dict__.pop("nnlab_timing_info", None)
+            item._report_sections = []
+            following = self.items[index + 1] if index + 1 < len(self.items) else None
+            runtestprotocol(item, log=False, nextitem=following)
+        return self.plugin.verdicts
+
+
+_collected: dict[tuple[Path, bool], _CollectedChecks | None] = {}
+_collected_lock = threading.Lock()
+
+
+def _collected_for(exercise: Exercise, include_hidden: bool) -> _CollectedChecks | None:
+    """This process's collected checks of the exercise, free for use; None: run pytest afresh."""
+    key = (exercise.folder, include_hidden)
+    with _collected_lock:
+        if key not in _collected:
+            try:
+                _collected[key] = _CollectedChecks(exercise, include_hidden)
+            except Exception:  # noqa: BLE001 - a pytest without these internals: collect every time
+                _collected[key] = None
+        found = _collected[key]
+        if found is None or not found.busy.acquire(blocking=False):
+            return None  # another thread of this process is running these checks right now
+        return found
+
+
+def _verdicts_afresh(exercise: Exercise, include_hidden: bool,
+                     context: GradingContext) -> tuple[dict[str, _Verdict], _ChecksPlugin, int]:
+    plugin = _ChecksPlugin(context)
+    exit_code = pytest.main(_pytest_args(exercise, include_hidden), plugins=[plugin])
+    return plugin.verdicts, plugin, int(exit_code)
+
+
 def run_checks(exercise: Exercise, source: str, filename: str, launcher: WorkerLauncher,
                seed: int, include_hidden: bool) -> CheckRun:
     """Runs the public (and hidden) check files; one CheckResult per declared check."""
     context = GradingContext(exercise, seed, seed, timing_device(), launcher, source, filename)
-    plugin = _ChecksPlugin(context)
-    files = [str(f) for f in exercise.check_files(include_hidden)]
-    args = [*files, "-s", "--assert=plain", "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:timeout",
-            "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder.parent)]
-    exit_code = pytest.main(args, plugins=[plugin])
-    why = "; ".join(plugin.collection_errors) or f"pytest exit code {int(exit_code)}"
+    collected = _collected_for(exercise, include_hidden)
+    if collected is not None:
+        try:
+            verdicts, plugin = dict(collected.run(context)), collected.plugin
+            why = "; ".join(plugin.collection_errors) or "the check was not collected"
+        except BaseException:
+            # Interrupted halfway, its fixtures may not be torn down: collect afresh next time.
+            with _collected_lock:
+                _collected.pop((exercise.folder, include_hidden), None)
+            raise
+        finally:
+            collected.busy.release()
+    else:
+        verdicts, plugin, exit_code = _verdicts_afresh(exercise, include_hidden, context)
+        why = "; ".join(plugin.collection_errors) or f"pytest exit code {exit_code}"
     results = []
     for spec in exercise.checks_for(include_hidden):
-        verdict = plugin.verdicts.get(spec.test_id) or _Verdict(
+        verdict = verdicts.get(spec.test_id) or _Verdict(
             Outcome.ERROR, f"the check could not be run (internal grader error: {why}); "
                            "please tell your instructor", 0.0)
         results.append(_result(spec, verdict))

@@ -1,0 +1,180 @@
+"""Prints what `nnlab grade` costs at scale: per submission, where the time goes, resume, a looping student.
+
+    python benchmarks/grade_scale.py [--students 40] [--workers 2] [--submits 3]
+        [--check-seconds 30] [--skip-looping]
+
+Otter is not installed on this machine, so the comparison is with a plain `nnlab submit`
+per student (a fresh process per submission, as a one-by-one autograder would run it).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import io
+import json
+import pstats
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
+LOOPING = re.sub(r"(\n    def forward\(.*\n)", r"\1        while True:\n            pass\n",
+                 SOLUTION.read_text(), count=1)
+
+
+def _nnlab(*args: str) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"nnlab {' '.join(args)} failed:\n{done.stderr}")
+    return time.perf_counter() - started, done
+
+
+def _make_class(root: Path, students: int) -> Path:
+    for index in range(students):
+        folder = root / "class" / f"student{index:03d}"
+        folder.mkdir(parents=True)
+        shutil.copy(SOLUTION, folder / "my_linear.py")
+    return root / "class"
+
+
+def batch(root: Path, students: int, workers: int) -> None:
+    """The whole class through `nnlab grade`, then the same again (the resume)."""
+    class_dir = _make_class(root, students)
+    out = root / "out"
+    wall, _ = _nnlab("grade", str(class_dir), "--out", str(out), "--workers", str(workers))
+    results = json.loads((out / "results.json").read_text())
+    checks = [c for r in results for e in r["exercises"] for c in e["checks"]]
+    timing = sum(c["duration_s"] for c in checks if c["test_id"] == "test_speed")
+    gradients = sum(c["duration_s"] for c in checks if c["test_id"] == "test_gradients")
+    in_checks = sum(c["duration_s"] for c in checks)
+    full = sum(r["score"] == r["max_score"] for r in results)
+    print(f"nnlab grade, {students} students x my_linear, --workers {workers}: {wall:.1f} s wall, "
+          f"{wall / students:.2f} s per submission-exercise ({full}/{students} full marks)")
+    print(f"  checks' own durations: {in_checks:.1f} s in all (timing check {timing:.1f} s, "
+          f"gradients {gradients:.1f} s, the other checks {in_checks - timing - gradients:.1f} s); "
+          f"spread over {workers} workers that is {in_checks / workers:.1f} s of the wall time")
+    from nnlab.reports import write_class_report
+    from nnlab.results import result_from_json
+
+    started = time.perf_counter()
+    write_class_report([result_from_json(r) for r in results], ("my_linear",), root / "rendered")
+    print(f"  report rendering (class report, {students} student reports, exports): "
+          f"{time.perf_counter() - started:.1f} s")
+    again, done = _nnlab("grade", str(class_dir), "--out", str(out), "--workers", str(workers))
+    started_workers = "Dask worker" in done.stderr
+    print(f"resume over the unchanged class: {again:.1f} s wall "
+          f"({'a worker was started' if started_workers else 'no worker started'})")
+
+
+def cluster_start(workers: int) -> None:
+    """Seconds until an embedded cluster has graded its first (tiny) student on each worker."""
+    from nnlab.engine import GradingEngine, StudentJob
+
+    folder = Path(tempfile.mkdtemp()) / "s"
+    folder.mkdir()
+    shutil.copy(SOLUTION, folder / "my_linear.py")
+    started = time.perf_counter()
+    with GradingEngine(workers=workers) as engine:
+        engine.client.wait_for_workers(workers)
+        up = time.perf_counter() - started
+        jobs = [StudentJob(folder, f"s{i}", ("my_linear",), 1) for i in range(workers)]
+        engine.grade_many(jobs, lambda graded: None)
+        first = time.perf_counter() - started
+    print(f"worker start: cluster of {workers} up in {up:.1f} s; first student on each worker "
+          f"done at {first:.1f} s (fork server boot, torch import, first collection)")
+
+
+def profile(students: int = 5) -> None:
+    """Where one grading process spends a student's time, once warm."""
+    from nnlab.grader.launcher import WorkerLauncher
+    from nnlab.grader.pipeline import GradeRequest, grade_submission
+
+    folder = Path(tempfile.mkdtemp()) / "s"
+    folder.mkdir()
+    shutil.copy(SOLUTION, folder / "my_linear.py")
+    launcher = WorkerLauncher()
+    request = GradeRequest(folder, student="s", seed=1, exercise_ids=("my_linear",))
+    grade_submission(request, launcher)  # warm: fork server, collection
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for _ in range(students):
+        grade_submission(request, launcher)
+    profiler.disable()
+    each = (time.perf_counter() - started) / students
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(
+        r"nnlab|_pytest/runner|multiprocessing/(connection|popen)", 18)
+    print(f"profile of a warm grading process: {each:.2f} s per student (my_linear, under cProfile)")
+    print("\n".join(line for line in text.getvalue().splitlines()[6:] if line.strip()))
+
+
+def one_by_one(root: Path, submits: int) -> None:
+    """`nnlab submit` per student: a fresh process (torch import, fork server) every time."""
+    folder = root / "one" / "my_linear.py"
+    folder.parent.mkdir(parents=True)
+    shutil.copy(SOLUTION, folder)
+    times = [_nnlab("submit", str(folder))[0] for _ in range(submits)]
+    print(f"nnlab submit one by one: {sum(times) / len(times):.1f} s per submission "
+          f"(mean of {submits}; otter is not installed here to compare with)")
+
+
+def looping(check_seconds: float) -> None:
+    """A forward that never returns: the exercise's cost with and without the budget."""
+    from nnlab.grader import runner
+    from nnlab.grader.exercise import get_exercise
+    from nnlab.grader.launcher import WorkerLauncher
+    from nnlab.grader.pipeline import grade_exercise
+
+    exercise = dataclasses.replace(get_exercise("my_linear"), check_seconds=check_seconds)
+    launcher = WorkerLauncher()
+    grade_exercise(exercise, SOLUTION.read_text(), "my_linear.py", launcher, 1, True)  # warm
+    record = runner._ChecksPlugin._record
+
+    def without_budget(self: runner._ChecksPlugin, test_id: str, verdict: runner._Verdict) -> None:
+        self.verdicts[test_id] = verdict  # as before: every check waits out its own limit
+
+    for label, patched in (("before (each check waits its limit)", without_budget),
+                           ("after (one limit per exercise)", record)):
+        runner._ChecksPlugin._record = patched  # type: ignore[method-assign]
+        started = time.perf_counter()
+        result, _ = grade_exercise(exercise, LOOPING, "my_linear.py", launcher, 1, True)
+        took = time.perf_counter() - started
+        timeouts = sum(c.outcome.value == "timeout" for c in result.checks)
+        print(f"looping student, {label}: {took:.1f} s with a {check_seconds:g} s check limit "
+              f"({took / check_seconds:.1f} limits; {timeouts}/{len(result.checks)} checks timeout)")
+    runner._ChecksPlugin._record = record  # type: ignore[method-assign]
+
+
+def main() -> None:
+    assert "while True" in LOOPING
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--submits", type=int, default=3)
+    parser.add_argument("--check-seconds", type=float, default=30.0,
+                        help="the looping student's check limit (the catalogue's: 30 s; the "
+                             "'before' run waits it out on every check, minutes)")
+    parser.add_argument("--skip-looping", action="store_true")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="nnlab-grade-scale-"))
+    try:
+        batch(root, args.students, args.workers)
+        one_by_one(root, args.submits)
+        cluster_start(args.workers)
+        profile()
+        if not args.skip_looping:
+            looping(args.check_seconds)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Connects to the Dask cluster that grades: an embedded local one, or an existing one by address."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from nnlab.errors import NnlabError
+
+WORKER_WAIT_S = 60.0
+"""How long an existing cluster may take to show its first worker."""
+
+
+def default_workers() -> int:
+    """Local worker processes when none are asked for: the CPU count, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def scheduler_address(scheduler: str | None) -> str | None:
+    """The cluster to use: the option, else $DASK_SCHEDULER_ADDRESS, else None (embedded)."""
+    return scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+
+
+def _quiet_dask() -> None:
+    # Dask logs every worker start, restart and lost connection at INFO; the grader reports
+    # what matters (a student lost with a worker) in its own words.
+    for name in ("distributed", "tornado", "bokeh"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def start_local(workers: int) -> tuple[Any, Any]:
+    """(cluster, client): N single-threaded worker processes on this machine, no dashboard."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    _quiet_dask()
+    settings = {
+        # A student whose worker dies is run once more, then recorded as an infrastructure error.
+        "distributed.scheduler.allowed-failures": 1,
+        "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
+    }
+    with dask.config.set(settings):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.WARNING,
+                               host="127.0.0.1",
+                               # Its small HTTP server (metrics) on any free port, not 8787.
+                               scheduler_kwargs={"dashboard": False,
+                                                 "dashboard_address": "127.0.0.1:0"})
+    try:
+        client = Client(cluster)
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster, client
+
+
+def connect(address: str) -> Any:
+    """A client of an existing cluster whose workers have nnlab installed."""
+    from distributed import Client
+
+    _quiet_dask()
+    try:
+        client = Client(address, timeout="15s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise NnlabError(f"cannot reach the Dask scheduler at {address}: {exc} "
+                         "(start one with `dask scheduler`, or leave out --scheduler and "
+                         "$DASK_SCHEDULER_ADDRESS for a local cluster)") from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except TimeoutError:
+        client.close()
+        raise NnlabError(f"the Dask cluster at {address} has no workers after {WORKER_WAIT_S:g} s "
+                         f"(start them with `dask worker {address} --nthreads 1`)") from None
+    _require_nnlab(client, address)
+    return client
+
+
+def _nnlab_version() -> str:
+    from nnlab import __version__
+
+    return __version__
+
+
+def _require_nnlab(client: Any, address: str) -> None:
+    """Refuses a cluster whose workers cannot import nnlab: every student would fail there."""
+    from nnlab import __version__
+
+    try:
+        versions = client.run(_nnlab_version)
+    except Exception as exc:  # noqa: BLE001 - whatever a worker raised, the cluster is unusable
+        client.close()
+        raise NnlabError(f"the Dask workers at {address} cannot run nnlab ({type(exc).__name__}: "
+                         f"{exc}); install nnlab on every worker") from None
+    wrong = sorted(f"{worker} has {version}" for worker, version in versions.items()
+                   if version != __version__)
+    if wrong:
+        client.close()
+        raise NnlabError(f"the Dask workers at {address} run another nnlab version than this "
+                         f"one ({__version__}): {'; '.join(wrong[:3])}")
+
+
+def register_launcher(client: Any) -> None:
+    """Each current and future worker of the cluster gets its warm fork server."""
+    from nnlab.engine.tasks import PLUGIN_NAME, WarmLauncherPlugin
+
+    client.register_plugin(WarmLauncherPlugin(), name=PLUGIN_NAME)
