@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
 HOSTILE = ROOT / "tests" / "hostile"
+SOLUTIONS = ROOT / "nnlab" / "solutions"
 
 
 def _make_class(root: Path) -> dict[str, str]:
@@ -170,3 +171,41 @@ def test_interrupted_run_resumes_with_only_the_missing_students(tmp_path: Path) 
     again = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert "Grading 0 of 5 students (5 unchanged, reused)" in again.stderr
     assert "Dask worker" not in again.stderr
+
+
+@pytest.mark.slow
+def test_adjustments_and_similarity_reach_the_class_outputs(tmp_path: Path) -> None:
+    """Does `--adjustments` change the exported score while keeping the original and the
+    reason, name a row that matches nobody, and does the class report carry the similarity
+    section (and leave it out with --no-similarity)?"""
+    solution = (SOLUTIONS / "leaky_relu.py").read_text()
+    for student in ("ada", "ben"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "leaky_relu.py").write_text(solution)
+    adjustments = tmp_path / "adjustments.csv"
+    adjustments.write_text("student,exercise,check,delta,override,reason,author,date\n"
+                           "ada,leaky_relu,,-2,,copied from ben,prof,2026-12-01\n"
+                           "zed,leaky_relu,,1,,regrade request,prof,2026-12-01\n")
+    out = tmp_path / "out"
+    run = _nnlab("grade", str(tmp_path / "class"), "--out", str(out), "--exercises", "leaky_relu",
+                 "--workers", "1", "--seed", "7", "--adjustments", str(adjustments))
+    assert run.returncode == 0, run.stderr
+    assert "zed" in run.stderr and "not applied" in run.stderr
+    results = {r["student"]: r for r in json.loads((out / "results.json").read_text())}
+    ada = results["ada"]["exercises"][0]
+    assert (ada["score"], ada["original_score"]) == (8.0, 10.0)
+    assert ada["adjustments"][0]["reason"] == "copied from ben"
+    assert results["ben"]["exercises"][0]["score"] == 10.0
+    scores = (out / "scores.csv").read_text().splitlines()
+    assert any(line.startswith("ada,8") for line in scores), scores
+    similarity = (out / "similarity.csv").read_text().splitlines()
+    assert similarity[0].startswith("exercise,student_a,student_b,similarity")
+    assert any("ada" in line and "ben" in line for line in similarity[1:]), similarity
+    assert "Code similarity" in (out / "index.html").read_text()
+
+    again = tmp_path / "again"
+    run = _nnlab("grade", str(tmp_path / "class"), "--out", str(again), "--exercises", "leaky_relu",
+                 "--workers", "1", "--seed", "7", "--no-similarity")
+    assert run.returncode == 0, run.stderr
+    assert not (again / "similarity.csv").exists()
+    assert "Code similarity" not in (again / "index.html").read_text()

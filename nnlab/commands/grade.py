@@ -14,6 +14,7 @@ from nnlab.results import SubmissionResult
 if TYPE_CHECKING:  # the engine (and Dask) are imported only when a run needs them
     from nnlab.engine import StudentJob
     from nnlab.engine.store import ResultStore
+    from nnlab.reports.classview import ExtraSection
 
 _STRAY_LINES = 20
 """Students named one per line in the warning about files that are not graded; then a count."""
@@ -127,15 +128,27 @@ def _grade_jobs(plan: _Plan, options: GradeOptions,
     return results, lost
 
 
+def _similarity(options: GradeOptions, exercise_ids: tuple[str, ...]) -> list[ExtraSection]:
+    """The class report's code-similarity section (and its pair pages), unless opted out."""
+    if not options.similarity:
+        return []
+    from nnlab.reports.classview import ExtraSection
+    from nnlab.review.pages import similarity_section
+
+    section = similarity_section(options.class_dir, exercise_ids, options.out_dir, heading=False)
+    return [ExtraSection("Code similarity", section)]
+
+
 def grade_class(options: GradeOptions) -> None:
     """Grades the class (only new or changed students unless --regrade), then writes the reports."""
     from nnlab.engine.classroom import choose_exercises, list_students, stray_files
     from nnlab.engine.store import ResultStore, remember_run
     from nnlab.reports import write_class_report
+    from nnlab.review.adjustments import apply_adjustments, read_adjustments
 
-    # TODO(lead): options.adjustments and options.similarity are accepted but not applied yet;
-    # the adjustments and similarity helpers plug in here, after grading, before the reports.
     students = list_students(options.class_dir)
+    # Read before grading, so a typo in the file fails in a second, not after the class.
+    adjustment_rows = read_adjustments(options.adjustments) if options.adjustments else []
     chosen = choose_exercises(students, options.exercises, options.course_file, options.assignment)
     _warn_stray(stray_files(students, chosen.ids), chosen.ids)
     try:
@@ -151,7 +164,12 @@ def grade_class(options: GradeOptions) -> None:
                f"({chosen.source}); seed {seed}", err=True)
     graded, lost = _grade_jobs(plan, options, store) if plan.jobs else ({}, [])
     results = {**plan.reused, **graded}
-    write_class_report([results[s.name] for s in students], chosen.ids, options.out_dir)
+    # The stored results stay as graded: adjustments apply on every run, so they survive a regrade.
+    ordered, unmatched = apply_adjustments([results[s.name] for s in students], adjustment_rows)
+    for row in unmatched:
+        click.echo(f"nnlab: warning: adjustment not applied: {row.describe()}", err=True)
+    write_class_report(ordered, chosen.ids, options.out_dir, unmatched_adjustments=unmatched,
+                       extra_sections=_similarity(options, chosen.ids))
     if lost:
         click.echo(f"{len(lost)} student(s) could not be graded (infrastructure error, scored zero): "
                    f"{', '.join(sorted(lost))}; run the same command again to retry them", err=True)
