@@ -59,12 +59,3 @@ def test_unknown_objects_cannot_be_sent_without_a_handle() -> None:
     """Does the grader refuse to send an arbitrary object it cannot encode?"""
     with pytest.raises(ProtocolViolation):
         codec.encode(object())
-
-
-def test_labels_name_objects_passed_back_by_handle() -> None:
-    """Does a check's label show a worker object sent back by handle as its type, not as
-    `Handle(id=...)`?"""
-    from nnlab.grader.session import _short_args
-
-    label = _short_args((codec.Handle(3, "Sequential"), 1.5), {"optimizer": codec.Handle(4, "SGD")})
-    assert label == "<Sequential>, 1.5, optimizer=<SGD>"

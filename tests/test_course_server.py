@@ -283,7 +283,7 @@ def test_the_rate_limit_holds_under_concurrent_uploads(course: dict[str, Any], t
     assert statuses == [202] * 3 + [429] * 7
     waits = [int(a[1]["retry-after"] if "retry-after" in a[1] else a[1]["Retry-After"])
              for a in answers if a[0] == 429]
-    assert all(3500 <= w <= 3600 for w in waits)
+    assert all(3500 <= w <= 3600 for w in waits), waits
     assert sorted(a[2]["attempts_left"] for a in answers if a[0] == 202) == [0, 1, 2]
     env = {"NNLAB_SERVER": url, "NNLAB_TOKEN": token, "XDG_CONFIG_HOME": str(tmp_path)}
     (tmp_path / "leaky_relu.py").write_bytes(SOLUTION["leaky_relu.py"])

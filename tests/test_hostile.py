@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -12,8 +11,11 @@ import pytest
 
 from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.grader.pipeline import grade_exercise
+from nnlab.grader.pipeline import ExerciseGrading, grade_one
 from nnlab.results import Outcome
+
+# Each case waits out limits or grades a whole exercise: the full suite's, not the fast subset's.
+pytestmark = pytest.mark.slow
 
 HOSTILE = Path(__file__).parent / "hostile"
 CANARIES = [Path("/tmp/nnlab-hostile-canary"), Path.home() / "nnlab-hostile-canary"]
@@ -25,10 +27,13 @@ def _exercise():
     return dataclasses.replace(load_exercise(EXERCISES_DIR / "my_linear"), check_seconds=1.5)
 
 
+def _graded(path: Path, launcher: WorkerLauncher) -> ExerciseGrading:
+    return grade_one(_exercise(), path.read_text(encoding="utf-8"), "my_linear.py",
+                     launcher, seed=99, include_hidden=True)
+
+
 def _grade(path: Path, launcher: WorkerLauncher):
-    result, _ = grade_exercise(_exercise(), path.read_text(encoding="utf-8"), "my_linear.py",
-                               launcher, seed=99, include_hidden=True)
-    return result
+    return _graded(path, launcher).result
 
 
 def _ppid(pid: int) -> int:
@@ -82,13 +87,14 @@ def test_hostile_submission_gains_nothing_and_leaves_nothing(path: Path, launche
     """Does the trick score no more than its honest control, with no process or file left?"""
     control = _CONTROL.search(path.read_text()).group(1)
     before = _possible_survivors()
-    result = _grade(path, launcher)
+    graded = _graded(path, launcher)
+    result = graded.result
     assert result.score <= control_scores[control], (
         f"{path.stem} scored {result.score} > control {control} "
         f"({control_scores[control]}):\n" + "\n".join(f"{c.test_id}: {c.outcome.value} {c.message[:150]}"
                                                       for c in result.checks))
+    assert graded.internal_errors == (), [c.message for c in result.checks]
     for check in result.checks:
-        assert "internal grader error" not in check.message, check.message
         assert len(check.message) < 10_000
     for canary in CANARIES:
         assert not canary.exists(), f"{path.stem} wrote {canary}"

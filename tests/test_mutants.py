@@ -10,6 +10,9 @@ from nnlab.grader.exercise import get_exercise
 from nnlab.grader.pipeline import grade_exercise
 from nnlab.results import Outcome
 
+# Every mutant graded with every check: the full suite's, not the fast subset's.
+pytestmark = pytest.mark.slow
+
 MUTANTS = Path(__file__).parent / "mutants"
 _EXPECT = re.compile(r"^# nnlab-expect:\s*(.+)$", re.MULTILINE)
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from nnlab.worker import sandbox
+from nnlab.worker.sandbox import landlock, probing, process, seccomp, syscalls
 from nnlab.results import Confinement
 from nnlab.worker.sandbox import Limits, confine, probe
 
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover - torch is a dependency, but keep the re
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
-NNLAB_DIR = Path(sandbox.__file__).resolve().parent.parent
+NNLAB_DIR = sandbox._nnlab_dir()
 CHILD_TIMEOUT_S = 120.0
 
 
@@ -327,7 +328,7 @@ def test_file_size_limit_raises_instead_of_killing(escape: dict[str, Any]) -> No
 def test_environment_and_fds(escape: dict[str, Any]) -> None:
     checks = escape["checks"]
     assert checks["fd_left_open"]["errno"] == errno.EBADF, checks["fd_left_open"]
-    assert set(checks["environ"]["value"]) <= {"PATH", "HOME", "TMPDIR", "LANG", *sandbox._KEPT_ENV}
+    assert set(checks["environ"]["value"]) <= {"PATH", "HOME", "TMPDIR", "LANG", *process.KEPT_ENV}
     assert checks["home"]["value"] == escape["scratch"]
 
 
@@ -360,7 +361,7 @@ def _layer_checks(port: int, parent: int) -> Callable[[], dict[str, Any]]:
         return {
             "fork": _attempt(fork),
             "threads": _attempt(threads),
-            "unshare": _attempt(lambda: sandbox._unshare(0x40000000)),
+            "unshare": _attempt(lambda: process.unshare(0x40000000)),
             "tcp_connect": _attempt(lambda: socket.create_connection(("127.0.0.1", port), timeout=2).close()),
             "kill_parent": _attempt(lambda: os.kill(parent, 0)),
             "ptrace_parent": _attempt(ptrace_parent),
@@ -378,9 +379,9 @@ def test_each_layer_holds_on_its_own(tmp_path: Path, without: str) -> None:
 
     def drop_layer() -> None:
         if without == "seccomp":
-            sandbox._seccomp = lambda rec, limits: False  # type: ignore[assignment]
+            seccomp.install = lambda rec, limits: False  # type: ignore[assignment]
         else:
-            sandbox.landlock_abi = lambda: 0  # type: ignore[assignment]
+            landlock.landlock_abi = lambda: 0  # type: ignore[assignment]
 
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -445,16 +446,16 @@ def test_missing_features_degrade_without_crashing(tmp_path: Path, machine: str)
     def cripple() -> None:
         # Only in the child: pretend to be a machine that lacks the features.
         if machine == "no-linux-features":  # roughly a macOS laptop
-            sandbox._LINUX = False  # type: ignore[misc]
-            sandbox._X86_64 = sandbox._AARCH64 = False  # type: ignore[misc]
-            sandbox._libc.cache_clear()
+            syscalls.LINUX = False  # type: ignore[misc]
+            syscalls.X86_64 = syscalls.AARCH64 = False  # type: ignore[misc]
+            syscalls.libc.cache_clear()
             return
-        sandbox.landlock_abi = lambda: 0  # type: ignore[assignment]
+        landlock.landlock_abi = lambda: 0  # type: ignore[assignment]
 
         def no_unshare(flags: int) -> None:
             raise OSError(errno.EPERM, "unshare not allowed here")
 
-        sandbox._unshare = no_unshare  # type: ignore[assignment]
+        process.unshare = no_unshare  # type: ignore[assignment]
 
     report = run_confined(lambda: {"alive": _attempt(lambda: 1)}, tmp_path, before=cripple)
     conf = report["confinement"]
@@ -467,7 +468,7 @@ def test_missing_features_degrade_without_crashing(tmp_path: Path, machine: str)
 
 
 def test_probe_leaves_the_caller_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox, "_PROBE_CACHE", None)  # measure afresh, not from the cache
+    monkeypatch.setattr(probing, "_PROBE_CACHE", None)  # measure afresh, not from the cache
     status_file = Path("/proc/self/status")
     limits = [resource.getrlimit(getattr(resource, name)) for name in
               ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CORE")]
@@ -521,7 +522,7 @@ def test_nnlab_inside_a_readable_tree_stays_hidden(tmp_path: Path) -> None:
     scratch.mkdir()
 
     def pretend_installed() -> None:
-        sandbox._nnlab_dir = lambda: site_packages / "nnlab"  # type: ignore[assignment]
+        landlock.nnlab_dir = lambda: site_packages / "nnlab"  # type: ignore[assignment]
 
     report = run_confined(lambda: {
         "other": _attempt((site_packages / "otherpkg" / "__init__.py").read_text),
@@ -543,15 +544,15 @@ def test_nnlab_is_carved_out_of_its_site_packages(tmp_path: Path) -> None:
         (site_packages / name).mkdir(parents=True)
     (site_packages / "six.py").write_text("")
     (tmp_path / "lib" / "python3.11" / "os.py").write_text("")
-    full, listing = sandbox._split_around(tmp_path, [site_packages / "nnlab"])
+    full, listing = landlock.split_around(tmp_path, [site_packages / "nnlab"])
     names = {p.relative_to(tmp_path).as_posix() for p in full}
     assert names == {"lib/python3.11/os.py", "lib/python3.11/site-packages/six.py",
                      "lib/python3.11/site-packages/torch"}
     assert {p.relative_to(tmp_path).as_posix() for p in listing} == {
         ".", "lib", "lib/python3.11", "lib/python3.11/site-packages"}
-    assert sandbox._split_around(site_packages / "torch", [site_packages / "nnlab"]) == (
+    assert landlock.split_around(site_packages / "torch", [site_packages / "nnlab"]) == (
         [site_packages / "torch"], [])
-    assert sandbox._split_around(site_packages / "nnlab", [site_packages / "nnlab"]) == ([], [])
+    assert landlock.split_around(site_packages / "nnlab", [site_packages / "nnlab"]) == ([], [])
 
 
 def test_limits_defaults() -> None:
@@ -565,14 +566,14 @@ def test_gpu_rules_open_nvidia_devices_for_ioctl(tmp_path: Path, monkeypatch: py
     devices = [tmp_path / "nvidiactl", tmp_path / "nvidia0"]
     for dev in devices:
         dev.write_bytes(b"")
-    monkeypatch.setattr(sandbox, "nvidia_devices", lambda: [str(d) for d in devices])
+    monkeypatch.setattr(landlock, "nvidia_devices", lambda: [str(d) for d in devices])
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    with_gpu = dict(sandbox._landlock_rules(scratch, [], gpu=True))
-    without = dict(sandbox._landlock_rules(scratch, [], gpu=False))
+    with_gpu = dict(landlock.landlock_rules(scratch, [], gpu=True))
+    without = dict(landlock.landlock_rules(scratch, [], gpu=False))
     for dev in devices:
         rights = with_gpu[dev.resolve()]
-        assert rights & sandbox._FS_IOCTL_DEV and rights & sandbox._FS_WRITE_FILE, dev
+        assert rights & landlock.FS_IOCTL_DEV and rights & landlock.FS_WRITE_FILE, dev
         assert dev.resolve() not in without
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from nnlab.grader import freezer, runner, timing
+from nnlab.grader import runner, timing
+from nnlab.grader.timing import api, decide, freezer, machine, pools, recheck, tuning
 from nnlab.grader.exercise import EXERCISES_DIR, Exercise, load_exercise
 from nnlab.results import CheckResult, Outcome
 
@@ -69,6 +70,7 @@ def test_every_timed_exercise_declares_its_check() -> None:
         assert (VARIANTS / f"{exercise_id}_loop.py").is_file(), exercise_id
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exercise_id", TIMED)
 def test_solution_is_fast_with_margin(exercise_id: str, launcher) -> None:
     """Does the solution pass its timing check even with the threshold MARGIN times stricter?"""
@@ -77,15 +79,16 @@ def test_solution_is_fast_with_margin(exercise_id: str, launcher) -> None:
     assert result.outcome is Outcome.PASSED, _describe(result)
     info = result.timing
     assert info is not None and info.ratio < info.threshold
-    assert f"torch {torch.__version__}" in info.device and info.rounds >= timing.CLEAR_ROUNDS
+    assert f"torch {torch.__version__}" in info.device and info.rounds >= tuning.CLEAR_ROUNDS
     if sys.platform.startswith("linux") and info.device.startswith("cpu"):
-        # Where it can, the grader moves inputs and outputs itself (nnlab.grader.freezer).
+        # Where it can, the grader moves inputs and outputs itself (nnlab.grader.timing.freezer).
         assert "moved while the worker was stopped" in info.device, info.device
 
 
 LOOPS = sorted(VARIANTS.glob("*_loop*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", LOOPS, ids=lambda p: p.stem)
 def test_python_loop_is_too_slow(path: Path, launcher) -> None:
     """Does a Python loop with correct values fail even with the threshold LOOP_MARGIN times
@@ -100,6 +103,7 @@ def test_python_loop_is_too_slow(path: Path, launcher) -> None:
     assert result.timing is not None and result.timing.ratio > result.timing.threshold
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", sorted(VARIANTS.glob("*_cache.py")), ids=lambda p: p.stem)
 def test_caching_by_input_gains_nothing(path: Path, launcher) -> None:
     """Does a slow submission that memoizes results by input identity or content still fail?"""
@@ -112,17 +116,19 @@ def test_caching_by_input_gains_nothing(path: Path, launcher) -> None:
 LINEAR = (EXERCISES_DIR.parent / "solutions" / "my_linear.py").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_undecided_is_skipped_with_the_reason(launcher, monkeypatch) -> None:
     """When the rounds never decide, is the check skipped (not passed or failed) with the numbers?"""
-    monkeypatch.setattr(timing, "_decide", lambda samples, threshold: None)
-    monkeypatch.setattr(timing, "MAX_ROUNDS", 3)
-    monkeypatch.setattr(timing, "MAX_BATCHES", 2)
+    monkeypatch.setattr(api, "decide", lambda samples, threshold: None)
+    monkeypatch.setattr(tuning, "MAX_ROUNDS", 3)
+    monkeypatch.setattr(tuning, "MAX_BATCHES", 2)
     result = _speed(_timing_only("my_linear"), LINEAR, launcher)
     assert result.outcome is Outcome.SKIPPED and result.score == 0, _describe(result)
     assert "undecided" in result.message and "the limit is 4x" in result.message
     assert result.timing is not None and result.timing.rounds == 3
 
 
+@pytest.mark.slow
 def test_wrong_values_while_timed_fail(launcher) -> None:
     """Does a submission that is right at first but returns garbage once timed fail the re-check?"""
     source = LINEAR + textwrap.dedent('''
@@ -138,6 +144,7 @@ def test_wrong_values_while_timed_fail(launcher) -> None:
     assert "on the timed inputs" in result.message
 
 
+@pytest.mark.slow
 def test_thread_count_is_the_graders(launcher) -> None:
     """Does a submission that raises torch's thread count while timed fail?"""
     source = LINEAR.replace("        y = x @ self.weight.T", "        torch.set_num_threads(4)\n"
@@ -146,6 +153,7 @@ def test_thread_count_is_the_graders(launcher) -> None:
     assert result.outcome is Outcome.FAILED and "thread count" in result.message, _describe(result)
 
 
+@pytest.mark.slow
 def test_correctness_gates_timing(launcher) -> None:
     """Is a fast submission that fails a gating correctness check failed without being timed?"""
 
@@ -162,6 +170,7 @@ def test_correctness_gates_timing(launcher) -> None:
     assert result.timing is None
 
 
+@pytest.mark.slow
 def test_cuda_without_a_usable_gpu_falls_back_to_the_cpu(launcher, monkeypatch) -> None:
     """Where CUDA is reported but the worker cannot use it, is the CPU measured and said so?"""
     if torch.cuda.is_available():
@@ -176,16 +185,16 @@ def test_cuda_without_a_usable_gpu_falls_back_to_the_cpu(launcher, monkeypatch) 
 
 def test_decision_rules() -> None:
     """Clear rounds decide early, a median near the threshold waits, a wide spread widens the band."""
-    def samples(*ratios: float) -> list[timing._Sample]:
-        return [timing._Sample(r, 1.0, r, 1.0) for r in ratios]
+    def samples(*ratios: float) -> list[decide.Sample]:
+        return [decide.Sample(r, 1.0, r, 1.0) for r in ratios]
 
-    assert timing._decide(samples(1.0, 1.1), 3.0) is None  # too few rounds
-    assert timing._decide(samples(1.0, 1.1, 0.9), 3.0) is True
-    assert timing._decide(samples(30, 31, 29), 3.0) is False
-    assert timing._decide(samples(2.9, 3.0, 3.1, 3.0, 2.95), 3.0) is None
-    assert timing._decide(samples(2.0, 2.1, 1.9, 2.05, 2.0), 3.0) is True
-    assert timing._decide(samples(1.0, 4.0, 2.0, 2.5, 3.5), 3.0) is None  # spread too wide
-    stats = timing._stats(samples(1.0, 2.0, 3.0, 4.0, 5.0))
+    assert decide.decide(samples(1.0, 1.1), 3.0) is None  # too few rounds
+    assert decide.decide(samples(1.0, 1.1, 0.9), 3.0) is True
+    assert decide.decide(samples(30, 31, 29), 3.0) is False
+    assert decide.decide(samples(2.9, 3.0, 3.1, 3.0, 2.95), 3.0) is None
+    assert decide.decide(samples(2.0, 2.1, 1.9, 2.05, 2.0), 3.0) is True
+    assert decide.decide(samples(1.0, 4.0, 2.0, 2.5, 3.5), 3.0) is None  # spread too wide
+    stats = decide.summarize(samples(1.0, 2.0, 3.0, 4.0, 5.0))
     assert stats.ratio == 3.0 and math.isclose(stats.spread, 2.0 / 3.0)
 
 
@@ -212,6 +221,7 @@ def test_measurements_never_overlap() -> None:
 HIDING = sorted(VARIANTS.glob("*_hides_*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", HIDING, ids=lambda p: p.stem)
 def test_work_hidden_from_the_clock_is_caught(path: Path, launcher) -> None:
     """Does a slow submission that hides its work from the clock (a lazy tensor, computing only
@@ -225,6 +235,7 @@ def test_work_hidden_from_the_clock_is_caught(path: Path, launcher) -> None:
         _describe(result)
 
 
+@pytest.mark.slow
 def test_without_memory_access_outputs_come_by_request(launcher, monkeypatch) -> None:
     """Where the grader cannot reach the worker's memory (no process_vm_readv, as on macOS,
     and always on CUDA), do inputs and picked outputs go by request, and do the verdicts
@@ -265,7 +276,8 @@ class MyLinear(_Right):
         out = super().forward(x)
         frame = _sys._getframe(1)
         while frame is not None:
-            if "iterations" in frame.f_locals and frame.f_locals.get("i", 0) > 0:
+            # The timed loop's frame: it holds every call's output in `kept`, call `i`.
+            if "kept" in frame.f_locals and frame.f_locals.get("i", 0) > 0:
                 return torch.zeros_like(out)
             frame = frame.f_back
         return out
@@ -285,13 +297,13 @@ def test_a_gradient_across_a_relu_kink_passes_but_a_wrong_one_fails() -> None:
     def reference(x: torch.Tensor) -> torch.Tensor:
         return torch.relu(x @ weight.to(x.dtype))
 
-    plan = timing._Plan([timing.normal(64, 64, requires_grad=True)], {}, True, "cpu", 1)
-    pools = timing._Pools(plan, 2, random.Random(3))
+    plan = pools.Plan([timing.normal(64, 64, requires_grad=True)], {}, True, "cpu", 1)
+    drawn = pools.Pools(plan, 2, random.Random(3))
     grad_output = torch.randn(64, 64)
-    checker = timing._Checker(reference, None, plan, "f", None, None)
+    checker = recheck.Checker(reference, None, plan, "f", None, None)
 
     def gradient(index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        (x,) = pools.window(plan, index)
+        (x,) = drawn.window(plan, index)
         x = x.double().requires_grad_(True)
         out = reference(x)
         (g,) = torch.autograd.grad([out], [x], [grad_output.double()])
@@ -300,18 +312,19 @@ def test_a_gradient_across_a_relu_kink_passes_but_a_wrong_one_fails() -> None:
     out, true_grad = gradient(0)
     # One unit on the other side of its kink: one row of grad_output dropped from one
     # input row, as float32 rounding can do; a few % of the gradient's norm at most.
-    pre = (pools.window(plan, 0)[0].double() @ weight)
+    pre = (drawn.window(plan, 0)[0].double() @ weight)
     row, col = divmod(int(pre.abs().argmin()), 64)
     flipped = true_grad.clone()
     sign = 1.0 if pre[row, col] <= 0 else -1.0
     flipped[row] += sign * grad_output[row, col] * weight[:, col].float()
     assert not torch.allclose(flipped, true_grad, rtol=1e-4, atol=1e-5)
-    checker.check([{"index": 0, "output": out, "grads": [flipped]}], pools, grad_output)
+    checker.check([{"index": 0, "output": out, "grads": [flipped]}], drawn, grad_output)
     for wrong in (torch.zeros_like(true_grad), gradient(1)[1]):
         with pytest.raises(CheckFailed, match="gradient of input 0"):
-            checker.check([{"index": 0, "output": out, "grads": [wrong]}], pools, grad_output)
+            checker.check([{"index": 0, "output": out, "grads": [wrong]}], drawn, grad_output)
 
 
+@pytest.mark.slow
 def test_a_timed_output_of_another_shape_fails_before_it_is_read(launcher) -> None:
     """Does an output whose shape differs from the reference's, only while timed, fail with
     the shapes named (and is it refused before the grader reads it from the worker)?"""
@@ -323,13 +336,14 @@ def test_a_timed_output_of_another_shape_fails_before_it_is_read(launcher) -> No
         in result.message, _describe(result)
 
 
+@pytest.mark.slow
 def test_inputs_drawn_differently_skip_rather_than_fail(launcher, monkeypatch) -> None:
     """Without memory access the worker draws its inputs from seeds: if its values ever
     differed from the grader's, would a correct submission be skipped with the reason,
     never failed?"""
     monkeypatch.setattr(freezer, "memory_reachable", lambda pid: False)
-    real_draw = timing.draw_pool
-    monkeypatch.setattr(timing, "draw_pool", lambda *spec: real_draw(*spec) + 1e-3)
+    real_draw = pools.draw_pool
+    monkeypatch.setattr(pools, "draw_pool", lambda *spec: real_draw(*spec) + 1e-3)
     result = _speed(_timing_only("my_linear"), LINEAR, launcher)
     assert result.outcome is Outcome.SKIPPED, _describe(result)
     assert "random inputs differ" in result.message
@@ -340,13 +354,13 @@ def test_a_stopped_worker_runs_nothing(launcher) -> None:
     no CPU at all, and run again once the worker is let go?"""
     import time
 
-    from nnlab.grader.session import WorkerSession, remote_session
+    from nnlab.grader.session import WorkerSession
 
     spinner = "import threading\nthreading.Thread(target=lambda: [None for _ in iter(int, 1)], daemon=True).start()\n"
     session = WorkerSession(launcher, spinner, "spin.py", [], [], 30)
     try:
-        pid = remote_session(session.root).process.pid
-        clock = timing._ProcessClock(pid)
+        pid = session.process.pid
+        clock = machine.ProcessClock(pid)
         stopper = freezer.Freezer(pid)
         stopper.freeze()
         before = clock()
@@ -364,11 +378,11 @@ def test_a_stopped_worker_runs_nothing(launcher) -> None:
 def test_memory_round_trip_with_a_stopped_worker(launcher) -> None:
     """Can the grader write a tensor into the stopped worker and read it back bit for bit,
     and is a read at a bogus address refused (not a crash)?"""
-    from nnlab.grader.session import WorkerSession, remote_session
+    from nnlab.grader.session import WorkerSession
 
     session = WorkerSession(launcher, "import torch\nBUF = torch.zeros(1000)\n", "buf.py", [], [], 30)
     try:
-        pid = remote_session(session.root).process.pid
+        pid = session.process.pid
         if not freezer.memory_reachable(pid):
             pytest.skip("this system does not let the grader reach a worker's memory")
         address = session.request("eval", "address", expression="submission.BUF.data_ptr()",

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import ast
-import importlib
 from dataclasses import dataclass
 from typing import Any
+
+from nnlab.wire.names import resolve_dotted
 
 # Only these roots are ever imported by the grader to resolve a name; a student's
 # `import evil` is never executed here.
@@ -26,25 +27,6 @@ class Violation:
         return f"line {self.line}: {self.what}"
 
 
-def _resolve(dotted: str) -> Any:
-    parts = dotted.split(".")
-    if parts[0] not in _RESOLVABLE_ROOTS:
-        return None
-    try:
-        obj: Any = importlib.import_module(parts[0])
-    except ImportError:
-        return None
-    for i, part in enumerate(parts[1:], start=1):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            try:
-                obj = importlib.import_module(".".join(parts[: i + 1]))
-            except ImportError:
-                return None
-    return obj
-
-
 class _Scanner(ast.NodeVisitor):
     def __init__(self, banned: dict[str, Any], check_dynamic: bool) -> None:
         self.banned = banned  # dotted name -> resolved object (or None)
@@ -59,7 +41,7 @@ class _Scanner(ast.NodeVisitor):
             if node.id in self.aliases:
                 return self.aliases[node.id]
             for module in self.star_modules:
-                obj = _resolve(module)
+                obj = resolve_dotted(module, _RESOLVABLE_ROOTS)
                 if obj is not None and hasattr(obj, node.id):
                     return f"{module}.{node.id}"
             return None
@@ -74,7 +56,7 @@ class _Scanner(ast.NodeVisitor):
         return None
 
     def banned_name(self, dotted: str) -> str | None:
-        obj = _resolve(dotted)
+        obj = resolve_dotted(dotted, _RESOLVABLE_ROOTS)
         for name, banned_obj in self.banned.items():
             if dotted == name or dotted.startswith(name + "."):
                 return name
@@ -160,7 +142,7 @@ def find_banned(source: str, banned: tuple[str, ...] | list[str],
     if not banned:
         return []
     tree = ast.parse(source)
-    resolved = {name: _resolve(name) for name in banned}
+    resolved = {name: resolve_dotted(name, _RESOLVABLE_ROOTS) for name in banned}
     scanner = _Scanner(resolved, check_dynamic)
     # Two passes so an alias assigned below its first use is still known.
     scanner.visit(tree)

@@ -129,7 +129,6 @@ class WorkerLauncher:
             # Where there is an NVIDIA driver, timing checks run on the GPU in the worker.
             limits = Limits(gpu=bool(nvidia_devices()))
         self.limits = limits if confine else None
-        self.started = 0
         # Every worker's scratch folder lives under this one, removed when the grader exits.
         self.scratch_root = Path(tempfile.mkdtemp(prefix="nnlab-run-"))
         atexit.register(shutil.rmtree, self.scratch_root, True)
@@ -144,7 +143,6 @@ class WorkerLauncher:
         with _main_module_hidden():
             process.start()
         child_conn.close()
-        self.started += 1
         worker = WorkerProcess(process=process, conn=parent_conn, scratch=scratch)
         _live.add(worker)
         return worker

@@ -16,7 +16,7 @@ from nnlab.grader.launcher import WorkerLauncher
 from nnlab.results import Confinement, ExerciseResult, Outcome, SubmissionResult
 from nnlab.grader.runner import failed_everywhere, run_checks, timing_device
 from nnlab.grader.timing import describe_device
-from nnlab.grader.submission import SubmissionFile, collect
+from nnlab.grader.submission import collect
 
 
 def new_seed() -> int:

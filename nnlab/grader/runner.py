@@ -1,6 +1,7 @@
 """Runs an exercise's pytest check files in the grader process and turns reports into results."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from nnlab.errors import BannedApiUsed, LoadTimeout, WorkerFault, WorkerTimeout
-from nnlab.grader.checks import GradingContext
+from nnlab.grader.checks import CheckBoard, GradingContext, is_timing_check
 from nnlab.grader.exercise import CheckSpec, Exercise
 from nnlab.grader.launcher import WorkerLauncher
 from nnlab.results import CheckResult, Outcome
@@ -37,6 +38,8 @@ class _Verdict:
     message: str
     duration_s: float
     timing: Any = None
+    internal: bool = False
+    """The grader (or the check's author) failed, not the student's code."""
 
 
 def _verdict_from(excinfo: pytest.ExceptionInfo[BaseException] | None, duration: float) -> _Verdict:
@@ -55,7 +58,8 @@ def _verdict_from(excinfo: pytest.ExceptionInfo[BaseException] | None, duration:
         # Only the message crafted by the check, never pytest's rendering of its source.
         return _Verdict(Outcome.FAILED, str(exc) or "the check's condition was not met", duration)
     return _Verdict(Outcome.ERROR, f"internal grader error ({type(exc).__name__}: "
-                                   f"{str(exc)[:300]}); please tell your instructor", duration)
+                                   f"{str(exc)[:300]}); please tell your instructor", duration,
+                    internal=True)
 
 
 class _ChecksPlugin:
@@ -70,6 +74,8 @@ class _ChecksPlugin:
         """Ready for another submission (the checks stay collected)."""
         self.context = context
         self.verdicts: dict[str, _Verdict] = {}
+        self.board = CheckBoard()
+        """What this submission's checks share: outcomes so far (a timing check's gate), timing figures."""
         self.confinement: dict[str, Any] | None = None
         self.load_timeout: str | None = None
         self.timed_out: str | None = None
@@ -81,8 +87,8 @@ class _ChecksPlugin:
 
     def _context_for(self, test_id: str) -> GradingContext:
         ctx = self.context
-        return GradingContext(ctx.exercise, ctx.seed, derive_seed(ctx.seed, ctx.exercise.id, test_id),
-                              ctx.device, ctx.launcher, ctx.source, ctx.filename)
+        return dataclasses.replace(ctx, check_seed=derive_seed(ctx.seed, ctx.exercise.id, test_id),
+                                   test_id=test_id, board=self.board)
 
     @pytest.fixture
     def sub(self, request: pytest.FixtureRequest) -> Any:
@@ -100,11 +106,9 @@ class _ChecksPlugin:
             # that never reach the looping code still earn their points.
             limit = min(limit, AFTER_TIMEOUT_S)
         try:
-            session = WorkerSession(ctx.launcher, ctx.source, ctx.filename,
-                                    list(ctx.exercise.banned), list(ctx.exercise.banned_ops),
-                                    limit,
-                                    seed=derive_seed(self._context_for(request.node.originalname)
-                                                     .check_seed, "worker"))
+            seed = derive_seed(self._context_for(request.node.originalname).check_seed, "worker")
+            session = WorkerSession.for_exercise(ctx.launcher, ctx.exercise, ctx.source,
+                                                 ctx.filename, seed, time_limit_s=limit)
         except LoadTimeout as exc:
             self.load_timeout = str(exc)
             raise
@@ -127,13 +131,14 @@ class _ChecksPlugin:
             self._record(test_id, _verdict_from(call.excinfo, call.duration))
         elif call.when == "call":
             verdict = _verdict_from(call.excinfo, call.duration)
-            verdict.timing = getattr(item, "nnlab_timing_info", None)
+            verdict.timing = self.board.timings.get(test_id)
             self._record(test_id, verdict)
         elif call.when == "teardown" and call.excinfo is not None and test_id not in self.verdicts:
             self._record(test_id, _verdict_from(call.excinfo, call.duration))
 
     def _record(self, test_id: str, verdict: _Verdict) -> None:
         self.verdicts[test_id] = verdict
+        self.board.outcomes[test_id] = verdict.outcome
         if verdict.outcome is not Outcome.TIMEOUT:
             return
         if self.timed_out is None:
@@ -151,7 +156,7 @@ class _ChecksPlugin:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Timing checks last, so a crash elsewhere is reported before a long measurement.
-        items.sort(key=lambda it: bool(getattr(getattr(it, "function", None), "nnlab_timing", False)))
+        items.sort(key=lambda it: is_timing_check(getattr(it, "function", None)))
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,8 @@ class CheckRun:
 
     results: tuple[CheckResult, ...]
     confinement: dict[str, Any] | None = None
+    internal_errors: tuple[str, ...] = ()
+    """Test ids of the checks that failed because of the grader or the check itself."""
 
 
 def _pytest_args(exercise: Exercise, include_hidden: bool) -> list[str]:
@@ -199,21 +206,25 @@ class _CollectedChecks:
         self.plugin.reset(context)
         for index, item in enumerate(self.items):
             # Nothing of the previous submission may show in this one's report.
-            item.__dict__.pop("nnlab_timing_info", None)
             item._report_sections = []
             following = self.items[index + 1] if index + 1 < len(self.items) else None
             runtestprotocol(item, log=False, nextitem=following)
         return self.plugin.verdicts
 
 
-_collected: dict[tuple[Path, bool], _CollectedChecks | None] = {}
+_collected: dict[tuple[Path, bool, tuple[Path, ...]], _CollectedChecks | None] = {}
 _collected_lock = threading.Lock()
+
+
+def _collection_key(exercise: Exercise, include_hidden: bool) -> tuple[Path, bool, tuple[Path, ...]]:
+    # The check files too: two Exercise objects of one folder may run different files.
+    return exercise.folder, include_hidden, tuple(exercise.check_files(include_hidden))
 
 
 def _collected_for(exercise: Exercise, include_hidden: bool) -> _CollectedChecks | None:
     """This process's collected checks of the exercise, free for use; None: run pytest afresh."""
-    key = (exercise.folder, include_hidden)
     with _collected_lock:
+        key = _collection_key(exercise, include_hidden)
         if key not in _collected:
             try:
                 _collected[key] = _CollectedChecks(exercise, include_hidden)
@@ -244,20 +255,22 @@ def run_checks(exercise: Exercise, source: str, filename: str, launcher: WorkerL
         except BaseException:
             # Interrupted halfway, its fixtures may not be torn down: collect afresh next time.
             with _collected_lock:
-                _collected.pop((exercise.folder, include_hidden), None)
+                _collected.pop(_collection_key(exercise, include_hidden), None)
             raise
         finally:
             collected.busy.release()
     else:
         verdicts, plugin, exit_code = _verdicts_afresh(exercise, include_hidden, context)
         why = "; ".join(plugin.collection_errors) or f"pytest exit code {exit_code}"
-    results = []
+    results, internal = [], []
     for spec in exercise.checks_for(include_hidden):
         verdict = verdicts.get(spec.test_id) or _Verdict(
             Outcome.ERROR, f"the check could not be run (internal grader error: {why}); "
-                           "please tell your instructor", 0.0)
+                           "please tell your instructor", 0.0, internal=True)
         results.append(_result(spec, verdict))
-    return CheckRun(tuple(results), plugin.confinement)
+        if verdict.internal:
+            internal.append(spec.test_id)
+    return CheckRun(tuple(results), plugin.confinement, tuple(internal))
 
 
 def _result(spec: CheckSpec, verdict: _Verdict) -> CheckResult:

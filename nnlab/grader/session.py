@@ -9,6 +9,7 @@ import torch
 from nnlab.errors import (BannedApiUsed, LoadTimeout, ProtocolViolation, StudentCodeError,
                           WorkerCrashed, WorkerTimeout)
 from nnlab.wire import codec
+from nnlab.grader.exercise import Exercise
 from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
 
 _REPLY_LIMIT = codec.MAX_MESSAGE_BYTES
@@ -41,21 +42,26 @@ class Remote:
 
 
 def remote_label(obj: Remote) -> str:
+    """What a remote object is called in messages ("MyLinear(3, 4)", "layer.weight")."""
     return obj._label
 
 
 def remote_session(obj: Remote) -> WorkerSession:
+    """The session of the worker that holds `obj`."""
     return obj._session
+
+
+def handle_of(obj: Remote) -> codec.Handle:
+    """The worker's handle for `obj` (how it travels back to that worker)."""
+    return obj._handle
 
 
 def _short_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     def one(a: Any) -> str:
         if isinstance(a, torch.Tensor):
             return f"<{tuple(a.shape)} tensor>"
-        if isinstance(a, Remote):
-            return a._label
-        if isinstance(a, codec.Handle):  # a worker object passed back by its handle
-            return f"<{a.type_name}>"
+        if isinstance(a, (Remote, codec.Handle)):  # a worker object passed back to it
+            return f"<{handle_of(a).type_name if isinstance(a, Remote) else a.type_name}>"
         text = repr(a)
         return text if len(text) < 30 else text[:27] + "..."
     parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
@@ -90,6 +96,15 @@ class WorkerSession:
             # its worker or scratch folder behind.
             self.close()
             raise
+
+    @classmethod
+    def for_exercise(cls, launcher: WorkerLauncher, exercise: Exercise, source: str,
+                     filename: str, seed: int, time_limit_s: float | None = None) -> WorkerSession:
+        """A fresh worker with the submission loaded, under the exercise's bans and time limit
+        (or `time_limit_s`)."""
+        limit = exercise.check_seconds if time_limit_s is None else time_limit_s
+        return cls(launcher, source, filename, list(exercise.banned), list(exercise.banned_ops),
+                   limit, seed=seed)
 
     # -- transport -------------------------------------------------------------------
     def _exchange(self, payload: bytes | None, doing: str) -> Any:
@@ -188,7 +203,7 @@ class WorkerSession:
             raise ProtocolViolation(f"the {kind} did not come back as a mapping")
         return value
 
-    # -- timing (nnlab.grader.timing) -------------------------------------------------------
+    # -- timing (nnlab.grader.timing) ------------------------------------------------------
     def restart_clock(self) -> None:
         """Gives the check its full time limit again, e.g. after waiting for the timing lock."""
         self.deadline = time.monotonic() + self.time_limit_s
@@ -200,16 +215,16 @@ class WorkerSession:
         if not (isinstance(value, list) and len(value) == len(tensors)
                 and all(isinstance(v, Remote) for v in value)):
             raise ProtocolViolation("the worker did not keep the timing inputs")
-        return [v._handle for v in value]
+        return [handle_of(v) for v in value]
 
     def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
                   first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
                   threads: int = 0, digests: bool = False, traced: bool = True) -> dict[str, Any]:
-        """One timed request: `iterations` calls in the worker (see Worker.op_time_loop).
+        """One timed request: `iterations` calls in the worker (`nnlab.wire.timed.time_loop`).
 
         Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
         held there; fetch some with `kept_outputs` or read them where "where" says. With
-        `digests`, also "digests": per call, one `worker.digest` (two floats; None for a
+        `digests`, also "digests": per call, one `nnlab.wire.timed.digest` (two floats; None for a
         missing grad) per held tensor, and "drawn": one digest per input pool it drew.
         """
         what = "forward and backward of " if backward else ""
@@ -234,11 +249,11 @@ class WorkerSession:
     def kept_outputs(self, kept: Remote, picks: list[int]) -> Any:
         """The output and input grads of the picked timed calls, as plain data."""
         return self.request("eval", "reading the timed outputs", expression="[kept[i] for i in picks]",
-                            bindings={"kept": kept._handle, "picks": [int(i) for i in picks]})
+                            bindings={"kept": kept, "picks": [int(i) for i in picks]})
 
 
 def _is_digest(value: Any) -> bool:
-    """Two floats, as worker.digest gives them."""
+    """Two floats, as nnlab.wire.timed.digest gives them."""
     return isinstance(value, list) and len(value) == 2 and all(type(v) is float for v in value)
 
 

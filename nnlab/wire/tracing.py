@@ -7,6 +7,8 @@ from torch._ops import OpOverload, OpOverloadPacket
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from nnlab.wire.names import resolve_dotted
+
 
 class BannedTrace:
     """Records banned torch functions and aten ops while student code runs."""
@@ -31,18 +33,6 @@ class BannedTrace:
     @property
     def active(self) -> bool:
         return bool(self.functions or self.aten_ops)
-
-
-def resolve_dotted(name: str) -> Any:
-    """The object a dotted name such as `torch.nn.functional.linear` names, or None."""
-    parts = name.split(".")
-    try:
-        obj: Any = __import__(parts[0])
-        for part in parts[1:]:
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError):
-        return None
-    return obj
 
 
 class FunctionTracer(TorchFunctionMode):

@@ -27,7 +27,7 @@ class WorkerConfig:
     """What the grader passes to a new worker (pickled to the trusted fork server only)."""
 
     scratch: str
-    readable: tuple[str, ...] = ()
+    """The worker's own folder, the only one it may write to."""
     limits: Any = None
     """A sandbox.Limits, or None to skip confinement (tests of the protocol alone)."""
 
@@ -218,12 +218,8 @@ def serve(conn: Any, config: WorkerConfig) -> None:
     if config.limits is not None:
         from nnlab.worker import sandbox
 
-        applied = sandbox.confine(
-            Path(config.scratch),
-            [Path(p) for p in config.readable],
-            config.limits,
-            keep_fds=[conn.fileno()],
-        )
+        # Nothing beyond the runtime is readable: the submission arrives as text.
+        applied = sandbox.confine(Path(config.scratch), [], config.limits, keep_fds=[conn.fileno()])
         confinement = {"level": applied.level, "applied": list(applied.applied),
                        "missing": list(applied.missing)}
     conn.send_bytes(codec.encode({"hello": confinement, "pid": os.getpid()}))

@@ -16,7 +16,7 @@ _FAST = F.__dict__["lin" + "ear"]
 def _timed() -> bool:
     frame = sys._getframe(2)
     while frame is not None:
-        if "iterations" in frame.f_locals:
+        if "kept" in frame.f_locals and "request" in frame.f_locals:  # the timed loop's frame
             return True
         frame = frame.f_back
     return False

@@ -4,10 +4,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,
-                                 gradcheck_remote, load_reference_state, noncontig, parameters_of,
-                                 randn, state_dict_of, vjp)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
+                                 call_returning_args, evaluate, gradcheck_remote,
+                                 load_reference_state, noncontig, parameters_of, randn,
+                                 state_dict_of, vjp)
 
 
 class Reference(nn.Module):
@@ -143,8 +143,7 @@ def test_mask_semantics(sub):
     for trial in range(3):
         x = randn(5, 8, 6)
         mask = _random_mask(5, 8)
-        session = remote_session(pool)
-        result, args = session.call_returning_args(pool, (x, mask), {})
+        result, args = call_returning_args(pool, (x, mask), {})
         context, weights = _pair(result, "AttentionPooling(6) with a mask")
         assert_tensor(weights, "weights of AttentionPooling(6) with a mask", shape=(5, 8))
         if type(args[1]) is not torch.Tensor or not torch.equal(args[1], mask):
@@ -203,10 +202,8 @@ def test_large_magnitudes(sub):
 
 def _concatenated(pool: Remote, mask: torch.Tensor | None) -> Remote:
     # A trusted helper in the worker: one tensor (context | weights) for gradcheck.
-    call = "m(x)" if mask is None else "m(x, mask)"
-    return remote_session(pool).eval(f"lambda x: torch.cat(list({call}), dim=-1)",
-                                     label="AttentionPooling (context and weights)",
-                                     m=pool._handle, mask=mask)
+    return evaluate(pool, "lambda x: torch.cat(list(m(x) if mask is None else m(x, mask)), dim=-1)",
+                    label="AttentionPooling (context and weights)", m=pool, mask=mask)
 
 
 def _vjp_against_reference(pool: Remote, reference: Reference, x: torch.Tensor,

@@ -6,10 +6,9 @@ import copy
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,
-                                 buffers_of, load_reference_state, noncontig, parameters_of,
-                                 randn, vjp)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
+                                 buffers_of, evaluate, load_reference_state, noncontig,
+                                 parameters_of, randn, vjp)
 
 FEATURES = ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"] * 2 + ["Conv2d", "BatchNorm2d", "ReLU"]
 CLASSIFIER = ["Linear", "ReLU", "Dropout", "Linear"]
@@ -49,9 +48,10 @@ def _reference(in_channels: int = 3, num_classes: int = 10) -> Reference:
 
 def _keys_and_shapes(module: Remote) -> list:
     # Names and shapes only, without the 2.2M parameter values.
-    return remote_session(module).eval(
+    return evaluate(
+        module,
         "[(k, list(v.shape) if isinstance(v, torch.Tensor) else None) for k, v in m.state_dict().items()]",
-        label="the state_dict keys", m=module._handle)
+        label="the state_dict keys", m=module)
 
 
 def _load(module: Remote, reference: nn.Module, what: str) -> None:
@@ -71,12 +71,15 @@ def _load(module: Remote, reference: nn.Module, what: str) -> None:
     load_reference_state(module, reference)
 
 
+# The kind of each layer of an nn.Sequential attribute (None: not an nn.Sequential).
+_LAYOUT = ("None if not isinstance(getattr(m, attribute, None), nn.Sequential) else "
+           "[next((n for n in kinds if isinstance(layer, getattr(nn, n))), type(layer).__name__) "
+           "for layer in getattr(m, attribute)]")
+
+
 def _layout(model: Remote, attribute: str) -> list | None:
-    return remote_session(model).eval(
-        f"None if not isinstance(getattr(m, {attribute!r}, None), nn.Sequential) else "
-        f"[next((n for n in kinds if isinstance(layer, getattr(nn, n))), type(layer).__name__) "
-        f"for layer in m.{attribute}]",
-        label=f"the layout of {attribute}", m=model._handle, kinds=KINDS)
+    return evaluate(model, _LAYOUT, label=f"the layout of {attribute}", m=model, kinds=KINDS,
+                    attribute=attribute)
 
 
 def _expected(reference: nn.Module, x: torch.Tensor, train: bool, part: str = "") -> torch.Tensor:
@@ -103,7 +106,7 @@ def test_structure(sub):
             if got is None:
                 raise CheckFailed(f"{what}: `self.{attribute}` should be an nn.Sequential")
             assert_equal(got, layout, f"the layers of {what}.{attribute}, in order")
-        p = remote_session(model).eval("m.classifier[2].p", label="classifier[2].p", m=model._handle)
+        p = evaluate(model, "m.classifier[2].p", label="classifier[2].p", m=model)
         assert_equal(p, 0.5, f"the dropout probability in {what}.classifier")
         reference = Reference(*args)
         _load(model, reference, what)

@@ -5,34 +5,15 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.autograd.gradcheck import GradcheckError
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor, buffers_of,
-                                 expect_raises, noncontig, parameters_of, randn, remote_function,
-                                 state_dict_of, vjp)
-from nnlab.grader.session import remote_session
+                                 call_returning_args, expect_raises, gradcheck_remote, noncontig,
+                                 parameters_of, randn, state_dict_of, vjp)
 
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _gradcheck(target: Any, inputs: list[torch.Tensor], what: str, module: Any = None) -> None:
-    """torch.autograd.gradcheck in float64 on the student's forward and backward.
-
-    Local stand-in for checks.gradcheck_remote, whose except clause names
-    `torch.autograd.gradcheck.GradcheckError` (an attribute of the *function* gradcheck,
-    which does not exist): any failure there turns into an internal grader error.
-    """
-    fn = remote_function(target, module=module)
-    leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
-    try:
-        torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-6, rtol=1e-4, raise_exception=True)
-    except GradcheckError as error:
-        raise CheckFailed(f"{what}: gradcheck failed: {str(error).strip().splitlines()[0]}") from None
-    except RuntimeError as error:  # e.g. a gradient of the wrong shape
-        raise CheckFailed(f"{what}: gradcheck failed: {str(error).strip().splitlines()[0]}") from None
-
-
 def _random_state(reference: nn.BatchNorm1d, batches_seen: int = 0) -> dict[str, torch.Tensor]:
     """Non-trivial float32 values for every entry of the reference's state_dict."""
     c = reference.num_features
@@ -144,7 +125,7 @@ def test_train_forward(sub):
         layer, reference, label = _pair(sub, shape[1], **kwargs)
         scale = 0.2 if "eps" in kwargs else 1.5
         x = _batch(*shape, scale=scale, offset=0.3)
-        result, args = remote_session(layer).call_returning_args(layer, (x,), {})
+        result, args = call_returning_args(layer, (x,), {})
         assert_close(result, _forward(reference, x), f"{label} forward in training mode", family=family)
         if args and type(args[0]) is torch.Tensor and args[0].shape == x.shape and not torch.equal(args[0], x):
             raise CheckFailed(f"{label} changed its input ({family}); expected it to be left untouched")
@@ -226,10 +207,11 @@ def test_gradients(sub):
         layer, reference, label = _pair(sub, shape[1])
         layer = layer.double()
         x = _batch(*small, scale=1.5, offset=0.5).double()
-        _gradcheck(layer, [x], f"{label} input gradient in training mode ({family})", module=layer)
+        gradcheck_remote(layer, [x], f"{label} input gradient in training mode ({family})", module=layer)
         if len(shape) == 3:
             layer.eval()
-            _gradcheck(layer, [x], f"{label} input gradient in eval mode ({family})", module=layer)
+            gradcheck_remote(layer, [x], f"{label} input gradient in eval mode ({family})",
+                             module=layer)
             layer.train()
         x = _batch(*shape, scale=1.5, offset=0.5).double()
         grad_out = randn(*shape, dtype=torch.float64)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nnlab.grader.checks import load_reference_state, timing
-from nnlab.grader.timing import Timed, assert_fast, normal
+from nnlab.grader.checks import (Timed, TimingRequest, assert_fast, load_reference_state, normal,
+                                 timing)
 
 # (N, C) with many rows: the statistics and the normalization are the work, and a Python
 # loop over the rows pays the interpreter once per row. (Looping over the few channels is
@@ -29,9 +29,9 @@ def _case(device: str) -> Timed:
 
 
 @timing
-def test_speed(sub, grading, request):
+def test_speed(sub, grading):
     """Is a training-mode forward within reach of nn.BatchNorm1d's, with no loop over the rows?"""
-    assert_fast(grading, request, sub, _case, "MyBatchNorm1d forward (training mode)",
-                "nn.BatchNorm1d",
-                gate=["test_train_forward_small", "test_running_stats_small", "test_train_forward",
-                      "test_running_stats"])
+    assert_fast(grading, sub, TimingRequest(
+        _case, "MyBatchNorm1d forward (training mode)", "nn.BatchNorm1d",
+        gate=("test_train_forward_small", "test_running_stats_small", "test_train_forward",
+              "test_running_stats")))

@@ -1,6 +1,2 @@
-"""Makes the check files importable under a unique name (nnlab.exercises.bce_losses.test_hidden).
-
-Without it, pytest --import-mode=importlib names every exercise's check module plain
-`test_hidden` / `test_public`, and a second exercise graded in the same process reuses the
-first one's module from sys.modules (see the report on runner.py).
-"""
+"""The check files of bce_losses, as a package: unique module names in a grading process, and
+helpers that test_hidden.py and test_timing.py import from test_public.py."""

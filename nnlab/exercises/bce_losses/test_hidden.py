@@ -4,8 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nnlab.grader.checks import (CheckFailed, assert_close, expect_raises, gradcheck_remote,
-                                 noncontig, randn, vjp)
+from nnlab.grader.checks import assert_close, expect_raises, gradcheck_remote, noncontig, randn, vjp
 
 REDUCTIONS = ("none", "mean", "sum")
 

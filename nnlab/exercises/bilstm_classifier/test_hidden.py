@@ -6,9 +6,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,
-                                 load_reference_state, noncontig, vjp)
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor, evaluate,
+                                 load_reference_state, noncontig, single_threaded, vjp)
 
 
 class _Reference(nn.Module):
@@ -50,26 +49,16 @@ def _Reference_double(reference: _Reference) -> _Reference:
     return copy.double()
 
 
-def _single_threaded(sub: Any) -> None:
-    """One torch thread in this check's worker: these checks make many small calls, and on a
-    busy small machine OpenMP wake-ups cost milliseconds each."""
-    remote_session(sub).eval("torch.set_num_threads(1)", label="a single-threaded worker")
-
-
-def _sendable(remote: Any) -> Any:
-    """A Remote as an argument for the worker: its handle (the codec does not encode Remote)."""
-    return remote._handle
-
-
 # float32 through an LSTM recurrence: a few ulps per step, well below any real mistake.
 _ATOL32 = 2e-5
 
 
 def test_submodules(sub):
     """Are embedding, lstm (1 layer, bidirectional, batch_first) and fc the layers of the contract?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     model = sub.BiLSTMClassifier(40, 6, 5, 3)
-    found = remote_session(sub).eval(
+    found = evaluate(
+        sub,
         "(lambda e, l, f: {"
         "'embedding': [isinstance(e, nn.Embedding), getattr(e, 'num_embeddings', None), "
         "getattr(e, 'embedding_dim', None)], "
@@ -77,7 +66,7 @@ def test_submodules(sub):
         "('input_size', 'hidden_size', 'num_layers', 'bidirectional', 'batch_first')], "
         "'fc': [isinstance(f, nn.Linear), getattr(f, 'in_features', None), getattr(f, 'out_features', None)]"
         "})(getattr(m, 'embedding', None), getattr(m, 'lstm', None), getattr(m, 'fc', None))",
-        label="a description of your submodules", m=_sendable(model))
+        label="a description of your submodules", m=model)
     if not isinstance(found, dict):
         raise CheckFailed("the submodules could not be inspected")
     assert_equal(found.get("embedding"), [True, 40, 6], "`embedding` of BiLSTMClassifier(40, 6, 5, 3): "
@@ -91,7 +80,7 @@ def test_submodules(sub):
 
 def test_forward_parity(sub):
     """Does forward match the reference BiLSTM classifier with the same weights, for several sizes?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     cases = [("small", (50, 8, 6, 3), 4, 7), ("long sequences", (13, 5, 9, 2), 3, 23),
              ("wide vocabulary, short sequences", (300, 16, 12, 5), 6, 2),
              ("one class", (20, 4, 3, 1), 5, 5)]
@@ -104,7 +93,7 @@ def test_forward_parity(sub):
 
 def test_last_hidden_states(sub):
     """Does fc see the forward direction's last state, then the backward direction's state at the first token?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     sizes, batch, steps = (60, 7, 6, 4), 5, 9
     model, reference = _pair(sub, sizes)
     tokens = torch.randint(0, sizes[0], (batch, steps))
@@ -138,7 +127,7 @@ def test_last_hidden_states(sub):
 
 def test_batch_of_one(sub):
     """Does a batch of one sequence keep its batch dimension, and does a one-token sequence work?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     sizes = (25, 6, 4, 3)
     model, reference = _pair(sub, sizes)
     for family, shape in (("batch of one", (1, 6)), ("one-token sequences", (3, 1)),
@@ -150,7 +139,7 @@ def test_batch_of_one(sub):
 
 def test_token_inputs(sub):
     """Does forward accept int32 and non-contiguous token ids, including ids 0 and vocab_size - 1?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     sizes = (17, 5, 4, 3)
     model, reference = _pair(sub, sizes)
     tokens = torch.randint(0, sizes[0], (4, 8))
@@ -168,7 +157,7 @@ def test_token_inputs(sub):
 
 def test_float64(sub):
     """Does a float64 model (model.double()) give float64 logits equal to the reference's?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     sizes = (30, 6, 5, 4)
     model, reference = _pair(sub, sizes)
     model64 = model.double()
@@ -179,7 +168,7 @@ def test_float64(sub):
 
 def test_gradients(sub):
     """Do the gradients of every parameter (embedding, both LSTM directions, fc) match the reference's?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     sizes, batch, steps = (20, 5, 4, 3), 4, 6
     model, reference = _pair(sub, sizes)
     model = model.double()

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, buffers_of, parameters_of)
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, buffers_of, evaluate,
+                                 parameters_of)
 
 _MODEL = "nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))"
 _ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"
@@ -35,11 +35,6 @@ _OPTIMIZER_STATE = ("(lambda sd: {'state': {str(k): dict(v) for k, v in sd['stat
 _GROUP_KEYS = ("lr", "betas", "eps", "weight_decay", "amsgrad", "params")
 
 
-def _handle(obj: Any) -> Any:
-    """A Remote as an argument for the worker: its handle (the codec does not encode Remote)."""
-    return getattr(obj, "_handle", obj)
-
-
 def _trained(steps: int = 3, lr_after: float = 3e-3) -> tuple[nn.Module, torch.optim.Optimizer]:
     """A model and Adam trained for a few steps here, in the grader: the state a checkpoint must keep."""
     model = eval(_MODEL, {"nn": nn})
@@ -55,9 +50,8 @@ def _trained(steps: int = 3, lr_after: float = 3e-3) -> tuple[nn.Module, torch.o
 
 def _fresh(sub: Any) -> tuple[Any, Any]:
     """A newly built model (other weights) and Adam (empty state, lr 1e-2) in the worker."""
-    session = remote_session(sub)
-    model = session.eval(_MODEL, label="a freshly built model")
-    optimizer = session.eval(_ADAM, label="a fresh Adam optimizer", m=_handle(model))
+    model = evaluate(sub, _MODEL, label="a freshly built model")
+    optimizer = evaluate(sub, _ADAM, label="a fresh Adam optimizer", m=model)
     return model, optimizer
 
 
@@ -66,9 +60,10 @@ def _in_worker(sub: Any, model: nn.Module, optimizer: torch.optim.Optimizer) -> 
     remote_model, remote_optimizer = _fresh(sub)
     remote_model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()})
     state = optimizer.state_dict()
-    remote_session(sub).eval(
+    evaluate(
+        sub,
         "o.load_state_dict({'state': {int(k): v for k, v in st.items()}, 'param_groups': pg})",
-        label="the optimizer's state", o=_handle(remote_optimizer),
+        label="the optimizer's state", o=remote_optimizer,
         st={str(k): dict(v) for k, v in state["state"].items()}, pg=state["param_groups"])
     return remote_model, remote_optimizer
 
@@ -87,25 +82,25 @@ def _unreadable(error: str) -> str:
 
 def _path(sub: Any, name: str) -> str:
     """A file in the worker's scratch folder, the only place it may write."""
-    folder = remote_session(sub).eval("__import__('tempfile').gettempdir()", label="the scratch folder")
+    folder = evaluate(sub, "__import__('tempfile').gettempdir()", label="the scratch folder")
     if not isinstance(folder, str):
         raise CheckFailed("the worker's scratch folder could not be found")
     return os.path.join(folder, name)
 
 
 def _save(sub: Any, path: str, model: Any, optimizer: Any, epoch: int) -> None:
-    sub.save_checkpoint(path, _handle(model), _handle(optimizer), epoch)
+    sub.save_checkpoint(path, model, optimizer, epoch)
 
 
 def _load(sub: Any, path: str, model: Any, optimizer: Any) -> Any:
-    return sub.load_checkpoint(path, _handle(model), _handle(optimizer))
+    return sub.load_checkpoint(path, model, optimizer)
 
 
 def _summary(sub: Any, path: str) -> dict[str, Any]:
     """The checkpoint file as torch.load(path, weights_only=True) reads it (a trusted expression)."""
     try:
-        summary = remote_session(sub).eval(_SUMMARY, label="your checkpoint, loaded with weights_only=True",
-                                           p=path)
+        summary = evaluate(sub, _SUMMARY, label="your checkpoint, loaded with weights_only=True",
+                           p=path)
     except StudentCodeError as error:
         raise CheckFailed(_unreadable(str(error))) from None
     if not isinstance(summary, dict) or summary.get("kind") not in ("dict", "OrderedDict"):
@@ -219,8 +214,8 @@ def test_optimizer_restored(sub):
     _save(sub, path, model, optimizer, 5)
     fresh_model, fresh_optimizer = _fresh(sub)
     _load(sub, path, fresh_model, fresh_optimizer)
-    state = remote_session(sub).eval(_OPTIMIZER_STATE, label="the fresh optimizer's state",
-                                     o=_handle(fresh_optimizer))
+    state = evaluate(sub, _OPTIMIZER_STATE, label="the fresh optimizer's state",
+                     o=fresh_optimizer)
     _assert_optimizer_state(state, reference_optimizer, "the fresh Adam after load_checkpoint")
 
 
@@ -234,9 +229,9 @@ def test_resumes_identically(sub):
     _load(sub, path, fresh_model, fresh_optimizer)
     x, y = torch.randn(6, 5), torch.randint(0, 3, (6,))
     # The next training step, run by trusted code on the objects load_checkpoint was given.
-    remote_session(sub).eval("(o.zero_grad(), F.cross_entropy(m(x), y).backward(), o.step(), None)[3]",
-                             label="one more training step", m=_handle(fresh_model),
-                             o=_handle(fresh_optimizer), x=x, y=y)
+    evaluate(sub, "(o.zero_grad(), F.cross_entropy(m(x), y).backward(), o.step(), None)[3]",
+             label="one more training step", m=fresh_model,
+             o=fresh_optimizer, x=x, y=y)
     reference_optimizer.zero_grad()
     F.cross_entropy(reference_model(x), y).backward()
     reference_optimizer.step()
@@ -255,5 +250,5 @@ def test_several_checkpoints(sub):
     _assert_model(model, second_model, "the model after loading the second checkpoint")
     assert_equal(_load(sub, first_path, model, optimizer), 3, "load_checkpoint of the first checkpoint (epoch 3)")
     _assert_model(model, first_model, "the model after loading the first checkpoint")
-    state = remote_session(sub).eval(_OPTIMIZER_STATE, label="the optimizer's state", o=_handle(optimizer))
+    state = evaluate(sub, _OPTIMIZER_STATE, label="the optimizer's state", o=optimizer)
     _assert_optimizer_state(state, first_optimizer, "the optimizer after loading the first checkpoint")

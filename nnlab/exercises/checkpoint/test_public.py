@@ -6,18 +6,16 @@ import re
 from typing import Any
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import CheckFailed, assert_equal
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import CheckFailed, assert_equal, evaluate
 
 _MODEL = "nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))"
 _ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"
 
 
 def _objects(sub: Any) -> tuple[Any, Any]:
-    """A model and an Adam optimizer built in the worker (Remotes travel as their handles)."""
-    session = remote_session(sub)
-    model = session.eval(_MODEL, label="a small model")
-    optimizer = session.eval(_ADAM, label="an Adam optimizer", m=model._handle)
+    """A model and an Adam optimizer built in the worker."""
+    model = evaluate(sub, _MODEL, label="a small model")
+    optimizer = evaluate(sub, _ADAM, label="an Adam optimizer", m=model)
     return model, optimizer
 
 
@@ -35,7 +33,7 @@ def _unreadable(error: str) -> str:
 
 def _path(sub: Any, name: str) -> str:
     """A file in the worker's scratch folder, the only place it may write."""
-    folder = remote_session(sub).eval("__import__('tempfile').gettempdir()", label="the scratch folder")
+    folder = evaluate(sub, "__import__('tempfile').gettempdir()", label="the scratch folder")
     if not isinstance(folder, str):
         raise CheckFailed("the worker's scratch folder could not be found")
     return os.path.join(folder, name)
@@ -45,9 +43,10 @@ def test_file_has_keys(sub):
     """Does save_checkpoint write a file that torch.load(weights_only=True) reads as a dict with model, optimizer and epoch?"""
     model, optimizer = _objects(sub)
     path = _path(sub, "checkpoint.pt")
-    sub.save_checkpoint(path, model._handle, optimizer._handle, 4)
+    sub.save_checkpoint(path, model, optimizer, 4)
     try:
-        keys = remote_session(sub).eval(
+        keys = evaluate(
+            sub,
             "(lambda d: sorted(str(k) for k in d) if isinstance(d, dict) else type(d).__name__)"
             "(torch.load(p, weights_only=True))", label="your checkpoint, loaded with weights_only=True", p=path)
     except StudentCodeError as error:
@@ -64,7 +63,7 @@ def test_round_trip_epoch(sub):
     """Does load_checkpoint into a fresh model and optimizer return the saved epoch (7)?"""
     model, optimizer = _objects(sub)
     path = _path(sub, "checkpoint.pt")
-    sub.save_checkpoint(path, model._handle, optimizer._handle, 7)
+    sub.save_checkpoint(path, model, optimizer, 7)
     fresh_model, fresh_optimizer = _objects(sub)
-    epoch = sub.load_checkpoint(path, fresh_model._handle, fresh_optimizer._handle)
+    epoch = sub.load_checkpoint(path, fresh_model, fresh_optimizer)
     assert_equal(epoch, 7, "load_checkpoint(...) after save_checkpoint(..., epoch=7)")

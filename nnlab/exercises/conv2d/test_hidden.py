@@ -5,11 +5,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.gradcheck import GradcheckError
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, expect_raises, noncontig,
-                                 randn, remote_function, vjp)
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, call_returning_args,
+                                 expect_raises, gradcheck_remote, noncontig, randn, single_threaded,
+                                 vjp)
 
 # Error of a float32 sum relative to the sum of the |terms| (not to the result, which can be
 # near 0 by cancellation); float64 the same way.
@@ -30,32 +29,6 @@ def _atol(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, **kwargs: An
     return _TERM_RTOL[x.dtype] * max(1.0, top)
 
 
-def _single_threaded(sub: Any) -> None:
-    """One torch thread in this check's worker: correctness checks make many tiny calls, and
-    on a busy 2-core machine each OpenMP wake-up in a tiny F.unfold costs up to ~80 ms."""
-    remote_session(sub).eval("torch.set_num_threads(1)", label="a single-threaded worker")
-
-
-def _gradcheck(sub: Any, inputs: list[torch.Tensor], what: str, kwargs: dict[str, Any]) -> None:
-    """torch.autograd.gradcheck in float64 on the student's forward and backward (in the worker).
-
-    Written here rather than with checks.gradcheck_remote, whose `except` clause names
-    torch.autograd.gradcheck.GradcheckError: that attribute is the gradcheck function, so any
-    failure became an internal grader error instead of a failed check.
-    """
-    fn = remote_function(sub.conv2d, kwargs=kwargs)
-    leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
-    try:
-        # fast_mode compares random projections v^T J u: a few calls instead of two per element.
-        torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-6, rtol=1e-4, raise_exception=True,
-                                 fast_mode=True)
-    except GradcheckError as error:
-        first = str(error).strip().splitlines()[0]
-        raise CheckFailed(f"{what}: gradcheck failed: {first}") from None
-    except RuntimeError as error:  # e.g. a gradient of the wrong shape
-        raise CheckFailed(f"{what}: gradcheck failed: {str(error).splitlines()[0]}") from None
-
-
 def _describe(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "defaults"
 
@@ -71,7 +44,7 @@ def _compare(sub: Any, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None,
 
 def test_stride_padding_dilation(sub):
     """Do stride, padding and dilation match F.conv2d, as ints and as (height, width) pairs?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     x = randn(2, 3, 11, 13)
     w, b = randn(5, 3, 3, 3), randn(5)
     cases: list[tuple[str, dict[str, Any]]] = [
@@ -96,7 +69,7 @@ def test_stride_padding_dilation(sub):
 
 def test_groups(sub):
     """Do grouped convolutions (groups=2, 3, depthwise, depthwise with a multiplier) match F.conv2d?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     cases = [
         ("groups=2", (2, 4, 7, 8), (6, 2, 3, 3), {"groups": 2}),
         ("groups=3 with stride and padding", (1, 6, 9, 7), (9, 2, 3, 2),
@@ -114,7 +87,7 @@ def test_groups(sub):
 
 def test_bias(sub):
     """Is the bias optional (None, omitted, positional or keyword) and added per output channel?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     x, w = randn(2, 3, 6, 7), randn(4, 3, 3, 3)
     b = randn(4, scale=10.0)
     expected = _expected(x, w, None)
@@ -132,7 +105,7 @@ def test_bias(sub):
 
 def test_odd_sizes(sub):
     """Does conv2d handle odd sizes: non-square and even kernels, 1x1, kernel = padded input, batch 1, large values?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     cases = [
         ("non-square input and kernel", (3, 2, 9, 5), (3, 2, 1, 5), None, {}),
         ("even kernel", (2, 3, 8, 7), (2, 3, 4, 2), None, {"padding": 1}),
@@ -151,7 +124,7 @@ def test_odd_sizes(sub):
 
 def test_noncontiguous_and_dtypes(sub):
     """Does conv2d handle non-contiguous tensors and float64, without modifying its inputs?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     x, w, b = randn(2, 4, 7, 6), randn(6, 2, 3, 3), randn(6)
     kwargs = {"padding": 1, "groups": 2}
     got = sub.conv2d(noncontig(x), noncontig(w), noncontig(b), **kwargs)
@@ -162,7 +135,7 @@ def test_noncontiguous_and_dtypes(sub):
     kwargs64 = {"stride": (2, 1), "dilation": (1, 2)}
     assert_close(sub.conv2d(x64, w64, b64, **kwargs64), _expected(x64, w64, b64, **kwargs64),
                  "conv2d in float64", family="float64", atol=_atol(x64, w64, b64, **kwargs64))
-    result, args = remote_session(sub).call_returning_args(sub.conv2d, (x, w, b), kwargs)
+    result, args = call_returning_args(sub.conv2d, (x, w, b), kwargs)
     assert_tensor(result, "conv2d output")
     for name, before, after in zip(("input", "weight", "bias"), (x, w, b), args):
         if type(after) is not torch.Tensor or not torch.equal(after, before):
@@ -186,14 +159,15 @@ def test_errors_like_torch(sub):
 
 def test_gradients(sub):
     """Do gradients for input, weight and bias pass gradcheck (float64) and match F.conv2d's?"""
-    _single_threaded(sub)
+    single_threaded(sub)
     grouped = {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2}
-    _gradcheck(sub, [randn(2, 4, 5, 6, dtype=torch.float64), randn(4, 2, 3, 2, dtype=torch.float64),
-                     randn(4, dtype=torch.float64)],
-               "conv2d(input, weight, bias) with stride, padding, dilation pairs and groups=2",
-               kwargs=grouped)
-    _gradcheck(sub, [randn(1, 2, 3, 3, dtype=torch.float64), randn(2, 2, 2, 2, dtype=torch.float64)],
-               "conv2d(input, weight) without a bias, padding=1", kwargs={"padding": 1})
+    gradcheck_remote(sub.conv2d, [randn(2, 4, 5, 6, dtype=torch.float64),
+                                  randn(4, 2, 3, 2, dtype=torch.float64), randn(4, dtype=torch.float64)],
+                     "conv2d(input, weight, bias) with stride, padding, dilation pairs and groups=2",
+                     kwargs=grouped, fast_mode=True)
+    gradcheck_remote(sub.conv2d, [randn(1, 2, 3, 3, dtype=torch.float64), randn(2, 2, 2, 2, dtype=torch.float64)],
+                     "conv2d(input, weight) without a bias, padding=1", kwargs={"padding": 1},
+                     fast_mode=True)
     # float32, depthwise with pairs: grads of all three against autograd through F.conv2d.
     kwargs = {"stride": (2, 1), "padding": (1, 2), "dilation": (2, 1), "groups": 3}
     x, w, b = randn(2, 3, 7, 8), randn(6, 1, 3, 3), randn(6)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from nnlab.grader.checks import timing
-from nnlab.grader.timing import Timed, assert_fast, integers, normal
+from nnlab.grader.checks import Timed, TimingRequest, assert_fast, integers, normal, timing
 
 # Many samples of a few dozen (CPU) or a thousand (GPU) classes: the log-softmax passes are
 # the work, and a Python loop over the samples pays the interpreter once per sample.
@@ -18,7 +17,8 @@ def _case(device: str) -> Timed:
 
 
 @timing
-def test_speed(sub, grading, request):
+def test_speed(sub, grading):
     """Is cross_entropy (mean over class indices) within reach of F.cross_entropy, with no loop over samples?"""
-    assert_fast(grading, request, sub, _case, "cross_entropy(logits, classes)", "F.cross_entropy",
-                gate=["test_cross_entropy_small", "test_cross_entropy_reductions"])
+    assert_fast(grading, sub, TimingRequest(
+        _case, "cross_entropy(logits, classes)", "F.cross_entropy",
+        gate=("test_cross_entropy_small", "test_cross_entropy_reductions")))

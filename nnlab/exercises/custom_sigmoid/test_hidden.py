@@ -7,10 +7,9 @@ from typing import Any
 
 import torch
 
-from nnlab.grader.checks import (CheckFailed, GradingContext, assert_close, assert_tensor,
-                                 gradcheck_remote, noncontig, randn, vjp)
-from nnlab.grader.checks import RequiresGrad
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, GradingContext, Remote, RequiresGrad, assert_close,
+                                 assert_tensor, call_returning_args, evaluate, gradcheck_remote,
+                                 noncontig, randn, vjp)
 
 
 def _randn(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, scale: float = 1.0) -> torch.Tensor:
@@ -57,7 +56,7 @@ def test_forward_values(sub):
     x = randn(4, 6, scale=3.0)
     assert_close(sub.custom_sigmoid(noncontig(x)), _sigmoid(x), "custom_sigmoid on a non-contiguous input",
                  family="non-contiguous")
-    _, args = remote_session(sub).call_returning_args(sub.custom_sigmoid, (x.clone(),), {})
+    _, args = call_returning_args(sub.custom_sigmoid, (x.clone(),), {})
     if not args or type(args[0]) is not torch.Tensor or not torch.equal(args[0], x):
         raise CheckFailed("custom_sigmoid changed its input in place; it must return a new tensor")
 
@@ -102,7 +101,8 @@ def test_large_magnitudes(sub):
 
 def _saved_tensors(sub: Any, x: torch.Tensor) -> Any:
     """ctx.saved_tensors of a fresh CustomSigmoid node, read in the worker right after forward."""
-    return remote_session(sub).eval(
+    return evaluate(
+        sub,
         "(lambda out: tuple(out.grad_fn.saved_tensors) if out.grad_fn is not None else None)"
         "(submission.CustomSigmoid.apply(x))", label="CustomSigmoid's saved tensors", x=RequiresGrad(x))
 

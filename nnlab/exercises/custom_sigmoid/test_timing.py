@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from nnlab.grader.checks import timing
-from nnlab.grader.timing import Timed, assert_fast, normal
+from nnlab.grader.checks import Timed, TimingRequest, assert_fast, normal, timing
 
 # Elementwise work on a quarter-million (CPU) or 16 million (GPU) values per call: large
 # against the autograd.Function's fixed Python cost, and a loop over rows pays it per row.
@@ -18,7 +17,7 @@ def _case(device: str) -> Timed:
 
 
 @timing
-def test_speed(sub, grading, request):
+def test_speed(sub, grading):
     """Are forward and backward together within reach of torch.sigmoid's (no Python loops)?"""
-    assert_fast(grading, request, sub, _case, "custom_sigmoid forward and backward",
-                "torch.sigmoid forward and backward", backward=True)
+    assert_fast(grading, sub, TimingRequest(_case, "custom_sigmoid forward and backward",
+                                            "torch.sigmoid forward and backward", backward=True))

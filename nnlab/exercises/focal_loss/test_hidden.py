@@ -5,11 +5,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.autograd.gradcheck import GradcheckError
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, expect_raises, noncontig,
-                                 randn, remote_function, vjp)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_tensor,
+                                 call_returning_args, evaluate, expect_raises, gradcheck_remote,
+                                 noncontig, randn, vjp)
 
 
 # -- references, computed in float64 in the grader -------------------------------------------
@@ -84,7 +83,7 @@ def test_binary_reductions(sub):
     loss = sub.FocalLoss(reduction="none")
     assert_close(loss(noncontig(x), noncontig(t)), _expected_out(binary_reference, x, t, reduction="none"),
                  "FocalLoss(reduction='none') on a (6, 5) input", family="non-contiguous")
-    result, args = remote_session(loss).call_returning_args(loss, (x, t), {})
+    result, args = call_returning_args(loss, (x, t), {})
     assert_close(result, _expected_out(binary_reference, x, t, reduction="none"),
                  "FocalLoss(reduction='none') on a (6, 5) input", family="normal logits")
     for name, sent, back in (("inputs", x, args[0]), ("targets", t, args[1])):
@@ -181,32 +180,9 @@ def test_large_logits(sub):
                      f"gradient of {what}", family="logits of magnitude about 100")
 
 
-def _gradcheck(target: Remote, inputs: list[torch.Tensor], what: str) -> None:
-    """torch.autograd.gradcheck in float64, forward and backward in the worker.
-
-    Same as checks.gradcheck_remote, whose `except torch.autograd.gradcheck.GradcheckError`
-    breaks on torch 2.13 (that name is the gradcheck function there), so that a failing
-    gradcheck would be reported as an internal grader error instead of a failed check.
-    """
-    fn = remote_function(target)
-    leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
-    try:
-        # fast_mode compares v^T J u for random u, v: three round trips to the worker instead
-        # of two per input element, and a wrong gradient still fails.
-        torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=1e-6, rtol=1e-4, raise_exception=True,
-                                 fast_mode=True)
-    except GradcheckError as error:
-        first = str(error).strip().splitlines()[0]
-        raise CheckFailed(f"{what}: gradcheck failed: {first}") from None
-    except RuntimeError as error:  # e.g. a gradient of the wrong shape
-        raise CheckFailed(f"{what}: gradcheck failed: {str(error).splitlines()[0]}") from None
-
-
 def _on_fixed_target(loss: Remote, target: torch.Tensor, label: str) -> Remote:
     """A worker-side function x -> loss(x, target), so gradcheck differentiates the logits only."""
-    # A Remote proxy does not cross the wire itself: its handle does (the worker resolves it).
-    return remote_session(loss).eval("lambda x: loss(x, target)", label=label, loss=loss._handle,
-                                     target=target)
+    return evaluate(loss, "lambda x: loss(x, target)", label=label, loss=loss, target=target)
 
 
 def test_binary_gradients(sub):
@@ -217,7 +193,8 @@ def test_binary_gradients(sub):
                       ({"alpha": 0.4, "gamma": 0.5, "reduction": "sum"}, _hard_targets(2, 3).double())]:
         what = _describe("FocalLoss", kwargs)
         fn = _on_fixed_target(sub.FocalLoss(**kwargs), t, what)
-        _gradcheck(fn, [randn(2, 3, dtype=torch.float64, scale=2.0)], f"{what} gradient")
+        gradcheck_remote(fn, [randn(2, 3, dtype=torch.float64, scale=2.0)], f"{what} gradient",
+                         fast_mode=True)
     for kwargs in [{}, {"alpha": 0.6, "gamma": 3.0, "reduction": "none"}]:
         x, t = randn(5, 7, scale=3.0), _hard_targets(5, 7)
         grad_out = randn(5, 7) if kwargs.get("reduction") == "none" else randn(1).reshape(())
@@ -257,7 +234,8 @@ def test_multiclass_gradients(sub):
     for kwargs in [{}, {"alpha": 0.7, "gamma": 1.0, "reduction": "sum"}]:
         what = _describe("MultiClassFocalLoss", kwargs)
         fn = _on_fixed_target(sub.MultiClassFocalLoss(**kwargs), y, what)
-        _gradcheck(fn, [randn(3, 3, dtype=torch.float64, scale=2.0)], f"{what} gradient")
+        gradcheck_remote(fn, [randn(3, 3, dtype=torch.float64, scale=2.0)], f"{what} gradient",
+                         fast_mode=True)
     x, y = randn(6, 5, scale=2.0), torch.randint(0, 5, (6,))
     grad_out = randn(6)
     _, grads, _ = vjp(sub.MultiClassFocalLoss(reduction="none"), [x], [grad_out], extra_args=(y,))

@@ -6,10 +6,9 @@ from typing import Any
 
 import torch
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, gradcheck_remote,
-                                 noncontig, randn, vjp)
-from nnlab.grader.checks import RequiresGrad
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert_tensor,
+                                 call_returning_args, evaluate, gradcheck_remote, noncontig, randn,
+                                 vjp)
 
 
 def _expected(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -62,7 +61,7 @@ def test_forward_values(sub):
     assert_close(apply(noncontig(x), noncontig(b)), _expected(x, b), "forward", family="non-contiguous")
     x, b = randn(5, 4, scale=1e4), randn(4, scale=1e4)
     assert_close(apply(x, b), _expected(x, b), "forward", family="large magnitudes", atol=1e-5 * 1e4)
-    _, args = remote_session(sub).call_returning_args(apply, (x.clone(), b.clone()), {})
+    _, args = call_returning_args(apply, (x.clone(), b.clone()), {})
     if len(args) != 2 or any(type(a) is not torch.Tensor for a in args) \
             or not torch.equal(args[0], x) or not torch.equal(args[1], b):
         raise CheckFailed("forward changed input or bias in place; it must return a new tensor")
@@ -105,7 +104,8 @@ def test_backward_returns_bias_grad(sub):
     g = randn(n, d, dtype=torch.float64)
     # Autograd would quietly sum an (N, D) bias gradient; calling backward directly (with the
     # ctx that forward filled) shows what it really returns.
-    returned = remote_session(sub).eval(
+    returned = evaluate(
+        sub,
         "(lambda out: submission.FusedBiasReLU.backward(out.grad_fn, g))"
         "(submission.FusedBiasReLU.apply(x, b))",
         label="FusedBiasReLU.backward", x=RequiresGrad(x), b=RequiresGrad(b), g=g)
@@ -126,7 +126,8 @@ def test_backward_returns_bias_grad(sub):
 def test_independent_calls(sub):
     """With two calls waiting for their backward, does each use its own saved tensors?"""
     # A bias kept in a global or a class attribute instead of ctx is overwritten by the second call.
-    pair = remote_session(sub).eval(
+    pair = evaluate(
+        sub,
         "lambda x1, b1, x2, b2: (submission.FusedBiasReLU.apply(x1, b1), "
         "submission.FusedBiasReLU.apply(x2, b2))",
         label="two FusedBiasReLU calls")

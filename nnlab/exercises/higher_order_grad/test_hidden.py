@@ -7,10 +7,16 @@ from typing import Any, Callable
 import torch
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, noncontig, randn
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, call_returning_args,
+                                 evaluate, noncontig, randn)
 
 Analytic = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+# fn(x) = <formula>, built in the worker: the formula is the check's data (torch ops on x).
+FUNCTION = "eval('lambda x: ' + formula)"
+# The student's derivatives called twice on the same x, with such an fn.
+TWICE = ("(lambda fn, x: (submission.derivatives(fn, x), submission.derivatives(fn, x)))"
+         "(eval('lambda x: ' + formula), x)")
 
 # fn as the worker evaluates it -> its first and second derivatives, computed here in float64.
 POLYNOMIALS: dict[str, Analytic] = {
@@ -43,15 +49,14 @@ SMOOTH_ACTIVATIONS: dict[str, Analytic] = {
 
 def _fn(sub: Any, expression: str) -> Any:
     """The grader's test function, built in the worker (it only calls torch)."""
-    return remote_session(sub).eval(f"lambda x: {expression}", label=f"fn(x) = {expression}")
+    return evaluate(sub, FUNCTION, label=f"fn(x) = {expression}", formula=expression)
 
 
 def _call(sub: Any, expression: str, fn: Any, x: Any, shape: tuple[int, ...],
           dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     what = f"derivatives(fn, x) for fn(x) = {expression}"
     try:
-        # A Remote cannot be sent as an argument yet; its handle can (the worker resolves it).
-        result = sub.derivatives(fn._handle, x)
+        result = sub.derivatives(fn, x)
     except StudentCodeError as error:
         detail = str(error).split(": ", 1)[-1]
         raise StudentCodeError(f"running {what}: {detail}") from None
@@ -118,7 +123,7 @@ def test_sizes_dtypes_noncontiguous(sub):
     x = randn(7, dtype=torch.float64, scale=1.5)
     _check(sub, expression, analytic, x, "non-contiguous x", send=noncontig(x))
     fn = _fn(sub, expression)
-    _, args = remote_session(sub).call_returning_args(sub.derivatives, (fn._handle, x.clone()), {})
+    _, args = call_returning_args(sub.derivatives, (fn, x.clone()), {})
     if len(args) != 2 or type(args[1]) is not torch.Tensor or not torch.equal(args[1], x):
         raise CheckFailed("derivatives(fn, x) changed the values of x in place; it must leave x as it was")
 
@@ -131,11 +136,8 @@ def test_repeated_calls(sub):
                                  ("x ** 4 - 2 * x ** 2 + x", POLYNOMIALS["x ** 4 - 2 * x ** 2 + x"])):
         x = randn(6, dtype=torch.float64, scale=1.5)
         try:
-            result = remote_session(sub).eval(
-                f"(lambda fn, x: (submission.derivatives(fn, x), submission.derivatives(fn, x)))"
-                f"(lambda x: {expression}, x)",
-                label=f"derivatives twice on the same x, fn(x) = {expression}",
-                x=x)
+            result = evaluate(sub, TWICE, label=f"derivatives twice on the same x, fn(x) = {expression}",
+                              formula=expression, x=x)
         except StudentCodeError as error:
             raise StudentCodeError(str(error).replace("preparing ", "running ", 1)) from None
         if not isinstance(result, tuple) or len(result) != 2:

@@ -6,16 +6,17 @@ from typing import Any
 import torch
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, randn
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, evaluate, randn
+
+# fn(x) = <formula>, built in the worker: the formula is the check's data (torch ops on x).
+FUNCTION = "eval('lambda x: ' + formula)"
 
 
 def _derivatives(sub: Any, expression: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Calls the student's derivatives with the grader's fn, built in the worker."""
-    fn = remote_session(sub).eval(f"lambda x: {expression}", label=f"fn(x) = {expression}")
-    # A Remote cannot be sent as an argument yet; its handle can (the worker resolves it).
+    fn = evaluate(sub, FUNCTION, label=f"fn(x) = {expression}", formula=expression)
     try:
-        result = sub.derivatives(fn._handle, x)
+        result = sub.derivatives(fn, x)
     except StudentCodeError as error:
         detail = str(error).split(": ", 1)[-1]
         raise StudentCodeError(f"running derivatives(fn, x) for fn(x) = {expression}: {detail}") from None

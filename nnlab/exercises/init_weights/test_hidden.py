@@ -14,9 +14,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_equal, assert_tensor, expect_raises,
-                                 load_reference_state, parameters_of)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, RequiresGrad, assert_equal, assert_tensor,
+                                 call_returning_args, evaluate, expect_raises, load_reference_state,
+                                 parameters_of)
 
 Z = 6.0
 NORMAL_TAIL = math.erfc(2 / math.sqrt(2))  # P(|X| > 2 sigma) for a normal X: 0.0455
@@ -177,11 +177,10 @@ def test_xavier_fans_and_gain(sub):
 # -- both ---------------------------------------------------------------------------------------
 def test_in_place_and_no_grad(sub):
     """Do both fill their argument in place, return that same tensor, and work on parameters?"""
-    session = remote_session(sub)
     for name, std_or_bound, judge in (("kaiming_normal_", kaiming_std((120, 250)), judge_normal),
                                       ("xavier_uniform_", xavier_bound((120, 250)), judge_uniform)):
         sentinel = torch.full((120, 250), 7.0)
-        result, args = session.call_returning_args(getattr(sub, name), (sentinel,), {})
+        result, args = call_returning_args(getattr(sub, name), (sentinel,), {})
         what = f"{name}(tensor of shape (120, 250))"
         result = assert_tensor(result, f"the tensor returned by {what}", shape=(120, 250), dtype=torch.float32)
         filled = assert_tensor(args[0] if args else None, f"the argument after {what}", shape=(120, 250),
@@ -192,18 +191,20 @@ def test_in_place_and_no_grad(sub):
             raise CheckFailed(f"{what} returned values that differ from its argument's: fill the "
                               "argument in place and return it")
         judge(filled, std_or_bound, f"the argument after {what}")
-        same = session.eval(f"submission.{name}(t) is t", label=f"{name}(t) is t", t=torch.empty(30, 40))
+        same = evaluate(sub, "getattr(submission, name)(t) is t", label=f"{name}(t) is t", name=name,
+                        t=torch.empty(30, 40))
         assert_equal(same, True, f"{name}(t) is t (the function returns its argument itself)")
         # A leaf that requires grad refuses in-place changes unless they run under no_grad.
-        result, args = session.call_returning_args(getattr(sub, name), (RequiresGrad(torch.zeros(120, 250)),), {})
+        result, args = call_returning_args(getattr(sub, name), (RequiresGrad(torch.zeros(120, 250)),), {})
         judge(result, std_or_bound, f"{name} on a tensor that requires grad")
         # A real nn.Parameter inside a module, changed in place and still a trainable leaf.
-        layer = session.eval("nn.Linear(250, 120)", label="nn.Linear(250, 120)")
-        session.eval(f"submission.{name}(layer.weight)", label=f"{name}(layer.weight)", layer=layer._handle)
+        layer = evaluate(sub, "nn.Linear(250, 120)", label="nn.Linear(250, 120)")
+        evaluate(sub, "getattr(submission, name)(layer.weight)", label=f"{name}(layer.weight)", name=name,
+                 layer=layer)
         weight = parameters_of(layer).get("weight")
         judge(weight, std_or_bound, f"nn.Linear(250, 120).weight after {name}(layer.weight)")
-        leaf = session.eval("layer.weight.requires_grad and layer.weight.grad_fn is None",
-                            label="layer.weight is still a leaf", layer=layer._handle)
+        leaf = evaluate(sub, "layer.weight.requires_grad and layer.weight.grad_fn is None",
+                        label="layer.weight is still a leaf", layer=layer)
         assert_equal(leaf, True, f"after {name}(layer.weight), the weight is still a leaf that "
                                  "requires grad")
 
@@ -223,8 +224,7 @@ def test_bad_arguments(sub):
 # -- initialize_weights --------------------------------------------------------------------------
 def _initialized_model(sub: Remote) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Builds the model in the worker with scrambled norm/bias values, initializes it, reads it."""
-    session = remote_session(sub)
-    model = session.eval(MODEL_EXPRESSION, label="the model")
+    model = evaluate(sub, MODEL_EXPRESSION, label="the model")
     scrambled = build_model()
     with torch.no_grad():
         for name, param in scrambled.named_parameters():
@@ -233,7 +233,7 @@ def _initialized_model(sub: Remote) -> tuple[dict[str, torch.Tensor], dict[str, 
                 param.copy_(torch.randn_like(param) * 0.5 + (1.0 if name.endswith("weight") else 0.0))
     load_reference_state(model, scrambled)
     before = {k: v.detach().clone() for k, v in scrambled.named_parameters()}
-    sub.initialize_weights(model._handle)
+    sub.initialize_weights(model)
     return parameters_of(model), before
 
 

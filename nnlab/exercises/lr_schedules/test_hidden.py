@@ -6,10 +6,9 @@ from typing import Any
 
 import torch
 
-from nnlab.grader.checks import CheckFailed, assert_close, expect_raises
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import CheckFailed, assert_close, evaluate, expect_raises
 
-_SGD = "torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr={lr})"
+_SGD = "torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)"
 # Every group's learning rate right after construction, then after each of n steps.
 _TRACE = ("[[g['lr'] for g in o.param_groups]] + "
           "[(o.step(), s.step(), [g['lr'] for g in o.param_groups])[2] for _ in range(n)]")
@@ -27,18 +26,13 @@ def _cosine(step: int, warmup: int, total: int, m: float = 0.0) -> float:
     return m + (1 - m) * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
 
 
-def _handle(obj: Any) -> Any:
-    """A Remote as an argument for the worker: its handle (the codec does not encode Remote)."""
-    return getattr(obj, "_handle", obj)
-
-
 def _optimizer(sub: Any, lr: float = 0.5) -> Any:
-    return remote_session(sub).eval(_SGD.format(lr=repr(lr)), label=f"an SGD optimizer with lr={lr}")
+    return evaluate(sub, _SGD, label=f"an SGD optimizer with lr={lr}", lr=lr)
 
 
 def _trace(sub: Any, opt: Any, sched: Any, steps: int, what: str) -> list[list[float]]:
-    lrs = remote_session(sub).eval(_TRACE, label="the learning rates over the steps",
-                                   o=_handle(opt), s=_handle(sched), n=steps)
+    lrs = evaluate(sub, _TRACE, label="the learning rates over the steps",
+                   o=opt, s=sched, n=steps)
     if not (isinstance(lrs, list) and all(isinstance(row, list) for row in lrs)
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) for row in lrs for v in row)):
         raise CheckFailed(f"{what}: the learning rates are not plain numbers: {lrs!r:.200}")
@@ -55,7 +49,7 @@ def _compare(lrs: list[list[float]], expected: list[list[float]], what: str, fam
 def _schedule(sub: Any, make: str, args: tuple[Any, ...], steps: int, factor: Any, family: str,
               base_lr: float = 0.5) -> None:
     opt = _optimizer(sub, base_lr)
-    sched = getattr(sub, make)(_handle(opt), *args)
+    sched = getattr(sub, make)(opt, *args)
     what = f"{make}(opt, {', '.join(repr(a) for a in args)})"
     expected = [[base_lr * factor(step)] for step in range(steps + 1)]
     _compare(_trace(sub, opt, sched, steps, what), expected, what, family)
@@ -66,10 +60,11 @@ def test_returns_lambdalr(sub):
     for make, args in (("linear_warmup", (3,)), ("warmup_cosine", (3, 10)),
                        ("warmup_cosine", (0, 5, 0.1))):
         opt = _optimizer(sub)
-        sched = getattr(sub, make)(_handle(opt), *args)
-        found = remote_session(sub).eval(
+        sched = getattr(sub, make)(opt, *args)
+        found = evaluate(
+            sub,
             "[isinstance(s, torch.optim.lr_scheduler.LambdaLR), getattr(s, 'optimizer', None) is o]",
-            label="the type of your scheduler", s=_handle(sched), o=_handle(opt))
+            label="the type of your scheduler", s=sched, o=opt)
         what = f"{make}(opt, {', '.join(repr(a) for a in args)})"
         if not isinstance(found, list) or found[:1] != [True]:
             raise CheckFailed(f"{what}: expected a torch.optim.lr_scheduler.LambdaLR, got {sched!r}")
@@ -100,7 +95,7 @@ def test_min_lr_ratio(sub):
                   f"min_lr_ratio {ratio}, warm-up {warmup}, total {total}")
     # As a keyword argument too.
     opt = _optimizer(sub)
-    sched = sub.warmup_cosine(_handle(opt), 2, 7, min_lr_ratio=0.2)
+    sched = sub.warmup_cosine(opt, 2, 7, min_lr_ratio=0.2)
     expected = [[0.5 * _cosine(s, 2, 7, 0.2)] for s in range(10)]
     _compare(_trace(sub, opt, sched, 9, "warmup_cosine(opt, 2, 7, min_lr_ratio=0.2)"), expected,
              "warmup_cosine(opt, 2, 7, min_lr_ratio=0.2)", "min_lr_ratio as a keyword")
@@ -119,9 +114,9 @@ def test_invalid_arguments(sub):
     """Is ValueError raised unless 0 <= warmup_steps < total_steps (and for a negative linear warm-up)?"""
     for args in ((10, 10), (12, 10), (-1, 10), (0, 0), (3, -2)):
         with expect_raises(ValueError, f"warmup_cosine(opt, {args[0]}, {args[1]})"):
-            sub.warmup_cosine(_handle(_optimizer(sub)), *args)
+            sub.warmup_cosine(_optimizer(sub), *args)
     with expect_raises(ValueError, "linear_warmup(opt, -1)"):
-        sub.linear_warmup(_handle(_optimizer(sub)), -1)
+        sub.linear_warmup(_optimizer(sub), -1)
     # The boundary that is valid must still work.
     _schedule(sub, "warmup_cosine", (9, 10), 11, lambda s: _cosine(s, 9, 10),
               "warmup_steps = total_steps - 1")
@@ -129,18 +124,18 @@ def test_invalid_arguments(sub):
 
 def test_param_groups(sub):
     """Is each parameter group scaled from its own initial learning rate (SGD groups and Adam)?"""
-    session = remote_session(sub)
-    opt = session.eval(
+    opt = evaluate(
+        sub,
         "torch.optim.SGD([{'params': [torch.nn.Parameter(torch.zeros(1))], 'lr': 0.5}, "
         "{'params': [torch.nn.Parameter(torch.zeros(2))], 'lr': 0.02}], lr=0.1, momentum=0.9)",
         label="an SGD optimizer with two parameter groups")
-    sched = sub.warmup_cosine(_handle(opt), 3, 9, 0.1)
+    sched = sub.warmup_cosine(opt, 3, 9, 0.1)
     expected = [[lr * _cosine(s, 3, 9, 0.1) for lr in (0.5, 0.02)] for s in range(12)]
     _compare(_trace(sub, opt, sched, 11, "warmup_cosine(opt, 3, 9, 0.1)"), expected,
              "warmup_cosine(opt, 3, 9, 0.1)", "two parameter groups")
-    adam = session.eval("torch.optim.Adam([torch.nn.Parameter(torch.zeros(3))])",
-                        label="an Adam optimizer with its default lr")
-    sched = sub.linear_warmup(_handle(adam), 4)
+    adam = evaluate(sub, "torch.optim.Adam([torch.nn.Parameter(torch.zeros(3))])",
+                    label="an Adam optimizer with its default lr")
+    sched = sub.linear_warmup(adam, 4)
     expected = [[1e-3 * _linear(s, 4)] for s in range(7)]
     _compare(_trace(sub, adam, sched, 6, "linear_warmup(adam, 4)"), expected, "linear_warmup(adam, 4)",
              "Adam with the default lr")

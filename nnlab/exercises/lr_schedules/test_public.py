@@ -6,8 +6,7 @@ from typing import Any
 
 import torch
 
-from nnlab.grader.checks import CheckFailed, assert_close
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import CheckFailed, assert_close, evaluate
 
 _SGD = "torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)"
 # The learning rate right after construction, then after each of n (optimizer.step, scheduler.step).
@@ -16,11 +15,10 @@ _TRACE = ("[o.param_groups[0]['lr']] + "
 
 
 def _trace(sub: Any, make: str, steps: int, *args: Any) -> list[Any]:
-    session = remote_session(sub)
-    opt = session.eval(_SGD, label="an SGD optimizer with lr=0.5")
-    sched = getattr(sub, make)(opt._handle, *args)  # a Remote travels as its handle
-    lrs = session.eval(_TRACE, label="the learning rates over the steps", o=opt._handle,
-                       s=getattr(sched, "_handle", sched), n=steps)
+    opt = evaluate(sub, _SGD, label="an SGD optimizer with lr=0.5")
+    sched = getattr(sub, make)(opt, *args)
+    lrs = evaluate(sub, _TRACE, label="the learning rates over the steps", o=opt,
+                   s=sched, n=steps)
     if not isinstance(lrs, list) or not all(isinstance(v, (int, float)) for v in lrs):
         raise CheckFailed(f"{make}{args}: the learning rates are not plain numbers: {lrs!r:.200}")
     return lrs

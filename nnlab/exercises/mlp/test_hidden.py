@@ -12,13 +12,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor, noncontig,
-                                 parameters_of, randn, state_dict_of, vjp)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
+                                 evaluate, noncontig, parameters_of, randn, state_dict_of, vjp)
 
-# Evaluated in the worker on the student's self.network: plain facts about each layer.
-# The network is bound by its handle (`Remote._handle`): the codec cannot send a Remote
-# proxy itself, although docs/authoring.md says eval bindings may be Remote proxies.
+# Evaluated in the worker on the student's self.network (bound as `net`): plain facts about
+# each layer.
 LAYOUT_EXPRESSION = (
     "(isinstance(net, nn.Sequential), "
     "[(type(m).__name__, isinstance(m, nn.Linear), isinstance(m, nn.ReLU), isinstance(m, nn.Dropout), "
@@ -70,8 +68,8 @@ def _layout(model: Any, label: str) -> list[str]:
     network = model.network
     if not isinstance(network, Remote):  # e.g. a plain list of layers comes back as a list
         raise CheckFailed(f"{label}.network: expected an nn.Sequential, got a {type(network).__name__}")
-    reply = remote_session(model).eval(LAYOUT_EXPRESSION, label=f"the layers of {label}.network",
-                                       net=network._handle)
+    reply = evaluate(model, LAYOUT_EXPRESSION, label=f"the layers of {label}.network",
+                     net=network)
     if not (isinstance(reply, (tuple, list)) and len(reply) == 2 and isinstance(reply[1], list)):
         raise CheckFailed(f"{label}.network: its layers could not be read")
     if not reply[0]:
@@ -199,8 +197,8 @@ def test_flatten_noncontiguous(sub):
         # A transposed view exists only in the worker (the wire sends contiguous or strided
         # tensors), so the model is called there on x.transpose(1, 2); its output is judged here.
         transposed = tuple(shape[:1]) + (shape[2], shape[1]) + tuple(shape[3:])
-        got = remote_session(model).eval("model(x.transpose(1, 2))", label=f"{label} on a transposed input",
-                                         model=model._handle, x=x)
+        got = evaluate(model, "model(x.transpose(1, 2))", label=f"{label} on a transposed input",
+                       model=model, x=x)
         assert_close(got, _expected(reference, x.transpose(1, 2)),
                      f"{label} forward on a transposed {transposed} input",
                      family="transposed (non-contiguous) batch, flattened from dim 1")

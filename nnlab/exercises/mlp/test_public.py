@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from nnlab.grader.checks import CheckFailed, assert_tensor, randn
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import CheckFailed, Remote, assert_tensor, evaluate, randn
 
-# Evaluated in the worker on the student's self.network: plain facts about each layer.
-# The network is bound by its handle (`Remote._handle`): the codec cannot send a Remote
-# proxy itself, although docs/authoring.md says eval bindings may be Remote proxies.
+# Evaluated in the worker on the student's self.network (bound as `net`): plain facts about
+# each layer.
 LAYOUT_EXPRESSION = (
     "(isinstance(net, nn.Sequential), "
     "[(type(m).__name__, isinstance(m, nn.Linear), isinstance(m, nn.ReLU), isinstance(m, nn.Dropout), "
@@ -56,8 +54,8 @@ def test_layout_small(sub):
     if not isinstance(network, Remote):  # e.g. a plain list of layers comes back as a list
         raise CheckFailed(f"DynamicMLP(10, [16, 8]).network: expected an nn.Sequential, got a "
                           f"{type(network).__name__}")
-    is_sequential, layers = remote_session(model).eval(LAYOUT_EXPRESSION, label="the layers of self.network",
-                                                       net=network._handle)
+    is_sequential, layers = evaluate(model, LAYOUT_EXPRESSION, label="the layers of self.network",
+                                     net=network)
     if not is_sequential:
         raise CheckFailed("DynamicMLP(10, [16, 8]).network: expected an nn.Sequential")
     got = [describe(tuple(f)) for f in layers]

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import math
-import re
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,
-                                 gradcheck_remote, load_reference_state, noncontig,
-                                 parameters_of, randn, repr_of, state_dict_of, timing, vjp)
+                                 gradcheck_remote, load_reference_state, noncontig, parameters_of,
+                                 randn, repr_of, state_dict_of, vjp)
 
 
 def _reference(layer_in: int, layer_out: int, bias: bool = True) -> nn.Linear:

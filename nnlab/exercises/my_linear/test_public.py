@@ -1,7 +1,6 @@
 """Public checks for my_linear: quick feedback on the common mistakes."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 

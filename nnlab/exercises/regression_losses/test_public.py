@@ -1,7 +1,6 @@
 """Public checks for regression_losses: quick feedback on the common mistakes."""
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 
 from nnlab.grader.checks import assert_close, randn

@@ -7,10 +7,10 @@ import math
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,
-                                 buffers_of, gradcheck_remote, load_reference_state, noncontig,
-                                 parameters_of, randn, state_dict_of, vjp)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
+                                 buffers_of, call_returning_args, evaluate, gradcheck_remote,
+                                 load_reference_state, noncontig, parameters_of, randn,
+                                 state_dict_of, vjp)
 
 LAYOUT = ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear", "BatchNorm1d"]
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -27,11 +27,6 @@ class Reference(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.net(x) + x)
-
-
-def _handle(remote: Remote):  # noqa: ANN202
-    # Remote proxies cannot be sent back to the worker as call arguments; their handles can.
-    return remote._handle
 
 
 def _reference(hidden_dim: int, dropout: float = 0.0, randomize: bool = True) -> Reference:
@@ -72,10 +67,11 @@ def _expected(reference: nn.Module, x: torch.Tensor, train: bool) -> tuple[torch
 
 def _layout(block: Remote) -> list:
     names = LAYOUT[:4]  # Linear, BatchNorm1d, ReLU, Dropout
-    return remote_session(block).eval(
+    return evaluate(
+        block,
         "None if not isinstance(getattr(b, 'net', None), nn.Sequential) else "
         "[next((n for n in names if isinstance(m, getattr(nn, n))), type(m).__name__) for m in b.net]",
-        label="the layout of net", b=_handle(block), names=names)
+        label="the layout of net", b=block, names=names)
 
 
 def test_structure(sub):
@@ -87,14 +83,14 @@ def test_structure(sub):
             raise CheckFailed(f"ResidualBlock({hidden}, dropout={dropout}): `self.net` should be an "
                               "nn.Sequential")
         assert_equal(layout, LAYOUT, f"the layers of ResidualBlock({hidden}).net, in order")
-        p = remote_session(block).eval("b.net[3].p", label="net[3].p", b=_handle(block))
+        p = evaluate(block, "b.net[3].p", label="net[3].p", b=block)
         assert_equal(p, dropout, f"the dropout probability of ResidualBlock({hidden}, dropout={dropout})")
         _load(block, _reference(hidden), f"ResidualBlock({hidden})")
         params = parameters_of(block)
         count = sum(v.numel() for v in params.values() if type(v) is torch.Tensor)
         assert_equal(count, 2 * hidden * hidden + 6 * hidden,
                      f"number of parameters of ResidualBlock({hidden})")
-    default_p = remote_session(sub).eval("submission.ResidualBlock(5).net[3].p", label="the default")
+    default_p = evaluate(sub, "submission.ResidualBlock(5).net[3].p", label="the default")
     assert_equal(default_p, 0.1, "the dropout probability of ResidualBlock(5) (the default)")
 
 
@@ -118,7 +114,7 @@ def test_eval_parity(sub):
     _load(block, reference, "ResidualBlock(6)")
     block.eval()
     x = randn(5, 6)
-    result, args = remote_session(block).call_returning_args(block, (x,), {})
+    result, args = call_returning_args(block, (x,), {})
     if type(args[0]) is not torch.Tensor or not torch.equal(args[0], x):
         raise CheckFailed("ResidualBlock(6) in eval mode changed its input x in place; "
                           "the caller's tensor must be left as it was")

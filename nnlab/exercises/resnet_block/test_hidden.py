@@ -8,31 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor,
-                                 buffers_of, gradcheck_remote, load_reference_state, noncontig,
-                                 parameters_of, randn, vjp)
-from nnlab.grader.session import Remote, remote_session
+from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
+                                 buffers_of, call_returning_args, evaluate, gradcheck_remote,
+                                 load_reference_state, noncontig, parameters_of, randn, vjp)
+
+from .test_public import Block
 
 RESNET18_PARAMETERS = 11_186_442
-
-
-class Block(nn.Module):
-    """The grader's BasicBlock, written with torch.nn."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut = nn.Sequential()
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride),
-                                          nn.BatchNorm2d(out_channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-        return F.relu(out + self.shortcut(x))
 
 
 class Net(nn.Module):
@@ -74,9 +56,10 @@ def _randomize_bn(model: nn.Module) -> nn.Module:
 
 def _keys_and_shapes(module: Remote) -> list:
     # Names and shapes only (no tensor data): cheap even for resnet18.
-    return remote_session(module).eval(
+    return evaluate(
+        module,
         "[(k, list(v.shape) if isinstance(v, torch.Tensor) else None) for k, v in m.state_dict().items()]",
-        label="the state_dict keys", m=module._handle)
+        label="the state_dict keys", m=module)
 
 
 def _check_keys(module: Remote, reference: nn.Module, what: str) -> None:
@@ -119,15 +102,16 @@ def _scaled_atol(expected: torch.Tensor, rel: float = 1e-4) -> float:
 
 def _resnet(sub: Remote, layers: list[int], num_classes: int) -> Remote:
     # The student's ResNet built with the student's BasicBlock, inside the worker.
-    return remote_session(sub).eval(
-        f"submission.ResNet(submission.BasicBlock, {layers!r}, num_classes={num_classes})",
-        label=f"ResNet(BasicBlock, {layers}, num_classes={num_classes})")
+    return evaluate(sub, "submission.ResNet(submission.BasicBlock, layers, num_classes=num_classes)",
+                    label=f"ResNet(BasicBlock, {layers}, num_classes={num_classes})", layers=list(layers),
+                    num_classes=num_classes)
 
 
 def _shortcut(block: Remote) -> object:
-    return remote_session(block).eval(
+    return evaluate(
+        block,
         "None if not isinstance(getattr(b, 'shortcut', None), nn.Sequential) else len(b.shortcut)",
-        label="the shortcut", b=block._handle)
+        label="the shortcut", b=block)
 
 
 def test_block_structure(sub):
@@ -171,7 +155,7 @@ def test_block_eval_parity(sub):
     _load(block, reference, "BasicBlock(4, 4)")
     block.eval()
     x = randn(2, 4, 5, 5)
-    result, args = remote_session(block).call_returning_args(block, (x,), {})
+    result, args = call_returning_args(block, (x,), {})
     if type(args[0]) is not torch.Tensor or not torch.equal(args[0], x):
         raise CheckFailed("BasicBlock(4, 4) changed its input x in place (an in-place addition into "
                           "the identity shortcut?); the caller's tensor must be left as it was")

@@ -10,16 +10,20 @@ from torch import nn
 from nnlab.grader.checks import assert_close, assert_tensor, load_reference_state, randn
 
 
-class _Block(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+class Block(nn.Module):
+    """The grader's BasicBlock, written with torch.nn (also the reference of test_hidden.py
+    and test_timing.py)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(out_channels)
         self.shortcut = nn.Sequential()
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride), nn.BatchNorm2d(cout))
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride),
+                                          nn.BatchNorm2d(out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
@@ -38,7 +42,7 @@ def test_block_shapes(sub):
 
 def test_block_forward_small(sub):
     """In eval mode, does BasicBlock(4, 8, stride=2) match the reference with the grader's weights?"""
-    reference = _Block(4, 8, 2)
+    reference = Block(4, 8, 2)
     block = sub.BasicBlock(4, 8, stride=2)
     load_reference_state(block, reference)
     block.eval()

@@ -8,8 +8,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from nnlab.grader.checks import CheckFailed, assert_close, assert_equal, buffers_of, parameters_of
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, buffers_of, evaluate,
+                                 parameters_of)
 
 Loader = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -19,11 +19,9 @@ _CLASSIFIER = "nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 3))"
 _SGD = "torch.optim.SGD(m.parameters(), lr=0.05)"
 _MOMENTUM = "torch.optim.SGD(m.parameters(), lr=0.02, momentum=0.9, weight_decay=1e-3)"
 _ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"
-
-
-def _handle(obj: Any) -> Any:
-    """A Remote as an argument for the worker: its handle (the codec does not encode Remote)."""
-    return getattr(obj, "_handle", obj)
+# In the worker: the model `spec` describes (the same source the grader evaluates for its
+# reference), in float64, with the state `sd`, in eval mode when `in_eval`.
+_BUILD = "(lambda m: (m.load_state_dict(sd), m.eval() if in_eval else m)[1])(eval(spec).double())"
 
 
 def _regression(sizes: tuple[int, ...], features: int, outputs: int, scale: float = 1.0) -> Loader:
@@ -85,13 +83,11 @@ class Trained:
 
 def _student(sub: Any, model_spec: str, state: dict[str, torch.Tensor], opt_spec: str, loss_spec: str,
              loader: Loader, start_in_eval: bool = False, **kwargs: Any) -> Trained:
-    session = remote_session(sub)
-    then = ".eval()" if start_in_eval else ""
-    model = session.eval(f"(lambda m, sd: (m.load_state_dict(sd), m{then})[1])({model_spec}.double(), sd)",
-                         label="the model to train", sd=state)
-    optimizer = session.eval(opt_spec, label="the optimizer", m=_handle(model))
-    loss_fn = session.eval(loss_spec, label=loss_spec)
-    result = sub.train_one_epoch(_handle(model), loader, _handle(optimizer), _handle(loss_fn), **kwargs)
+    model = evaluate(sub, _BUILD, label="the model to train", spec=model_spec, sd=state,
+                     in_eval=start_in_eval)
+    optimizer = evaluate(sub, opt_spec, label="the optimizer", m=model)
+    loss_fn = evaluate(sub, loss_spec, label=loss_spec)
+    result = sub.train_one_epoch(model, loader, optimizer, loss_fn, **kwargs)
     return Trained(model, optimizer, result)
 
 
@@ -224,8 +220,8 @@ def test_training_mode(sub):
     loader = _regression((8, 8, 5), 5, 1)
     trained = _student(sub, _BN, state, _SGD, "nn.MSELoss()", loader, start_in_eval=True)
     run = _reference(_BN, state, _SGD, "nn.MSELoss()", loader, start_in_eval=True)
-    modes = remote_session(sub).eval("[c.training for c in m.modules()]", label="the training flags",
-                                     m=_handle(trained.model))
+    modes = evaluate(sub, "[c.training for c in m.modules()]", label="the training flags",
+                     m=trained.model)
     if modes != [True] * len(list(run.model.modules())):
         raise CheckFailed(f"after train_one_epoch the model's modules have training flags {modes}; expected "
                           "all True: call model.train() first")
@@ -256,8 +252,8 @@ def test_every_batch_used(sub):
     state = _state(_CLASSIFIER)
     loader = _classification((4, 4, 4, 4, 2), 6, 3)
     trained = _student(sub, _CLASSIFIER, state, _ADAM, "nn.CrossEntropyLoss()", loader)
-    steps = remote_session(sub).eval("sorted({float(s['step']) for s in o.state.values()})",
-                                     label="the optimizer's step counts", o=_handle(trained.optimizer))
+    steps = evaluate(sub, "sorted({float(s['step']) for s in o.state.values()})",
+                     label="the optimizer's step counts", o=trained.optimizer)
     assert_equal(steps, [5.0], "Adam's step count after an epoch of 5 batches (4, 4, 4, 4 and 2 samples)")
     run = _reference(_CLASSIFIER, state, _ADAM, "nn.CrossEntropyLoss()", loader)
     _assert_params(parameters_of(trained.model), run.model, "Adam, 5 batches")

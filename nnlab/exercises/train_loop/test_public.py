@@ -6,11 +6,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.grader.checks import CheckFailed, assert_close, parameters_of
-from nnlab.grader.session import remote_session
+from nnlab.grader.checks import CheckFailed, assert_close, evaluate, parameters_of
 
 _MODEL = "nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))"
 _OPT = "torch.optim.SGD(m.parameters(), lr=0.05)"
+# In the worker: the model `spec` describes (the same source the grader evaluates for its
+# reference), in float64, with the state `sd`.
+_BUILD = "(lambda m: (m.load_state_dict(sd), m)[1])(eval(spec).double())"
 
 
 def _setup(sub: Any) -> tuple[Any, Any, Any, list[tuple[torch.Tensor, torch.Tensor]], nn.Module, float]:
@@ -19,12 +21,10 @@ def _setup(sub: Any) -> tuple[Any, Any, Any, list[tuple[torch.Tensor, torch.Tens
     state = {k: v.clone() for k, v in reference.state_dict().items()}
     loader = [(torch.randn(n, 4, dtype=torch.float64), torch.randn(n, 1, dtype=torch.float64))
               for n in (4, 4, 3)]
-    session = remote_session(sub)
-    model = session.eval(f"(lambda m, sd: (m.load_state_dict(sd), m)[1])({_MODEL}.double(), sd)",
-                         label="a small MLP", sd=state)
-    opt = session.eval(_OPT, label="an SGD optimizer", m=model._handle)  # Remote -> handle
-    loss_fn = session.eval("nn.MSELoss()", label="nn.MSELoss()")
-    result = sub.train_one_epoch(model._handle, loader, opt._handle, loss_fn._handle)
+    model = evaluate(sub, _BUILD, label="a small MLP", spec=_MODEL, sd=state)
+    opt = evaluate(sub, _OPT, label="an SGD optimizer", m=model)
+    loss_fn = evaluate(sub, "nn.MSELoss()", label="nn.MSELoss()")
+    result = sub.train_one_epoch(model, loader, opt, loss_fn)
     # The reference loop.
     optimizer = eval(_OPT, {"torch": torch}, {"m": reference})
     total = 0.0

@@ -1,0 +1,2 @@
+"""The check files of bilstm_classifier, as a package: unique module names in a grading process, and
+helpers that test_hidden.py and test_timing.py import from test_public.py."""

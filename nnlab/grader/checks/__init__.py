@@ -1,0 +1,29 @@
+"""The one API exercise check files import: inputs, comparisons that teach, the worker, timing."""
+from __future__ import annotations
+
+from nnlab.grader.checks.asserts import (TOLERANCES, CheckFailed, assert_close, assert_equal,
+                                         assert_tensor, expect_raises, noncontig, randn)
+from nnlab.grader.checks.context import CheckBoard, GradingContext, is_timing_check, timing
+from nnlab.grader.checks.remote import (buffers_of, call_returning_args, evaluate, gradcheck_remote,
+                                        load_reference_state, parameters_of, remote_function,
+                                        repr_of, single_threaded, state_dict_of, vjp)
+from nnlab.grader.session import Remote
+from nnlab.wire.codec import NonContiguous, RequiresGrad
+
+# Last: the timing package builds on the assertions above (see nnlab/grader/timing/__init__.py).
+from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast  # noqa: E402  (isort: skip)
+from nnlab.grader.timing.inputs import TimedInput, binary, integers, normal  # noqa: E402
+
+__all__ = [
+    # what a check knows, and how it is marked
+    "GradingContext", "CheckBoard", "timing", "is_timing_check",
+    # inputs and verdicts
+    "CheckFailed", "TOLERANCES", "randn", "noncontig", "assert_tensor", "assert_close",
+    "assert_equal", "expect_raises", "NonContiguous", "RequiresGrad",
+    # the submission's objects in the worker
+    "Remote", "evaluate", "call_returning_args", "single_threaded", "vjp", "remote_function",
+    "gradcheck_remote", "parameters_of", "buffers_of", "state_dict_of", "load_reference_state",
+    "repr_of",
+    # timing
+    "Timed", "TimingRequest", "TimedInput", "assert_fast", "normal", "integers", "binary",
+]

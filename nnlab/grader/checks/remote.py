@@ -1,0 +1,137 @@
+"""Working with the submission's objects in the worker: calls, expressions, gradients."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+from torch.autograd.gradcheck import GradcheckError
+
+from nnlab.grader.checks.asserts import CheckFailed, assert_tensor
+from nnlab.grader.session import Remote, remote_label, remote_session
+from nnlab.wire.codec import RequiresGrad
+
+
+def evaluate(anchor: Remote, expression: str, label: str, **bindings: Any) -> Any:
+    """The value of a Python expression evaluated in the worker that holds `anchor`.
+
+    `expression` is a constant written in the check file: every value it needs comes in
+    through `bindings` (tensors, plain data, and worker objects, which arrive as
+    themselves), never pasted into the text. It sees `torch`, `nn`, `F`, `math`, and
+    `submission` (the student's module). A worker object comes back as a Remote labelled
+    `label`, which also names the step in any error ("preparing <label>").
+    """
+    return remote_session(anchor).eval(expression, label=label, **bindings)
+
+
+def call_returning_args(target: Remote, args: Sequence[Any],
+                        kwargs: dict[str, Any] | None = None) -> tuple[Any, list[Any]]:
+    """Calls `target(*args, **kwargs)` in the worker; (its result, its arguments after the
+    call), to tell whether the call changed an input in place."""
+    return remote_session(target).call_returning_args(target, tuple(args), dict(kwargs or {}))
+
+
+def single_threaded(anchor: Remote) -> None:
+    """One torch thread in this check's worker.
+
+    For checks that make many tiny calls: on a busy machine each OpenMP wake-up in a tiny
+    operation can cost tens of milliseconds.
+    """
+    evaluate(anchor, "torch.set_num_threads(1)", "a single-threaded worker")
+
+
+def _tensor_grads(grads: Any, n: int, what: str) -> list[torch.Tensor | None]:
+    if not isinstance(grads, list) or len(grads) != n:
+        raise CheckFailed(f"{what}: gradients did not come back")
+    for g in grads:
+        if g is not None and type(g) is not torch.Tensor:
+            raise CheckFailed(f"{what}: a gradient came back as {type(g).__name__}")
+    return grads
+
+
+def vjp(target: Remote, inputs: Sequence[torch.Tensor], grad_outputs: Sequence[torch.Tensor | None],
+        module: Remote | None = None, extra_args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None) -> tuple[Any, list[torch.Tensor | None], dict[str, Any]]:
+    """Runs forward and backward in the worker: (output, input grads, parameter grads)."""
+    session = remote_session(target)
+    reply = session.vjp(target, tuple(RequiresGrad(x.detach()) for x in inputs) + tuple(extra_args),
+                        list(grad_outputs), kwargs=kwargs, module=module)
+    what = f"backward of {remote_label(target)}"
+    grads = _tensor_grads(reply.get("input_grads"), len(inputs), what)
+    params = reply.get("param_grads") or {}
+    return reply.get("output"), grads, params
+
+
+def remote_function(target: Remote, module: Remote | None = None,
+                    kwargs: dict[str, Any] | None = None) -> Callable[..., torch.Tensor]:
+    """A local differentiable function whose forward and backward run in the worker.
+
+    Used with torch.autograd.gradcheck in the grader: the numbers are the student's, the
+    judging is ours.
+    """
+    what = remote_label(target)
+
+    class _Bridge(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, *inputs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+            ctx.save_for_backward(*inputs)
+            out = target(*[x.detach() for x in inputs], **(kwargs or {}))
+            return assert_tensor(out, f"output of {what}").to(inputs[0].device)
+
+        @staticmethod
+        def backward(ctx: Any, grad_output: torch.Tensor) -> Any:  # type: ignore[override]
+            inputs = ctx.saved_tensors
+            _, grads, _ = vjp(target, inputs, [grad_output], module=module, kwargs=kwargs)
+            return tuple(grads)
+
+    def apply(*inputs: torch.Tensor) -> torch.Tensor:
+        return _Bridge.apply(*inputs)
+
+    return apply
+
+
+def gradcheck_remote(target: Remote, inputs: Sequence[torch.Tensor], what: str,
+                     module: Remote | None = None, kwargs: dict[str, Any] | None = None,
+                     atol: float = 1e-6, rtol: float = 1e-4, fast_mode: bool = False) -> None:
+    """torch.autograd.gradcheck (float64) on the student's forward and backward.
+
+    Each probe is a round trip to the worker. `fast_mode` compares random projections
+    v^T J u: a few calls instead of two per input element, and a wrong gradient still fails.
+    """
+    fn = remote_function(target, module=module, kwargs=kwargs)
+    leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
+    try:
+        torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=atol, rtol=rtol, raise_exception=True,
+                                 fast_mode=fast_mode)
+    except GradcheckError as error:
+        first = str(error).strip().splitlines()[0]
+        raise CheckFailed(f"{what}: gradcheck failed: {first}") from None
+    except RuntimeError as error:  # e.g. a gradient of the wrong shape
+        raise CheckFailed(f"{what}: gradcheck failed: {str(error).splitlines()[0]}") from None
+
+
+def parameters_of(module: Remote) -> dict[str, torch.Tensor]:
+    """The named parameters of a worker module, as plain tensors."""
+    return remote_session(module).tensors(module, "parameters")
+
+
+def buffers_of(module: Remote) -> dict[str, torch.Tensor]:
+    """The named buffers of a worker module, as plain tensors."""
+    return remote_session(module).tensors(module, "buffers")
+
+
+def state_dict_of(module: Remote) -> dict[str, torch.Tensor]:
+    """The module's own state_dict() (so its overrides run), checked to be a mapping."""
+    value = module.state_dict()
+    if not isinstance(value, dict):
+        raise CheckFailed(f"state_dict() of {remote_label(module)} did not return a mapping")
+    return value
+
+
+def load_reference_state(module: Remote, reference: torch.nn.Module) -> None:
+    """Gives the student's module the reference's exact parameters and buffers."""
+    module.load_state_dict({k: v.detach().clone() for k, v in reference.state_dict().items()})
+
+
+def repr_of(obj: Remote) -> str:
+    """repr() of a worker object, run in the worker (capped in length)."""
+    return remote_session(obj).repr(obj)

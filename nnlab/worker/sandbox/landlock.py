@@ -1,0 +1,258 @@
+"""Landlock: the worker reads the Python runtime (not nnlab's own folder) and writes its scratch only."""
+from __future__ import annotations
+
+import ctypes
+import os
+import site
+import stat
+import sys
+import sysconfig
+from collections.abc import Sequence
+from pathlib import Path
+
+from nnlab.worker.sandbox import syscalls
+from nnlab.worker.sandbox.limits import nvidia_devices
+from nnlab.worker.sandbox.syscalls import Record
+
+_LL_CREATE_RULESET_VERSION = 1
+_LL_RULE_PATH_BENEATH = 1
+
+FS_EXECUTE = 1 << 0
+FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
+FS_REMOVE_DIR = 1 << 4
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_CHAR = 1 << 6
+FS_MAKE_DIR = 1 << 7
+FS_MAKE_REG = 1 << 8
+FS_MAKE_SOCK = 1 << 9
+FS_MAKE_FIFO = 1 << 10
+FS_MAKE_BLOCK = 1 << 11
+FS_MAKE_SYM = 1 << 12
+FS_REFER = 1 << 13  # ABI 2
+FS_TRUNCATE = 1 << 14  # ABI 3
+FS_IOCTL_DEV = 1 << 15  # ABI 5
+NET_BIND_TCP = 1 << 0  # ABI 4
+NET_CONNECT_TCP = 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+SCOPE_SIGNAL = 1 << 1
+
+# Rights that make sense on a regular file (others are rejected by the kernel for files).
+FS_FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+FS_READ_ONLY = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+
+
+def _fs_rights_for_abi(abi: int) -> int:
+    """Every filesystem right the kernel's Landlock ABI `abi` knows."""
+    rights = (1 << 13) - 1  # ABI 1: EXECUTE .. MAKE_SYM
+    if abi >= 2:
+        rights |= FS_REFER
+    if abi >= 3:
+        rights |= FS_TRUNCATE
+    if abi >= 5:
+        rights |= FS_IOCTL_DEV
+    return rights
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [
+        ("handled_access_fs", ctypes.c_uint64),
+        ("handled_access_net", ctypes.c_uint64),
+        ("scoped", ctypes.c_uint64),
+    ]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1  # the kernel struct is __attribute__((packed)): 12 bytes
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    """The Landlock ABI version of the running kernel; 0 when Landlock is unavailable."""
+    number = syscalls.nr("landlock_create_ruleset")
+    if number is None:
+        return 0
+    try:
+        return syscalls.syscall(number, ctypes.c_void_p(None), 0, _LL_CREATE_RULESET_VERSION)
+    except OSError:
+        return 0
+
+
+def nnlab_dir() -> Path:
+    """The nnlab package folder, hidden from the worker: solutions and hidden checks live beneath it."""
+    import nnlab
+
+    return Path(nnlab.__file__).resolve().parent
+
+
+def _resolve(p: Path | str) -> Path | None:
+    try:
+        return Path(os.path.realpath(p))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def split_around(root: Path, excluded: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """Grants for `root` minus the `excluded` subtrees, which Landlock cannot subtract.
+
+    Returns (full, listing): `full` gets the requested rights beneath it; `listing` are
+    the directories on the way down to an excluded path. They keep READ_DIR so that
+    Python's import system can still list them (its FileFinder caches directory
+    listings and finds nothing when listing fails); only names leak that way, never
+    file contents.
+    """
+    inside = [e for e in excluded if _is_within(e, root)]
+    if not inside:
+        return [root], []
+    if root in inside:
+        return [], []
+    full: list[Path] = []
+    listing: list[Path] = [root]
+    try:
+        children = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return [], listing
+    for child in children:
+        real = _resolve(child.path)
+        if real is None:
+            continue
+        # An entry named after the package (nnlab-x.dist-info, editable-install finders)
+        # describes the hidden files; leave it out too.
+        if child.name.startswith("nnlab") and root.name in ("site-packages", "dist-packages"):
+            continue
+        if any(_is_within(real, e) for e in inside):
+            continue  # the excluded path itself, or a link into it
+        if any(_is_within(e, real) for e in inside):
+            more_full, more_listing = split_around(real, inside)
+            full += more_full
+            listing += more_listing
+        else:
+            full.append(Path(child.path))
+    return full, listing
+
+
+def _runtime_roots() -> list[Path]:
+    """Where the Python runtime, its packages and the shared libraries live."""
+    roots: list[str] = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    paths = sysconfig.get_paths()
+    roots += [paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
+    try:
+        roots += site.getsitepackages()
+    except AttributeError:  # old virtualenv's site module
+        pass
+    user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if user_site and os.path.isdir(user_site):
+        roots.append(user_site)
+    # Extension modules (torch's libtorch_cpu.so) were mapped before fork, but glibc,
+    # OpenMP and MKL still dlopen() helpers lazily and read locale/zoneinfo data.
+    roots += ["/usr/lib", "/lib", "/lib64", "/usr/lib64", "/usr/local/lib", "/usr/share/zoneinfo",
+              "/etc/ld.so.cache", "/etc/localtime"]
+    # os.cpu_count(), OpenMP and torch's cpuinfo read the CPU topology from sysfs/procfs.
+    roots += ["/sys/devices/system/cpu", "/proc/cpuinfo", "/proc/meminfo"]
+    return [Path(r) for r in roots if r]
+
+
+def landlock_rules(scratch: Path, readable: Sequence[Path],
+                   gpu: bool = False) -> list[tuple[Path, int]]:
+    """(path, rights) rules before masking by the ABI; the nnlab package is carved out."""
+    excluded = [nnlab_dir()]
+    rules: list[tuple[Path, int]] = []
+    seen: set[Path] = set()
+
+    def grant(path: Path | str, rights: int) -> None:
+        real = _resolve(path)
+        if real is None or not os.path.exists(real):
+            return
+        full, listing = split_around(real, excluded)
+        for p in full:
+            rules.append((p, rights))
+        for p in listing:
+            rules.append((p, FS_READ_DIR))
+
+    for root in _runtime_roots():
+        real = _resolve(root)
+        if real is not None and real not in seen:
+            seen.add(real)
+            grant(real, FS_READ_ONLY)
+    for path in readable:
+        grant(path, FS_READ_ONLY)
+    # Character devices some libraries open for writing ("w" means O_TRUNC too).
+    for dev in ("/dev/null", "/dev/zero", "/dev/full"):
+        grant(dev, FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE)
+    for dev in ("/dev/urandom", "/dev/random"):
+        grant(dev, FS_READ_FILE)
+    # /proc/self resolves to /proc/<this pid>, so only this process's own entries open.
+    grant("/proc/self", FS_READ_FILE | FS_READ_DIR)
+    if gpu:
+        # The CUDA driver talks to the GPU through ioctls on these, and reads the PCI
+        # topology and its own /proc entries.
+        for dev in nvidia_devices():
+            grant(dev, FS_READ_FILE | FS_WRITE_FILE | FS_IOCTL_DEV)
+        for root in ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices", "/sys/module/nvidia"):
+            grant(root, FS_READ_ONLY)
+    grant(scratch, -1)  # everything the ABI handles
+    return rules
+
+
+def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bool = False) -> None:
+    """Landlock: read-only runtime, read-write scratch, no network, no signals out (per ABI)."""
+    abi = landlock_abi()
+    if abi < 1:
+        rec.miss("landlock", "kernel has no Landlock (or it is disabled)")
+        return
+    fs_all = _fs_rights_for_abi(abi)
+    attr = _RulesetAttr(handled_access_fs=fs_all)
+    if abi >= 4:
+        attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP  # no net rules: all denied
+    if abi >= 6:
+        attr.scoped = SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET
+    try:
+        rules = landlock_rules(scratch, readable, gpu)
+        ruleset = syscalls.syscall(syscalls.nr("landlock_create_ruleset"), ctypes.c_void_p(ctypes.addressof(attr)),
+                           ctypes.sizeof(attr), 0)
+    except OSError as exc:
+        rec.miss("landlock", exc)
+        return
+    try:
+        for path, rights in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # vanished or unreadable: nothing to grant
+            try:
+                is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)  # fstat works on O_PATH fds
+                allowed = rights & fs_all
+                if not is_dir:
+                    allowed &= FS_FILE_RIGHTS
+                if not allowed:
+                    continue
+                pb = _PathBeneathAttr(allowed_access=allowed, parent_fd=fd)
+                try:
+                    syscalls.syscall(syscalls.nr("landlock_add_rule"), ruleset, _LL_RULE_PATH_BENEATH,
+                             ctypes.c_void_p(ctypes.addressof(pb)), 0)
+                except OSError as exc:
+                    # One odd path (say, a special filesystem) costs only its own
+                    # access; failing closed is the safe direction.
+                    rec.notes[f"landlock rule {path}"] = str(exc)
+            finally:
+                os.close(fd)
+        syscalls.syscall(syscalls.nr("landlock_restrict_self"), ruleset, 0)
+    except OSError as exc:
+        rec.miss("landlock", exc)
+        return
+    finally:
+        os.close(ruleset)
+    rec.ok(f"landlock-abi{abi}")
+    if abi >= 4:
+        rec.ok("landlock-net")
+    else:
+        rec.miss("landlock-net", f"needs Landlock ABI 4, kernel has {abi}")
+    if abi >= 6:
+        rec.ok("landlock-scope")
+    else:
+        rec.miss("landlock-scope", f"needs Landlock ABI 6, kernel has {abi}")

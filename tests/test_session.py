@@ -1,0 +1,120 @@
+"""The grader's side of one worker: requests with deadlines, faults with their causes, remote objects."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nnlab.errors import BannedApiUsed, LoadTimeout, StudentCodeError, WorkerCrashed, WorkerTimeout
+from nnlab.grader.session import Remote, WorkerSession
+
+_SOURCE = '''
+import os
+import torch
+
+
+class Box:
+    def __init__(self, value):
+        self.value = value
+
+
+def unbox(box):
+    return box.value
+
+
+def fail(box):
+    raise ValueError(f"cannot use {box.value}")
+
+
+def spin():
+    while True:
+        pass
+
+
+def leave():
+    os._exit(3)
+
+
+def squash(x):
+    return torch.sigmoid(x)
+'''
+
+
+def _session(launcher, source: str = _SOURCE, limit_s: float = 20.0, banned: list[str] | None = None) -> WorkerSession:
+    return WorkerSession(launcher, source, "sample.py", banned or [], [], limit_s)
+
+
+def test_values_come_back_and_objects_stay_in_the_worker(launcher) -> None:
+    """Do tensors and plain values come back as themselves, and other objects as read-only Remotes
+    that can be passed back to the worker?"""
+    session = _session(launcher)
+    try:
+        box = session.root.Box(torch.arange(3))
+        assert isinstance(box, Remote) and repr(box) == "<remote Box Box(<(3,) tensor>)>"
+        assert torch.equal(box.value, torch.arange(3))
+        assert torch.equal(session.root.unbox(box), torch.arange(3))
+        with pytest.raises(AttributeError, match="read-only"):
+            box.value = 1
+    finally:
+        session.close()
+
+
+def test_a_student_exception_names_the_call_type_and_line(launcher) -> None:
+    """Is an exception in student code a StudentCodeError naming the call (a worker object
+    by its type), the exception and the student's own line?"""
+    session = _session(launcher)
+    try:
+        box = session.root.Box(7)
+        with pytest.raises(StudentCodeError) as error:
+            session.root.fail(box)
+    finally:
+        session.close()
+    text = str(error.value)
+    assert text.startswith("running fail(<Box>): ValueError: cannot use 7"), text
+    assert "sample.py, line 16, in fail" in text
+    assert "ValueError" in error.value.mro[0]  # type: ignore[attr-defined]
+
+
+def test_an_endless_call_is_a_timeout_and_ends_the_worker(launcher) -> None:
+    """Does a call that never returns become a WorkerTimeout naming the limit, with the worker gone?"""
+    session = _session(launcher, limit_s=1.0)
+    with pytest.raises(WorkerTimeout, match=r"no answer within the 1 s limit while running spin\(\)"):
+        session.root.spin()
+    assert session.process is None
+    with pytest.raises(WorkerCrashed, match="the worker is gone"):
+        session.root.unbox
+
+
+def test_a_worker_that_exits_is_named_as_such(launcher) -> None:
+    """Is a worker that exits in the middle of a call reported with its exit status?"""
+    session = _session(launcher)
+    with pytest.raises(WorkerCrashed, match=r"exited with status 3 while running leave\(\)"):
+        session.root.leave()
+    assert session.process is None
+
+
+def test_a_file_that_never_loads_is_a_load_timeout(launcher) -> None:
+    """Is import-time code that never finishes a LoadTimeout, with nothing left behind?"""
+    with pytest.raises(LoadTimeout, match="while loading your file"):
+        _session(launcher, "while True:\n    pass\n", limit_s=1.0)
+    assert list(launcher.scratch_root.iterdir()) == []
+
+
+def test_a_banned_function_called_at_run_time_fails_the_request(launcher) -> None:
+    """Is a banned torch function called by student code reported as such, naming it?"""
+    session = _session(launcher, banned=["torch.sigmoid"])
+    try:
+        with pytest.raises(BannedApiUsed, match=r"running squash\(<\(2,\) tensor>\): your code called "
+                                                r"torch.sigmoid, which this exercise bans"):
+            session.root.squash(torch.zeros(2))
+    finally:
+        session.close()
+
+
+def test_a_missing_name_is_said_plainly(launcher) -> None:
+    """Is reading a name the file does not define a plain 'does not define' message?"""
+    session = _session(launcher)
+    try:
+        with pytest.raises(StudentCodeError, match="^the submission does not define `MyLinear`$"):
+            session.root.MyLinear
+    finally:
+        session.close()
