@@ -30,6 +30,21 @@ def test_help_and_list_do_not_import_torch() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_a_misnamed_submission_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
+    """Do `check` and `submit` refuse a missing path or a file named after no exercise
+    without paying for torch's import (one line, exit 2)?"""
+    (tmp_path / "homework.py").write_text("x = 1\n")
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom nnlab.cli import main\n"
+            "r = CliRunner()\n"
+            f"for args in (['submit', {str(tmp_path / 'homework.py')!r}], ['check', {str(tmp_path / 'gone.py')!r}]):\n"
+            "    out = r.invoke(main, args)\n"
+            "    assert out.exit_code == 2, (args, out.exit_code, out.output)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "NNLAB_SERVER": "", "XDG_CONFIG_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+
+
 def test_list_groups_by_unit_in_curriculum_order() -> None:
     """Does `nnlab list` show units in order with points and the timing column?"""
     result = nnlab("list")

@@ -8,7 +8,6 @@ import click
 from nnlab.commands.display import echo_exercise
 from nnlab.commands.session_setup import grading_launcher
 from nnlab.grader.exercise import get_exercise, load_catalogue
-from nnlab.grader.pipeline import GradeRequest, grade_submission
 from nnlab.grader.submission import SubmissionFile, collect
 from nnlab.i18n import message, resolve_language
 from nnlab.results import ExerciseResult, Outcome
@@ -39,9 +38,12 @@ def _echo(result: ExerciseResult, file: SubmissionFile | None, lang: str) -> Non
 def check_submission(path: Path, seed: int | None, lang: str | None = None) -> int:
     """Exit status: 0 when every public check passes, 1 otherwise."""
     language = resolve_language(lang)
+    # Named files first: a mistyped path answers before torch is imported (seconds).
+    files = {f.exercise_id: f for f in collect(path, load_catalogue())}
+    from nnlab.grader.pipeline import GradeRequest, grade_submission
+
     with grading_launcher() as launcher:
         result = grade_submission(GradeRequest(path, include_hidden=False, seed=seed), launcher)
-    files = {f.exercise_id: f for f in collect(path, load_catalogue())}
     for exercise in result.exercises:
         _echo(exercise, files.get(exercise.id), language)
     click.echo(message("check.seed", language, seed=result.seed))

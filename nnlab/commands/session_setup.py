@@ -3,14 +3,27 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
-from nnlab.grader.launcher import WorkerLauncher
+if TYPE_CHECKING:  # importing the launcher imports torch (seconds): only once the input is sound
+    from nnlab.grader.launcher import WorkerLauncher
+
+
+def preflight(path: Path) -> None:
+    """Refuses a missing path or a file not named after an exercise before torch is imported,
+    so a mistyped name answers in a fraction of a second."""
+    from nnlab.grader.exercise import load_catalogue
+    from nnlab.grader.submission import collect
+
+    collect(path, load_catalogue())
 
 
 @contextlib.contextmanager
 def grading_launcher() -> Iterator[WorkerLauncher]:
     """A launcher for one command; pytest's and torch's chatter goes to stderr meanwhile."""
+    from nnlab.grader.launcher import WorkerLauncher
+
     launcher = WorkerLauncher()
     with contextlib.redirect_stdout(sys.stderr):
         yield launcher

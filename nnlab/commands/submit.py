@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from nnlab.commands.display import echo_exercise, echo_summary
-from nnlab.commands.session_setup import grading_launcher
+from nnlab.commands.session_setup import grading_launcher, preflight
 from nnlab.errors import UsageError
 from nnlab.grader.exercise import KIT_MESSAGE, is_student_kit
-from nnlab.grader.pipeline import GradeRequest, grade_submission
 
 
 def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int | None,
@@ -27,6 +26,9 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
         return
     if is_student_kit():
         raise UsageError(KIT_MESSAGE)
+    preflight(path)
+    from nnlab.grader.pipeline import GradeRequest, grade_submission
+
     with grading_launcher() as launcher:
         result = grade_submission(
             GradeRequest(path, student=student, include_hidden=True, seed=seed), launcher,
