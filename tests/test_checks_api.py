@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import (CheckBoard, CheckFailed, GradingContext, TimingRequest, assert_close,
-                                 assert_equal, assert_fast, assert_tensor, call_returning_args, evaluate,
-                                 expect_raises, gradcheck_remote, is_timing_check, timing)
+from nnlab.grader.checks import (CheckBoard, CheckFailed, GradingContext, RequiresGrad, TimingRequest,
+                                 assert_close, assert_detached, assert_equal, assert_fast,
+                                 assert_not_view_of_input, assert_same_tensor_returned, assert_tensor,
+                                 audited_call, call_returning_args, evaluate, expect_raises,
+                                 gradcheck_remote, is_timing_check, meta_of, timing)
 from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
 from nnlab.grader.session import WorkerSession
 from nnlab.results import Outcome
@@ -71,6 +74,46 @@ def square(x):
 
 def wrong_square(x):
     return _WrongSquare.apply(x)
+
+
+def attached_double(x):
+    leaf = x.detach().requires_grad_(True)
+    return leaf * 2
+
+
+def fill_(t):
+    return t.fill_(3.0)
+
+
+def fill_alias_(t):
+    t.fill_(3.0)
+    return t.detach()
+
+
+def first_rows(x):
+    return x[1:]
+
+
+def flag_input(x):
+    x.requires_grad_(True)
+    return x * 2
+
+
+def backward_on_input(x):
+    (x * x).sum().backward()
+    return x.grad.clone()
+
+
+def hook_input(x):
+    x.register_hook(lambda g: g)
+    return x * 2
+
+
+def nudge_module(m, x):
+    with torch.no_grad():
+        m.weight.add_(1.0)
+    m.register_forward_hook(lambda *args: None)
+    return m(x)
 '''
 
 
@@ -167,6 +210,43 @@ def test_call_returning_args_shows_an_input_changed_in_place(root) -> None:
     assert torch.equal(result, torch.full((3,), 2.0)) and torch.equal(after[0], torch.full((3,), 2.0))
     _, untouched = call_returning_args(root.scale, (x,), {"by": 5.0})
     assert torch.equal(untouched[0], x)
+
+
+def test_tensor_metadata_helpers_tell_detached_views_and_the_input_itself(root) -> None:
+    """Do assert_detached, assert_not_view_of_input and assert_same_tensor_returned pass and fail on
+    what the worker's tensor really was?"""
+    x = torch.ones(3)
+    assert_detached(root.scale(x), "scale(x)")
+    with pytest.raises(CheckFailed, match="still attached to the autograd graph"):
+        assert_detached(root.attached_double(x), "attached_double(x)")
+    assert_not_view_of_input(root.scale(x), "scale(x)")
+    with pytest.raises(CheckFailed, match="shares memory with the input `argument 1`"):
+        assert_not_view_of_input(root.first_rows(x), "first_rows(x)")
+    assert_same_tensor_returned(root.fill_(x), "fill_(t)")
+    with pytest.raises(CheckFailed, match="got a view of `argument 1`"):
+        assert_same_tensor_returned(root.fill_alias_(x), "fill_alias_(t)")
+    with pytest.raises(CheckFailed, match="got a new tensor"):
+        assert_same_tensor_returned(root.scale(x), "scale(x)")
+    with pytest.raises(TypeError, match="did not come from the worker"):
+        meta_of(root.scale(x).clone(), "a copy")
+
+
+def test_audited_call_names_each_change_to_what_the_caller_owns(root) -> None:
+    """Does audited_call pass a call that leaves its inputs alone, and name a changed value, a
+    requires_grad turned on, a .grad left behind, a hook, and a module's changed parameter?"""
+    x = torch.ones(3)
+    assert torch.equal(audited_call(root.scale, (x,), names=("x",)), torch.full((3,), 2.0))
+    cases = [(root.scale_in_place, (x,), "`x`: its values were changed in place"),
+             (root.flag_input, (x,), "`x`: requires_grad was turned on"),
+             (root.backward_on_input, (RequiresGrad(x),), "`x`: a .grad was left on it"),
+             (root.hook_input, (RequiresGrad(x),), "`x`: hooks were registered on it")]
+    for target, args, change in cases:
+        with pytest.raises(CheckFailed, match=re.escape(change)):
+            audited_call(target, args, names=("x",))
+    layer = evaluate(root, "torch.nn.Linear(3, 2)", "a layer")
+    with pytest.raises(CheckFailed, match=r"`model.weight \(parameter\)`: its values were changed.*"
+                                          r"`model \(module\)`: hooks registered"):
+        audited_call(root.nudge_module, (layer, x), names=("model", "x"))
 
 
 @pytest.mark.parametrize("fast_mode", [False, True])

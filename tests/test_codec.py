@@ -59,3 +59,42 @@ def test_unknown_objects_cannot_be_sent_without_a_handle() -> None:
     """Does the grader refuse to send an arbitrary object it cannot encode?"""
     with pytest.raises(ProtocolViolation):
         codec.encode(object())
+
+
+def test_worker_replies_carry_tensor_metadata_beside_plain_tensors() -> None:
+    """Does each tensor of a worker's reply come back a plain tensor, with requires_grad, grad_fn
+    and whether it is (or views) an input of the call on record beside it?"""
+    x = torch.randn(4, requires_grad=True)
+    reply = {"graph": x * 2, "input": x, "view": x[1:], "fresh": torch.ones(2)}
+    back = codec.decode(codec.encode(reply, inputs=[("x", x)]))
+    meta = {k: codec.tensor_meta(v) for k, v in back.items()}
+    assert all(type(v) is torch.Tensor and not v.requires_grad for v in back.values())
+    assert meta["graph"] == codec.TensorMeta(True, True, None, None)
+    assert meta["input"] == codec.TensorMeta(True, False, "x", "x")
+    assert meta["view"].shares_storage_with == "x" and meta["view"].is_input is None
+    assert meta["fresh"] == codec.TensorMeta(False, False, None, None)
+
+
+def test_metadata_comes_only_from_the_worker_encoder() -> None:
+    """Does a grader message (no inputs) carry no metadata, a copy of a decoded tensor lose it, and a
+    forged or malformed metadata record get refused?"""
+    plain = codec.decode(codec.encode(torch.ones(2)))
+    assert codec.tensor_meta(plain) is None
+    described = codec.decode(codec.encode(torch.ones(2), inputs=[]))
+    assert codec.tensor_meta(described) is not None and codec.tensor_meta(described.clone()) is None
+    with pytest.raises(ProtocolViolation):
+        codec.decode(_forge({"__tensor__": 0, "dtype": "float32", "shape": [1],
+                             "meta": {"requires_grad": "no", "grad_fn": False}}, [b"\0" * 4]))
+
+
+def test_a_subclass_cannot_answer_for_its_own_flags() -> None:
+    """Is a Tensor subclass that claims requires_grad=False still described as requiring grad?"""
+    class Liar(torch.Tensor):
+        @property
+        def requires_grad(self) -> bool:  # type: ignore[override]
+            return False
+
+    liar = (torch.randn(3, requires_grad=True) * 2).as_subclass(Liar)
+    back = codec.decode(codec.encode(liar, inputs=[]))
+    meta = codec.tensor_meta(back)
+    assert meta is not None and meta.requires_grad and meta.has_grad_fn

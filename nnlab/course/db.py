@@ -212,7 +212,9 @@ class Database:
                 "SELECT ts FROM submissions WHERE student = ? AND assignment = ? AND ts > ? ORDER BY ts",
                 (new.student, new.assignment, ts - 3600))]
             if per_hour and len(window) >= per_hour:
-                raise RateLimited(max(1, int(window[len(window) - per_hour] + 3600 - ts + 0.999)))
+                # Clamped: a concurrent upload stamped a moment later may commit first.
+                wait = int(window[len(window) - per_hour] + 3600 - ts + 0.999)
+                raise RateLimited(min(3600, max(1, wait)))
             conn.execute(
                 "INSERT INTO submissions (id, student, assignment, submitted_at, ts, late_days, files, "
                 "seed, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",

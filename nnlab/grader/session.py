@@ -166,10 +166,26 @@ class WorkerSession:
                             target=target._handle, name=name)
 
     def call(self, target: Remote, args: tuple[Any, ...], kwargs: dict[str, Any],
-             traced: bool = True) -> Any:
+             traced: bool = True, names: tuple[str, ...] = ()) -> Any:
         label = f"{target._label}({_short_args(args, kwargs)})"
+        extra = {"names": [str(n) for n in names]} if names else {}
         return self.request("call", f"running {label}", label=label, target=target._handle,
-                            args=list(args), kwargs=dict(kwargs), traced=traced)
+                            args=list(args), kwargs=dict(kwargs), traced=traced, **extra)
+
+    def audited_call(self, target: Remote, args: tuple[Any, ...], kwargs: dict[str, Any],
+                     names: tuple[str, ...] = ()) -> tuple[Any, list[tuple[str, str]]]:
+        """Calls `target` in the worker; (its result, what the call changed in the caller's
+        tensors and modules: (input label, change) pairs, read by the worker's own code)."""
+        label = f"{target._label}({_short_args(args, kwargs)})"
+        reply = self.request("call", f"running {label}", label=label, target=target._handle,
+                             args=list(args), kwargs=dict(kwargs), audit=True,
+                             names=[str(n) for n in names])
+        changes = reply.get("changes") if isinstance(reply, dict) else None
+        if not (isinstance(changes, list) and all(
+                isinstance(c, list) and len(c) == 2 and all(isinstance(v, str) for v in c)
+                for c in changes)):
+            raise ProtocolViolation("the worker sent a malformed audit")
+        return reply["result"], [(c[0], c[1]) for c in changes]
 
     def call_returning_args(self, target: Remote, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> tuple[Any, list[Any]]:

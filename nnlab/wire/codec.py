@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import math
 import struct
+import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -64,6 +65,80 @@ class RequiresGrad:
     tensor: torch.Tensor
 
 
+@dataclass(frozen=True)
+class TensorMeta:
+    """What a returned tensor was in the worker, beyond its values (read there, after the call)."""
+
+    requires_grad: bool
+    """Whether the worker's tensor required grad."""
+    has_grad_fn: bool
+    """Whether a grad_fn was attached (the tensor is still part of an autograd graph)."""
+    shares_storage_with: str | None
+    """The label of the call's input whose storage it shares (a view of it, or itself), or None."""
+    is_input: str | None
+    """The label of the call's input it is (the very same object), or None."""
+
+
+# Decoded tensor id -> (a weak reference to it, its metadata). A side table, so the tensor a
+# check receives stays an exact torch.Tensor; the weak reference proves the id still names it.
+_META: dict[int, tuple[weakref.ref[torch.Tensor], TensorMeta]] = {}
+
+
+def tensor_meta(t: Any) -> TensorMeta | None:
+    """The metadata the worker sent with `t` (a tensor decoded from its reply), or None."""
+    entry = _META.get(id(t))
+    if entry is None or entry[0]() is not t:
+        return None
+    return entry[1]
+
+
+def _remember(t: torch.Tensor, meta: TensorMeta) -> None:
+    key = id(t)
+
+    def forget(ref: weakref.ref[torch.Tensor]) -> None:
+        # Only our own entry: the id may already name a newer tensor.
+        if key in _META and _META[key][0] is ref:
+            del _META[key]
+
+    _META[key] = (weakref.ref(t, forget), meta)
+
+
+def _storage_ptr(t: torch.Tensor) -> int:
+    """The address of t's storage (0 when it has none: empty, sparse, or not a plain tensor)."""
+    try:
+        storage = torch._C.TensorBase.untyped_storage(t)
+        return int(storage.data_ptr()) if storage.nbytes() else 0
+    except (RuntimeError, TypeError, NotImplementedError):
+        return 0
+
+
+def read_meta(t: torch.Tensor, inputs: Sequence[tuple[str, torch.Tensor]]) -> dict[str, Any]:
+    """The metadata of a tensor about to be sent, read from the real object.
+
+    Read through torch's own C descriptors with subclass dispatch off, so a Tensor subclass
+    cannot answer for itself (an overridden `requires_grad` property changes nothing here).
+    """
+    with torch._C.DisableTorchFunctionSubclass():
+        requires_grad = bool(torch._C.TensorBase.requires_grad.__get__(t))
+        has_grad_fn = torch._C.TensorBase.grad_fn.__get__(t) is not None
+        pointer = _storage_ptr(t)
+    shares = next((label for label, x in inputs if pointer and _storage_ptr(x) == pointer), None)
+    same = next((label for label, x in inputs if x is t), None)
+    return {"requires_grad": requires_grad, "grad_fn": has_grad_fn, "shares": shares, "is": same}
+
+
+def _meta_in(node: Any) -> TensorMeta:
+    if not isinstance(node, dict):
+        raise ProtocolViolation("malformed tensor metadata in message")
+    flags = node.get("requires_grad"), node.get("grad_fn")
+    labels = node.get("shares"), node.get("is")
+    if not all(isinstance(f, bool) for f in flags) or \
+            not all(v is None or isinstance(v, str) for v in labels):
+        raise ProtocolViolation("malformed tensor metadata in message")
+    return TensorMeta(flags[0], flags[1], None if labels[0] is None else labels[0][:200],
+                      None if labels[1] is None else labels[1][:200])
+
+
 def _float_out(value: float) -> Any:
     if math.isfinite(value):
         return value
@@ -71,12 +146,17 @@ def _float_out(value: float) -> Any:
 
 
 class _Encoder:
-    def __init__(self, handle_for: Any = None) -> None:
+    def __init__(self, handle_for: Any = None,
+                 inputs: Sequence[tuple[str, torch.Tensor]] | None = None) -> None:
         self.buffers: list[bytes] = []
         # The worker registers non-plain objects as handles; the grader never does.
         self.handle_for = handle_for
+        # The worker describes every tensor it returns (TensorMeta); the grader never does.
+        self.inputs = inputs
 
     def tensor(self, t: torch.Tensor, extra: dict[str, Any]) -> dict[str, Any]:
+        if self.inputs is not None:
+            extra = {**extra, "meta": read_meta(t, self.inputs)}
         t = t.detach()
         if t.layout != torch.strided:
             t = t.to_dense()
@@ -128,9 +208,14 @@ class _Encoder:
         raise ProtocolViolation(f"cannot send a value of type {type(obj).__name__}")
 
 
-def encode(obj: Any, handle_for: Any = None) -> bytes:
-    """Serializes plain data and tensors; `handle_for` maps other objects to Handles."""
-    encoder = _Encoder(handle_for)
+def encode(obj: Any, handle_for: Any = None,
+           inputs: Sequence[tuple[str, torch.Tensor]] | None = None) -> bytes:
+    """Serializes plain data and tensors; `handle_for` maps other objects to Handles.
+
+    With `inputs` (the worker's replies: the labelled tensors the call received, possibly
+    none), every tensor carries its TensorMeta, which the decoder files in a side table.
+    """
+    encoder = _Encoder(handle_for, inputs)
     tree = encoder(obj)
     header = json.dumps({"tree": tree, "sizes": [len(b) for b in encoder.buffers]},
                         allow_nan=False).encode()
@@ -183,6 +268,8 @@ class _Decoder:
             tensor = tensor.to(str(node["to"]))
         if node.get("requires_grad"):
             tensor.requires_grad_(True)
+        if "meta" in node:
+            _remember(tensor, _meta_in(node["meta"]))
         return tensor
 
     def __call__(self, node: Any, depth: int = 0) -> Any:

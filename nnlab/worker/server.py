@@ -50,6 +50,93 @@ class _CappedText(io.TextIOBase):
         return True
 
 
+def labelled_inputs(args: list[Any], kwargs: dict[str, Any],
+                    names: list[str] | None = None) -> list[tuple[str, Any]]:
+    """The call's arguments with the names messages give them: `names[i]` (or "argument i+1")
+    for positional ones, the keyword for the others."""
+    names = names or []
+    labelled = [(str(names[i]) if i < len(names) else f"argument {i + 1}", a)
+                for i, a in enumerate(args)]
+    return labelled + [(str(k), v) for k, v in kwargs.items()]
+
+
+def _tensors_in(items: list[tuple[str, Any]], depth: int = 0) -> list[tuple[str, torch.Tensor]]:
+    """Every tensor among labelled values, inside lists, tuples and dicts too."""
+    found: list[tuple[str, torch.Tensor]] = []
+    for label, value in items:
+        if isinstance(value, torch.Tensor):
+            found.append((label, value))
+        elif depth < 4 and isinstance(value, (list, tuple)):
+            found += _tensors_in([(f"{label}[{i}]", v) for i, v in enumerate(value)], depth + 1)
+        elif depth < 4 and isinstance(value, dict):
+            found += _tensors_in([(f"{label}[{k!r}]", v) for k, v in value.items()], depth + 1)
+    return found
+
+
+def _tensor_state(t: torch.Tensor) -> tuple[Any, ...]:
+    """Values, requires_grad, .grad and the number of hooks of a caller-owned tensor."""
+    with torch._C.DisableTorchFunctionSubclass():
+        values = t.detach().clone()
+        grad = t.grad.detach().clone() if t.grad is not None else None
+        hooks = len(t._backward_hooks or {}) + len(getattr(t, "_post_accumulate_grad_hooks", None) or {})
+        return values, bool(t.requires_grad), grad, hooks
+
+
+def _module_hooks(m: torch.nn.Module) -> int:
+    return sum(len(getattr(m, name, None) or {}) for name in
+               ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"))
+
+
+def snapshot(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """The state of what the caller passed in: every tensor, and every module's parameters,
+    buffers and hooks (by label)."""
+    state: dict[str, Any] = {label: _tensor_state(t) for label, t in _tensors_in(items)}
+    for label, value in items:
+        if isinstance(value, torch.nn.Module):
+            for kind, named in (("parameter", value.named_parameters()), ("buffer", value.named_buffers())):
+                for name, t in named:
+                    state[f"{label}.{name} ({kind})"] = _tensor_state(t)
+            state[f"{label} (module)"] = _module_hooks(value)
+    return state
+
+
+def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
+        return False
+    return bool(((a == b) | ((a != a) & (b != b))).all())
+
+
+def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[list[str]]:
+    """What changed between two snapshots: [label, what changed] pairs, in input order."""
+    changes: list[list[str]] = []
+    for label, old in before.items():
+        new = after.get(label)
+        if new is None:
+            changes.append([label, "was removed"])
+        elif isinstance(old, int):
+            if new != old:
+                changes.append([label, f"hooks registered on it ({old} before, {new} after)"])
+        else:
+            changes += [[label, what] for what in _tensor_changes(old, new)]
+    changes += [[label, "was added"] for label in after if label not in before]
+    return changes
+
+
+def _tensor_changes(old: tuple[Any, ...], new: tuple[Any, ...]) -> list[str]:
+    found = []
+    if not _same_values(old[0], new[0]):
+        found.append("its values were changed in place")
+    if old[1] != new[1]:
+        found.append(f"requires_grad was turned {'on' if new[1] else 'off'}")
+    if (old[2] is None) != (new[2] is None):
+        found.append("a .grad was left on it" if new[2] is not None else "its .grad was cleared")
+    elif old[2] is not None and not _same_values(old[2], new[2]):
+        found.append("its .grad was changed")
+    if old[3] != new[3]:
+        found.append(f"hooks were registered on it ({old[3]} before, {new[3]} after)")
+    return found
+
+
 class Worker(HandleTable):
     """Holds the submission module and the objects the grader refers to by handle."""
 
@@ -59,6 +146,8 @@ class Worker(HandleTable):
         self.filename = "submission.py"
         self.trace = BannedTrace()
         self.output = _CappedText()
+        self.call_inputs: list[tuple[str, torch.Tensor]] = []
+        """The current request's input tensors, by label: the reply's TensorMeta refers to them."""
 
     def resolve(self, handle: codec.Handle) -> Any:
         if handle.id == 0:
@@ -95,14 +184,22 @@ class Worker(HandleTable):
         return self.student(lambda: getattr(target, name))
 
     def op_call(self, target: Any, args: list[Any], kwargs: dict[str, Any],
-                return_args: bool = False, traced: bool = True) -> Any:
+                return_args: bool = False, traced: bool = True, audit: bool = False,
+                names: list[str] | None = None) -> Any:
+        labelled = labelled_inputs(args, kwargs, names)
+        self.call_inputs = _tensors_in(labelled)
+        before = snapshot(labelled) if audit else {}
         result = self.student(lambda: target(*args, **kwargs), traced)
+        if audit:
+            # Read by the worker's own code once the student's call has returned.
+            return {"result": result, "changes": state_changes(before, snapshot(labelled))}
         if return_args:
             return {"result": result, "args": list(args)}
         return result
 
     def op_vjp(self, target: Any, args: list[Any], kwargs: dict[str, Any],
                grad_outputs: list[Any], module: Any = None) -> Any:
+        self.call_inputs = _tensors_in(labelled_inputs(args, kwargs))
         leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
         params = list(module.named_parameters()) if isinstance(module, torch.nn.Module) else []
         for _, param in params:
@@ -126,6 +223,7 @@ class Worker(HandleTable):
         }
 
     def op_eval(self, expression: str, bindings: dict[str, Any]) -> Any:
+        self.call_inputs = _tensors_in(list(bindings.items()))
         namespace = {"torch": torch, "nn": torch.nn, "F": F, "math": math,
                      "submission": self.module, **bindings}
         return self.student(lambda: eval(expression, namespace))  # trusted: sent by the grader
@@ -146,6 +244,7 @@ class Worker(HandleTable):
 
     def dispatch(self, request: dict[str, Any]) -> Any:
         op = request.pop("op")
+        self.call_inputs = []
         handler = getattr(self, f"op_{op}", None)
         if handler is None:
             raise LookupError(f"unknown operation {op}")
@@ -233,7 +332,7 @@ def serve(conn: Any, config: WorkerConfig) -> None:
             request = codec.decode(message, resolve=worker.resolve)
             value = worker.dispatch(request)
             reply = codec.encode({"ok": value, "banned": list(worker.trace.seen)},
-                                 handle_for=worker.handle_for)
+                                 handle_for=worker.handle_for, inputs=worker.call_inputs)
         except BaseException as exc:  # noqa: BLE001 - sys.exit() too is a student failure, not ours
             reply = codec.encode({"error": describe_exception(exc, worker.filename),
                                   "banned": list(worker.trace.seen)})

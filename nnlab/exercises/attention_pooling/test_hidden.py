@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
-                                 call_returning_args, evaluate, gradcheck_remote,
+                                 audited_call, evaluate, gradcheck_remote,
                                  load_reference_state, noncontig, parameters_of, randn,
                                  state_dict_of, vjp)
 
@@ -143,13 +143,10 @@ def test_mask_semantics(sub):
     for trial in range(3):
         x = randn(5, 8, 6)
         mask = _random_mask(5, 8)
-        result, args = call_returning_args(pool, (x, mask), {})
+        # rnn_output and mask are the caller's: values, flags, .grad and hooks left as they were.
+        result = audited_call(pool, (x, mask), names=("rnn_output", "mask"))
         context, weights = _pair(result, "AttentionPooling(6) with a mask")
         assert_tensor(weights, "weights of AttentionPooling(6) with a mask", shape=(5, 8))
-        if type(args[1]) is not torch.Tensor or not torch.equal(args[1], mask):
-            raise CheckFailed("your forward changed the mask it was given in place")
-        if type(args[0]) is not torch.Tensor or not torch.equal(args[0], x):
-            raise CheckFailed("your forward changed rnn_output in place")
         masked = weights[~mask]
         if bool((masked != 0).any()):
             raise CheckFailed(f"a position whose mask is False got weight {masked[masked != 0][0].item():.6g}, "

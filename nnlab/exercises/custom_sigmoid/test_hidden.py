@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from nnlab.grader.checks import (CheckFailed, GradingContext, Remote, RequiresGrad, assert_close,
-                                 assert_tensor, call_returning_args, evaluate, gradcheck_remote,
+                                 assert_tensor, audited_call, evaluate, gradcheck_remote,
                                  noncontig, randn, vjp)
 
 
@@ -56,9 +56,7 @@ def test_forward_values(sub):
     x = randn(4, 6, scale=3.0)
     assert_close(sub.custom_sigmoid(noncontig(x)), _sigmoid(x), "custom_sigmoid on a non-contiguous input",
                  family="non-contiguous")
-    _, args = call_returning_args(sub.custom_sigmoid, (x.clone(),), {})
-    if not args or type(args[0]) is not torch.Tensor or not torch.equal(args[0], x):
-        raise CheckFailed("custom_sigmoid changed its input in place; it must return a new tensor")
+    audited_call(sub.custom_sigmoid, (x,), names=("x",))
 
 
 def test_gradcheck(sub):
@@ -130,7 +128,7 @@ def test_saves_output(sub):
                       (f"a tensor of shape {tuple(t.shape)}" if type(t) is torch.Tensor else type(t).__name__)
                       for t in saved)
     raise CheckFailed(f"ctx.saved_tensors holds {found}; expected the output sigma(x): the backward must "
-                      "be computed from the saved output, sigma * (1 - sigma), not recomputed from the input")
+                      "be computed from the saved output, not recomputed from the input")
 
 
 _AUTOGRAD_ROOTS = ("torch.autograd", "torch.func", "functorch")

@@ -14,7 +14,7 @@ def test_forward_small(sub):
 
 
 def test_backward_small(sub):
-    """Is the gradient grad_output * sigma * (1 - sigma) on a small batch?"""
+    """Is the gradient with respect to the input right (times grad_output) on a small batch?"""
     x = randn(4, 5, scale=2.0)
     g = randn(4, 5)
     _, grads, _ = vjp(sub.custom_sigmoid, [x], [g])

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_tensor,
-                                 call_returning_args, evaluate, expect_raises, gradcheck_remote,
+                                 audited_call, evaluate, expect_raises, gradcheck_remote,
                                  noncontig, randn, vjp)
 
 
@@ -83,13 +83,9 @@ def test_binary_reductions(sub):
     loss = sub.FocalLoss(reduction="none")
     assert_close(loss(noncontig(x), noncontig(t)), _expected_out(binary_reference, x, t, reduction="none"),
                  "FocalLoss(reduction='none') on a (6, 5) input", family="non-contiguous")
-    result, args = call_returning_args(loss, (x, t), {})
+    result = audited_call(loss, (x, t), names=("inputs", "targets"))
     assert_close(result, _expected_out(binary_reference, x, t, reduction="none"),
                  "FocalLoss(reduction='none') on a (6, 5) input", family="normal logits")
-    for name, sent, back in (("inputs", x, args[0]), ("targets", t, args[1])):
-        if type(back) is not torch.Tensor or not torch.equal(back, sent):
-            raise CheckFailed(f"FocalLoss changed its {name} argument in place; a loss must leave "
-                              "its arguments as they were")
 
 
 def test_binary_alpha_gamma(sub):

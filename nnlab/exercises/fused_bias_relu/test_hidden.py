@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert_tensor,
-                                 call_returning_args, evaluate, gradcheck_remote, noncontig, randn,
+                                 audited_call, evaluate, gradcheck_remote, noncontig, randn,
                                  vjp)
 
 
@@ -61,10 +61,7 @@ def test_forward_values(sub):
     assert_close(apply(noncontig(x), noncontig(b)), _expected(x, b), "forward", family="non-contiguous")
     x, b = randn(5, 4, scale=1e4), randn(4, scale=1e4)
     assert_close(apply(x, b), _expected(x, b), "forward", family="large magnitudes", atol=1e-5 * 1e4)
-    _, args = call_returning_args(apply, (x.clone(), b.clone()), {})
-    if len(args) != 2 or any(type(a) is not torch.Tensor for a in args) \
-            or not torch.equal(args[0], x) or not torch.equal(args[1], b):
-        raise CheckFailed("forward changed input or bias in place; it must return a new tensor")
+    audited_call(apply, (x, b), names=("input", "bias"))
 
 
 def test_gradcheck(sub):

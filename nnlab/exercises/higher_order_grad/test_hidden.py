@@ -7,8 +7,8 @@ from typing import Any, Callable
 import torch
 
 from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, call_returning_args,
-                                 evaluate, noncontig, randn)
+from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert_detached,
+                                 assert_tensor, audited_call, evaluate, noncontig, randn)
 
 Analytic = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
@@ -67,6 +67,14 @@ def _call(sub: Any, expression: str, fn: Any, x: Any, shape: tuple[int, ...],
     return result[0], result[1]
 
 
+def _pair(result: Any, what: str, shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Any, Any]:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise CheckFailed(f"{what}: expected the pair (dy_dx, d2y_dx2), got {type(result).__name__}")
+    for value, name in zip(result, ("dy_dx", "d2y_dx2")):
+        assert_tensor(value, f"{name} ({what})", shape=shape, dtype=dtype)
+    return result[0], result[1]
+
+
 def _check(sub: Any, expression: str, analytic: Analytic, x: torch.Tensor, family: str,
            send: Any = None) -> None:
     d1, d2 = _call(sub, expression, _fn(sub, expression), x if send is None else send,
@@ -122,10 +130,7 @@ def test_sizes_dtypes_noncontiguous(sub):
     _check(sub, expression, analytic, randn(8, scale=1.5), "float32")
     x = randn(7, dtype=torch.float64, scale=1.5)
     _check(sub, expression, analytic, x, "non-contiguous x", send=noncontig(x))
-    fn = _fn(sub, expression)
-    _, args = call_returning_args(sub.derivatives, (fn, x.clone()), {})
-    if len(args) != 2 or type(args[1]) is not torch.Tensor or not torch.equal(args[1], x):
-        raise CheckFailed("derivatives(fn, x) changed the values of x in place; it must leave x as it was")
+    audited_call(sub.derivatives, (_fn(sub, expression), x), names=("fn", "x"))
 
 
 def test_repeated_calls(sub):
@@ -150,3 +155,27 @@ def test_repeated_calls(sub):
             for got, expected, name in ((pair[0], e1, "dy_dx"), (pair[1], e2, "d2y_dx2")):
                 assert_close(got, expected, f"{name} for fn(x) = {expression}",
                              family=f"call {call} of 2 on the same tensor x")
+
+
+def test_detached_and_x_untouched(sub):
+    """Are both results detached, and is x left as it was (values, requires_grad, no .grad, no hook)?"""
+    expression = "torch.sin(x) * x ** 3"
+    analytic = TRANSCENDENTAL[expression]
+    for family, x, send in (("x a plain tensor", randn(6, dtype=torch.float64), None),
+                            ("x a leaf that requires grad", randn(6, dtype=torch.float64), "leaf")):
+        sent = RequiresGrad(x) if send else x
+        what = f"derivatives(fn, x) for fn(x) = {expression}, {family}"
+        result = audited_call(sub.derivatives, (_fn(sub, expression), sent), names=("fn", "x"))
+        d1, d2 = _pair(result, what, tuple(x.shape), x.dtype)
+        e1, e2 = analytic(x)
+        assert_close(d1, e1, f"dy_dx for fn(x) = {expression}", family=family)
+        assert_close(d2, e2, f"d2y_dx2 for fn(x) = {expression}", family=family)
+        assert_detached(d1, f"dy_dx ({family})")
+        assert_detached(d2, f"d2y_dx2 ({family})")
+
+
+def test_constant_function(sub):
+    """For a constant fn (its output does not depend on x), are both derivatives zero, without an error?"""
+    x = randn(5, dtype=torch.float64)
+    for expression in ("torch.full_like(x, 2.0)", "torch.zeros_like(x) - 1"):
+        _check(sub, expression, lambda t: (torch.zeros_like(t), torch.zeros_like(t)), x, "a constant function")

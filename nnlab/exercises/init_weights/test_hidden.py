@@ -14,9 +14,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from nnlab.grader.checks import (CheckFailed, Remote, RequiresGrad, assert_equal, assert_tensor,
-                                 call_returning_args, evaluate, expect_raises, load_reference_state,
-                                 parameters_of)
+from nnlab.grader.checks import (CheckFailed, Remote, RequiresGrad, assert_equal,
+                                 assert_same_tensor_returned, assert_tensor, call_returning_args,
+                                 evaluate, expect_raises, load_reference_state, parameters_of)
 
 Z = 6.0
 NORMAL_TAIL = math.erfc(2 / math.sqrt(2))  # P(|X| > 2 sigma) for a normal X: 0.0455
@@ -191,12 +191,11 @@ def test_in_place_and_no_grad(sub):
             raise CheckFailed(f"{what} returned values that differ from its argument's: fill the "
                               "argument in place and return it")
         judge(filled, std_or_bound, f"the argument after {what}")
-        same = evaluate(sub, "getattr(submission, name)(t) is t", label=f"{name}(t) is t", name=name,
-                        t=torch.empty(30, 40))
-        assert_equal(same, True, f"{name}(t) is t (the function returns its argument itself)")
+        assert_same_tensor_returned(result, f"{name}(t) (the function returns its argument t itself)")
         # A leaf that requires grad refuses in-place changes unless they run under no_grad.
         result, args = call_returning_args(getattr(sub, name), (RequiresGrad(torch.zeros(120, 250)),), {})
         judge(result, std_or_bound, f"{name} on a tensor that requires grad")
+        assert_same_tensor_returned(result, f"{name}(t) on a tensor t that requires grad")
         # A real nn.Parameter inside a module, changed in place and still a trainable leaf.
         layer = evaluate(sub, "nn.Linear(250, 120)", label="nn.Linear(250, 120)")
         evaluate(sub, "getattr(submission, name)(layer.weight)", label=f"{name}(layer.weight)", name=name,

@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor, buffers_of,
-                                 call_returning_args, gradcheck_remote, noncontig, parameters_of,
-                                 randn, state_dict_of, vjp)
+from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert_equal,
+                                 assert_not_view_of_input, assert_tensor, audited_call, buffers_of,
+                                 gradcheck_remote, noncontig, parameters_of, randn, state_dict_of, vjp)
 
 
 def _expected(x: torch.Tensor, slope: float) -> torch.Tensor:
@@ -55,7 +55,7 @@ def test_forward_parity(sub):
 
 
 def test_unusual_slopes(sub):
-    """Is the output right for slopes 0, 1, negative and above 1 (where max(x, s*x) is wrong)?"""
+    """Is the output right for slopes 0, 1, negative and above 1 (max(x, s*x) is right only up to 1)?"""
     for slope in (0.0, 1.0, -0.5, 2.5, 1e-4):
         act = sub.LeakyReLU(slope)
         x = randn(9, 11)
@@ -88,20 +88,16 @@ def test_dtypes_and_layout(sub):
 
 
 def test_input_unchanged(sub):
-    """Is the input left untouched (no in-place change to the caller's tensor)?"""
-    act = sub.LeakyReLU(0.2)
-    for shape in [(6, 9), (2, 3, 4)]:
+    """Is the input left untouched (values, requires_grad, .grad), the output a new tensor?"""
+    for slope, shape, send in ((0.2, (6, 9), None), (0.2, (2, 3, 4), None), (1.0, (5, 4), None),
+                               (0.2, (4, 5), "leaf")):
+        act = sub.LeakyReLU(slope)
         x = randn(*shape)
-        result, args = call_returning_args(act, (x,), {})
-        assert_close(result, _expected(x, 0.2), f"LeakyReLU(0.2) forward on a {shape} input",
-                     family="normal batch")
-        if not args or type(args[0]) is not torch.Tensor:
-            raise CheckFailed("the input did not come back after the call")
-        after = args[0]
-        changed = int((after != x).sum().item()) if after.shape == x.shape else x.numel()
-        if changed:
-            raise CheckFailed(f"your forward changed {changed} of {x.numel()} values of its input "
-                              f"(a {shape} batch); expected the input to be left untouched")
+        result = audited_call(act, (RequiresGrad(x) if send else x,), names=("x",))
+        family = "an input that requires grad" if send else "normal batch"
+        assert_close(result, _expected(x, slope), f"LeakyReLU({slope}) forward on a {shape} input",
+                     family=family)
+        assert_not_view_of_input(result, f"LeakyReLU({slope}) forward on a {shape} input")
 
 
 def test_gradients(sub):

@@ -175,7 +175,7 @@ def test_forward_parity(sub):
 
 
 def test_flatten_inputs(sub):
-    """Are inputs with more than two dimensions flattened from dim 1?"""
+    """Are inputs with more than two dimensions flattened from dim 1, an empty batch too?"""
     for input_dim, shape in [(12, (5, 2, 3, 2)), (16, (3, 1, 4, 4)), (15, (4, 3, 5)), (8, (2, 8, 1))]:
         model, reference, label = _pair(sub, input_dim, [6, 5], output_dim=3)
         x = randn(*shape)
@@ -185,6 +185,11 @@ def test_flatten_inputs(sub):
     x = randn(4, 1, 28, 28)
     assert_close(model(x), _expected(reference, x), f"{label} forward on a (4, 1, 28, 28) input",
                  family="image batch", atol=_atol(784))
+    # An empty batch: reshape(x.size(0), -1) cannot infer the -1 there, flatten(1) can.
+    model, reference, label = _pair(sub, 12, [6], output_dim=3)
+    x = randn(0, 3, 4)
+    assert_close(model(x), _expected(reference, x), f"{label} forward on a (0, 3, 4) input",
+                 family="an empty batch")
 
 
 def test_flatten_noncontiguous(sub):

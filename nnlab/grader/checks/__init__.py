@@ -4,6 +4,8 @@ from __future__ import annotations
 from nnlab.grader.checks.asserts import (TOLERANCES, CheckFailed, assert_close, assert_equal,
                                          assert_tensor, expect_raises, noncontig, randn)
 from nnlab.grader.checks.context import CheckBoard, GradingContext, is_timing_check, timing
+from nnlab.grader.checks.meta import (assert_detached, assert_not_view_of_input,
+                                      assert_same_tensor_returned, audited_call, meta_of)
 from nnlab.grader.checks.remote import (buffers_of, call_returning_args, evaluate, gradcheck_remote,
                                         load_reference_state, parameters_of, remote_function,
                                         repr_of, single_threaded, state_dict_of, vjp)
@@ -20,6 +22,9 @@ __all__ = [
     # inputs and verdicts
     "CheckFailed", "TOLERANCES", "randn", "noncontig", "assert_tensor", "assert_close",
     "assert_equal", "expect_raises", "NonContiguous", "RequiresGrad",
+    # what a returned tensor was in the worker, and what a call did to its inputs
+    "assert_detached", "assert_not_view_of_input", "assert_same_tensor_returned", "meta_of",
+    "audited_call",
     # the submission's objects in the worker
     "Remote", "evaluate", "call_returning_args", "single_threaded", "vjp", "remote_function",
     "gradcheck_remote", "parameters_of", "buffers_of", "state_dict_of", "load_reference_state",

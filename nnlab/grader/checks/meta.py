@@ -1,0 +1,73 @@
+"""Verdicts on what a returned tensor was in the worker, and on what a call did to its inputs."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from nnlab.grader.checks.asserts import CheckFailed, assert_tensor
+from nnlab.grader.session import Remote, remote_label, remote_session
+from nnlab.wire.codec import TensorMeta, tensor_meta
+
+
+def meta_of(got: Any, what: str) -> TensorMeta:
+    """The worker's TensorMeta of `got`, a tensor exactly as a call into the worker returned it.
+
+    A tensor made or copied in the grader has none: that is the check's mistake, not the
+    student's, so it is an internal error rather than a verdict.
+    """
+    tensor = assert_tensor(got, what)
+    meta = tensor_meta(tensor)
+    if meta is None:
+        raise TypeError(f"{what}: this tensor did not come from the worker as it is (a copy?); "
+                        "pass the result of the call itself")
+    return meta
+
+
+def assert_detached(got: Any, what: str) -> None:
+    """Fails unless `got` came back detached: no requires_grad, no grad_fn."""
+    meta = meta_of(got, what)
+    if meta.has_grad_fn:
+        raise CheckFailed(f"{what}: expected a detached tensor, but it is still attached to the "
+                          "autograd graph (it has a grad_fn); return it .detach()ed")
+    if meta.requires_grad:
+        raise CheckFailed(f"{what}: expected a detached tensor, but it requires grad; "
+                          "return it .detach()ed")
+
+
+def assert_not_view_of_input(got: Any, what: str) -> None:
+    """Fails when `got` shares memory with an input of the call (is it, or a view of it)."""
+    meta = meta_of(got, what)
+    if meta.is_input is not None:
+        raise CheckFailed(f"{what}: expected a new tensor, but the input `{meta.is_input}` itself "
+                          "came back")
+    if meta.shares_storage_with is not None:
+        raise CheckFailed(f"{what}: expected a new tensor, but it shares memory with the input "
+                          f"`{meta.shares_storage_with}` (a view of it): writing to one would change "
+                          "the other")
+
+
+def assert_same_tensor_returned(got: Any, what: str, argument: str | None = None) -> None:
+    """Fails unless `got` is the very tensor object the call received (as `argument`, if named):
+    what an in-place API that promises to return its input must do."""
+    meta = meta_of(got, what)
+    if meta.is_input is None or (argument is not None and meta.is_input != argument):
+        wanted = f"the tensor passed as `{argument}`" if argument else "the tensor it was given"
+        came = "a new tensor" if meta.is_input is None else f"the input `{meta.is_input}`"
+        if meta.is_input is None and meta.shares_storage_with is not None:
+            came = f"a view of `{meta.shares_storage_with}`, not the object itself"
+        raise CheckFailed(f"{what}: expected {wanted} itself (`result is tensor`), got {came}")
+
+
+def audited_call(target: Remote, args: Sequence[Any], kwargs: dict[str, Any] | None = None,
+                 names: Sequence[str] = ()) -> Any:
+    """Calls `target(*args, **kwargs)` in the worker and fails if the call changed what the
+    caller owns: any input tensor's values, requires_grad, .grad or hooks, and the parameters,
+    buffers and hooks of any module passed in. `names` names the positional arguments in
+    messages ("x" rather than "argument 1"). Returns the call's result."""
+    result, changes = remote_session(target).audited_call(target, tuple(args), dict(kwargs or {}),
+                                                          tuple(names))
+    if changes:
+        listed = "; ".join(f"`{label}`: {change}" for label, change in changes[:4])
+        more = f" (and {len(changes) - 4} more)" if len(changes) > 4 else ""
+        raise CheckFailed(f"{remote_label(target)} must leave what the caller passed in as it was, "
+                          f"but {listed}{more}")
+    return result
