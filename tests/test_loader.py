@@ -68,3 +68,17 @@ def test_check_without_docstring_is_refused(exercise_copy: Path) -> None:
     _edit(exercise_copy / "test_public.py", ' to (5, 3)?"""', " to (5, 3)?")
     with pytest.raises(ExerciseFormatError, match="has no docstring"):
         load_exercise(exercise_copy)
+
+
+def test_a_required_name_the_stub_lacks_is_refused(exercise_copy: Path) -> None:
+    """Does `requires` naming a class the stub does not define stop the exercise from loading,
+    naming the key and the file?"""
+    _edit(exercise_copy / "exercise.toml", 'requires = ["MyLinear"]', 'requires = ["MyLinear", "MyConv"]')
+    with pytest.raises(ExerciseFormatError, match=r"'requires' names MyConv, which stub.py does not"):
+        load_exercise(exercise_copy)
+
+
+def test_every_exercise_requires_what_its_stub_and_solution_define() -> None:
+    """Does every exercise declare the names a submission must define (and load, so its stub
+    and solution define them)?"""
+    assert all(exercise.requires for exercise in load_catalogue())

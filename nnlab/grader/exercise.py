@@ -202,29 +202,26 @@ def _declared_checks(path: Path) -> list[tuple[str, str, bool]]:
     return found
 
 
-def load_exercise(folder: Path) -> Exercise:
-    """Parses and validates one exercise folder; every problem names the file and the key."""
-    toml_path = folder / "exercise.toml"
+def _read_toml(toml_path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        return tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ExerciseFormatError(f"{toml_path}: file is missing") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ExerciseFormatError(f"{toml_path}: not valid TOML ({exc})") from exc
-    ex_id = folder.name
-    if data.get("id", ex_id) != ex_id:
-        raise ExerciseFormatError(f"{toml_path}: key 'id' is '{data['id']}' but the folder is '{ex_id}'")
-    points_table = _require(data, "points", dict, toml_path)
-    limits = data.get("limits", {})
-    timing = data.get("timing", {})
-    if not isinstance(limits, dict) or not isinstance(timing, dict):
-        raise ExerciseFormatError(f"{toml_path}: 'limits' and 'timing' must be tables")
+
+
+def _required_files(folder: Path, ex_id: str) -> None:
     for path in (folder / "stub.py", folder / "statement.md", folder / "test_public.py"):
         if not path.is_file():
             raise ExerciseFormatError(f"{path}: file is missing")
     if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file() and not is_student_kit():
         raise ExerciseFormatError(f"{SOLUTIONS_DIR / (ex_id + '.py')}: solution file is missing")
 
+
+def _checks(folder: Path, points_table: dict[str, Any], toml_path: Path) -> list[CheckSpec]:
+    """Every declared check with its points; a check without points, or points without a check,
+    is an authoring mistake."""
     checks: list[CheckSpec] = []
     for filename, visibility in CHECK_FILES.items():
         path = folder / filename
@@ -242,6 +239,10 @@ def load_exercise(folder: Path) -> Exercise:
     for key in points_table:
         if key not in declared:
             raise ExerciseFormatError(f"{toml_path}: key 'points.{key}' names no check in the test files")
+    return checks
+
+
+def _total(data: dict[str, Any], checks: list[CheckSpec], toml_path: Path) -> float:
     total = float(data.get("total_points", sum(c.points for c in checks)))
     # A kit's exercise.toml keeps the full total while the hidden checks' points stay with the
     # instructor, so there the total may exceed the public checks' points.
@@ -249,6 +250,10 @@ def load_exercise(folder: Path) -> Exercise:
     if abs(total - sum(c.points for c in checks)) > 1e-9 and not kit_total:
         raise ExerciseFormatError(f"{toml_path}: key 'total_points' ({total:g}) is not the sum "
                                   f"of the checks' points ({sum(c.points for c in checks):g})")
+    return total
+
+
+def _thresholds(timing: dict[str, Any], checks: list[CheckSpec], toml_path: Path) -> dict[str, float]:
     thresholds = {}
     for device, value in timing.items():
         if not isinstance(value, (int, float)) or value <= 0:
@@ -257,6 +262,53 @@ def load_exercise(folder: Path) -> Exercise:
     if any(c.is_timing for c in checks) and not {"cpu", "cuda"} <= thresholds.keys():
         raise ExerciseFormatError(f"{toml_path}: keys 'timing.cpu' and 'timing.cuda' are required "
                                   "by its timing check")
+    return thresholds
+
+
+def _top_level_names(path: Path) -> set[str]:
+    """Names a file defines at module level (classes, functions, assignments, imports)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _requires(data: dict[str, Any], folder: Path, ex_id: str, toml_path: Path) -> tuple[str, ...]:
+    """The names a submission must define. The stub (and the solution) must define them too:
+    the stub is what a student starts from, and the checks fetch exactly these names."""
+    required = _string_list(data, "requires", toml_path)
+    sources = [folder / "stub.py"]
+    if (SOLUTIONS_DIR / f"{ex_id}.py").is_file():
+        sources.append(SOLUTIONS_DIR / f"{ex_id}.py")
+    for source in sources:
+        missing = [name for name in required if name not in _top_level_names(source)]
+        if missing:
+            raise ExerciseFormatError(f"{toml_path}: key 'requires' names {', '.join(missing)}, "
+                                      f"which {source.name} does not define")
+    return required
+
+
+def load_exercise(folder: Path) -> Exercise:
+    """Parses and validates one exercise folder; every problem names the file and the key."""
+    toml_path = folder / "exercise.toml"
+    data = _read_toml(toml_path)
+    ex_id = folder.name
+    if data.get("id", ex_id) != ex_id:
+        raise ExerciseFormatError(f"{toml_path}: key 'id' is '{data['id']}' but the folder is '{ex_id}'")
+    points_table = _require(data, "points", dict, toml_path)
+    limits = data.get("limits", {})
+    timing = data.get("timing", {})
+    if not isinstance(limits, dict) or not isinstance(timing, dict):
+        raise ExerciseFormatError(f"{toml_path}: 'limits' and 'timing' must be tables")
+    _required_files(folder, ex_id)
+    checks = _checks(folder, points_table, toml_path)
     check_seconds = limits.get("check_seconds", 30)
     if not isinstance(check_seconds, (int, float)) or check_seconds <= 0:
         raise ExerciseFormatError(f"{toml_path}: key 'limits.check_seconds' must be a positive number")
@@ -266,13 +318,13 @@ def load_exercise(folder: Path) -> Exercise:
         title_zh=_optional_string(data, "title_zh", toml_path),
         unit=_require(data, "unit", int, toml_path),
         order=int(data.get("order", 0)),
-        points=total,
+        points=_total(data, checks, toml_path),
         topics=_string_list(data, "topics", toml_path),
-        requires=_string_list(data, "requires", toml_path),
+        requires=_requires(data, folder, ex_id, toml_path),
         banned=_string_list(data, "banned", toml_path),
         banned_ops=_string_list(data, "banned_ops", toml_path),
         check_seconds=float(check_seconds),
-        timing_thresholds=thresholds,
+        timing_thresholds=_thresholds(timing, checks, toml_path),
         checks=tuple(checks),
         folder=folder,
     )
