@@ -15,7 +15,7 @@ class LeakyReLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # torch.where picks the branch by sign, so any slope (negative, > 1) is right;
-        # max(x, slope * x) would only be right for 0 <= slope <= 1.
+        # max(x, slope * x) would be right only for slopes up to 1 (negative ones included).
         return torch.where(x > 0, x, x * self.negative_slope)
 
     def extra_repr(self) -> str:
