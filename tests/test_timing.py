@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -79,7 +80,7 @@ def test_solution_is_fast_with_margin(exercise_id: str, launcher) -> None:
     assert result.outcome is Outcome.PASSED, _describe(result)
     info = result.timing
     assert info is not None and info.ratio < info.threshold
-    assert f"torch {torch.__version__}" in info.device and info.rounds >= tuning.CLEAR_ROUNDS
+    assert f"torch {torch.__version__}" in info.device and info.rounds >= tuning.EARLY_ROUNDS
     if sys.platform.startswith("linux") and info.device.startswith("cpu"):
         # Where it can, the grader moves inputs and outputs itself (nnlab.grader.timing.freezer).
         assert "moved while the worker was stopped" in info.device, info.device
@@ -188,7 +189,13 @@ def test_decision_rules() -> None:
     def samples(*ratios: float) -> list[decide.Sample]:
         return [decide.Sample(r, 1.0, r, 1.0) for r in ratios]
 
-    assert decide.decide(samples(1.0, 1.1), 3.0) is None  # too few rounds
+    assert decide.decide(samples(1.0), 3.0) is None  # one round never decides
+    # First look: two rounds beyond 2x either way decide; nearer, a third round is needed.
+    assert decide.decide(samples(1.0, 1.1), 3.0) is True
+    assert decide.decide(samples(7.0, 6.5), 3.0) is False
+    assert decide.decide(samples(1.2, 1.6), 3.0) is None
+    assert decide.decide(samples(5.0, 6.5), 3.0) is None
+    assert decide.decide(samples(1.2, 1.6, 1.5), 3.0) is True
     assert decide.decide(samples(1.0, 1.1, 0.9), 3.0) is True
     assert decide.decide(samples(30, 31, 29), 3.0) is False
     assert decide.decide(samples(2.9, 3.0, 3.1, 3.0, 2.95), 3.0) is None
@@ -198,17 +205,24 @@ def test_decision_rules() -> None:
     assert stats.ratio == 3.0 and math.isclose(stats.spread, 2.0 / 3.0)
 
 
-def test_measurements_never_overlap() -> None:
-    """Does the machine-wide lock keep a second measurement waiting while one runs?"""
-    # Another grader process holding the lock (a bare flock: no torch to import).
+def _hold(path: str) -> subprocess.Popen:
+    """Another grader process holding the lock file `path` (a bare flock: no torch to import)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, sys\n"
-                               f"fd = os.open({timing.lock_path()!r}, os.O_RDWR | os.O_CREAT)\n"
+                               f"fd = os.open({path!r}, os.O_RDWR | os.O_CREAT)\n"
                                "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\n"
                                "sys.stdin.readline()\n"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_measurements_never_overlap(monkeypatch) -> None:
+    """With NNLAB_TIMING_LOCK=machine, does the lock keep a second measurement waiting while
+    one runs?"""
+    monkeypatch.setenv(timing.LOCK_SETTING, "machine")
+    holder = _hold(timing.lock_path())
     try:
-        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(timing.LockBusy):
             with timing.machine_lock(timeout_s=0.3):
                 pass
@@ -216,6 +230,58 @@ def test_measurements_never_overlap() -> None:
         holder.communicate("\n", timeout=30)
     with timing.machine_lock(timeout_s=5):  # free again once the holder is done
         pass
+
+
+def test_the_lock_setting_says_how_many_measure_at_once(monkeypatch) -> None:
+    """With NNLAB_TIMING_LOCK=2 and one measurement running elsewhere, does a second start
+    while a third waits; with 'off', does none wait; is a wrong value one clear error?"""
+    from nnlab.errors import UsageError
+
+    holder = _hold(timing.lock_path())
+    try:
+        monkeypatch.setenv(timing.LOCK_SETTING, "2")
+        with timing.machine_lock(timeout_s=0.3):
+            with pytest.raises(timing.LockBusy):
+                with timing.machine_lock(timeout_s=0.3):
+                    pass
+            monkeypatch.setenv(timing.LOCK_SETTING, "off")
+            with timing.machine_lock(timeout_s=0.3):
+                pass
+        monkeypatch.delenv(timing.LOCK_SETTING)  # the default: one measurement per core
+        assert timing.lock_slots() == len(os.sched_getaffinity(0))
+        monkeypatch.setenv(timing.LOCK_SETTING, "half")
+        with pytest.raises(UsageError, match="NNLAB_TIMING_LOCK='half'"):
+            with timing.machine_lock(timeout_s=0.3):
+                pass
+    finally:
+        holder.communicate("\n", timeout=30)
+
+
+def test_the_quick_recheck_never_passes_what_the_full_one_fails() -> None:
+    """The re-check of timed calls first tries a quick comparison in the tensors' own
+    precision: does it pass plainly close outputs, and leave every output off by its
+    tolerance or more, NaN or infinite, to the full comparison (which fails it)?"""
+    from nnlab.grader.checks import CheckFailed
+    from nnlab.grader.checks.asserts import TOLERANCES, assert_close
+
+    generator = torch.Generator().manual_seed(5)
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
+        rtol, atol = TOLERANCES[dtype]
+        expected = (torch.randn(512, generator=generator, dtype=torch.float64) * 10).to(dtype)
+        slack = (atol + rtol * expected.double().abs())
+        assert recheck._plainly_close((expected.double() + 0.5 * slack).to(dtype), expected, None, None)
+        for k in (0.995, 1.0, 1.01, 2.0):
+            got = expected.double().clone()
+            got[7] += k * slack[7]
+            got = got.to(dtype)
+            if recheck._plainly_close(got, expected, None, None):
+                assert_close(got, expected, "x")  # the quick check passed it: so must this
+        for bad in (math.nan, math.inf):
+            got = expected.clone()
+            got[3] = bad
+            assert not recheck._plainly_close(got, expected, None, None)
+            with pytest.raises(CheckFailed):
+                assert_close(got, expected, "x")
 
 
 HIDING = sorted(VARIANTS.glob("*_hides_*.py"))

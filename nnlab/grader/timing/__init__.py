@@ -16,6 +16,9 @@
 #   each with enough calls (tens of ms) that the request's overhead is negligible. The
 #   verdict compares the median of the per-round ratios with the exercise's threshold for
 #   the device; spread = interquartile range / median of those ratios (decide.py).
+# - A sequential decision: a ratio far from the limit (beyond 2x either way in the first
+#   two counted rounds) is decided there, a ratio near it gets the full protocol;
+#   tuning.py says why that first look is safe, with the figures.
 # - The worker runs only while it serves a timed request: between requests it is stopped
 #   (SIGSTOP), so no thread of it can compute after its calls, nor disturb the reference.
 #   On the CPU its clock covers everything it did while let run (measurement.py).
@@ -37,8 +40,11 @@
 # - A timed call must return exactly a torch.Tensor (no lazy subclass).
 # - Too noisy to decide: measure again (a bounded number of times), then `pytest.skip` with
 #   the reason. Never a silent pass or fail.
-# - Measurements never overlap on one machine (an fcntl lock in the temp folder), so
-#   `nnlab grade --workers N` cannot time two submissions against each other.
+# - At most one measurement per CPU core runs at once on one machine (fcntl locks in the
+#   temp folder, one per core), so `nnlab grade --workers N` with N above the core count
+#   cannot time two submissions on one core. The environment variable NNLAB_TIMING_LOCK
+#   changes that ('machine': one at a time; a number; 'off'); machine.py has the figures
+#   that show concurrent measurements on separate cores leave the verdicts as they were.
 from __future__ import annotations
 
 # The check API re-exports this package's API and this package uses the check API's
@@ -47,9 +53,10 @@ from __future__ import annotations
 import nnlab.grader.checks  # noqa: F401  (isort: skip)
 from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast, format_per_call
 from nnlab.grader.timing.inputs import TimedInput, binary, integers, normal
-from nnlab.grader.timing.machine import (LockBusy, describe_device, lock_path, machine_lock,
-                                         timing_threads)
+from nnlab.grader.timing.machine import (LOCK_SETTING, LockBusy, describe_device, lock_path,
+                                         lock_slots, machine_lock, timing_threads)
 
 __all__ = ["Timed", "TimingRequest", "TimedInput", "normal", "integers", "binary", "assert_fast",
-           "machine_lock", "describe_device", "timing_threads", "lock_path", "LockBusy",
+           "machine_lock", "describe_device", "timing_threads", "lock_path", "lock_slots",
+           "LOCK_SETTING", "LockBusy",
            "format_per_call"]

@@ -128,9 +128,10 @@ class Measurement:
         """Lets the worker run again."""
         self.freezer.thaw()
 
-    def round(self, n_student: int, n_reference: int, student_first: bool) -> Sample:
+    def round(self, n_student: int, n_reference: int, student_first: bool,
+              rechecks: int = tuning.RECHECKS_PER_ROUND) -> Sample:
         """One round: `n_student` calls of the student's code and `n_reference` of the
-        reference's, in the given order, then the re-check of a few picked calls."""
+        reference's, in the given order, then the re-check of `rechecks` picked calls."""
         windows = max(n_student, n_reference)
         pools = Pools(self.plan, windows, self.rng)
         self._size(pools)
@@ -145,7 +146,7 @@ class Measurement:
                 cpu[side], wall[side] = self._reference(pools, n_reference)
         if not self.direct:
             self._take_out_drawing(pools, cpu, {"student": n_student, "reference": n_reference})
-        self._recheck(reply, pools, n_student)
+        self._recheck(reply, pools, n_student, rechecks)
         return Sample(cpu["student"] / n_student, cpu["reference"] / n_reference,
                       wall["student"] / n_student, wall["reference"] / n_reference)
 
@@ -159,11 +160,12 @@ class Measurement:
             overhead = drawing_s + n * self.digest_s
             cpu[side] = max(cpu[side] - overhead, 0.1 * cpu[side])
 
-    def _recheck(self, reply: dict[str, Any], pools: Pools, n_student: int) -> None:
+    def _recheck(self, reply: dict[str, Any], pools: Pools, n_student: int,
+                 rechecks: int) -> None:
         """Re-checks a few of the student's calls, then drops every output the worker held."""
         # Both clocks have stopped and the worker with them: only now are the calls to
         # re-check picked, so no call could know whether it would be looked at.
-        picks = sorted(self.rng.sample(range(n_student), min(tuning.RECHECKS_PER_ROUND, n_student)))
+        picks = sorted(self.rng.sample(range(n_student), min(rechecks, n_student)))
         if self.direct:
             held = held_calls(reply, picks, self.pid or 0, self.shapes, self.checker.what)
         else:

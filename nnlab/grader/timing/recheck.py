@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nnlab.errors import ProtocolViolation
-from nnlab.grader.checks.asserts import CheckFailed, assert_close, assert_tensor
+from nnlab.grader.checks.asserts import TOLERANCES, CheckFailed, assert_close, assert_tensor
 from nnlab.grader.timing import freezer, tuning
 from nnlab.grader.timing.inputs import TimedInput
 from nnlab.grader.timing.pools import Plan, Pools
@@ -51,8 +51,7 @@ class Checker:
             with torch.enable_grad() if self.plan.backward else torch.no_grad():
                 expected = self.fn(*args, **self.plan.kwargs)
                 got = assert_tensor(item.get("output"), f"{what}: output")
-                assert_close(got, expected.detach().to(got.dtype), f"{what}: output",
-                             family="timed inputs", rtol=self.rtol, atol=self.atol)
+                self._close(got, expected.detach().to(got.dtype), f"{what}: output")
                 if not leaves:
                     continue
                 grads = torch.autograd.grad([expected], leaves, [grad_output.double()])
@@ -64,11 +63,45 @@ class Checker:
                     raise CheckFailed(f"{what}: no gradient reached input {k}")
                 g = assert_tensor(g, f"{what}: gradient of input {k}")
                 try:
-                    assert_close(g, e.to(g.dtype), f"{what}: gradient of input {k}",
-                                 family="timed inputs", rtol=self.rtol, atol=self.atol)
+                    self._close(g, e.to(g.dtype), f"{what}: gradient of input {k}")
                 except CheckFailed:
                     if not _near_in_norm(g, e):
                         raise
+
+
+    def _close(self, got: torch.Tensor, expected: torch.Tensor, what: str) -> None:
+        """assert_close, which names the worst element, unless `got` is plainly close."""
+        if not _plainly_close(got, expected, self.rtol, self.atol):
+            assert_close(got, expected, what, family="timed inputs", rtol=self.rtol,
+                         atol=self.atol)
+
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def _plainly_close(got: torch.Tensor, expected: torch.Tensor, rtol: float | None,
+                   atol: float | None) -> bool:
+    """True only where assert_close would pass: every element within 99% of its tolerance.
+
+    assert_close works on float64 copies to name the worst element: about 4 ms for one
+    my_linear output, most of a round's time. This test runs in the tensors' own precision
+    (float32 for half types), whose rounding is far under the 1% kept in reserve; a NaN, an
+    infinity, another dtype or device, or a value near its tolerance falls through to
+    assert_close, so no verdict changes.
+    """
+    if not (type(got) is torch.Tensor and type(expected) is torch.Tensor
+            and got.dtype == expected.dtype and got.shape == expected.shape
+            and got.dtype in TOLERANCES and got.device.type == expected.device.type == "cpu"):
+        return False
+    default_rtol, default_atol = TOLERANCES[got.dtype]
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    with torch.no_grad():
+        g, e = got.detach(), expected.detach()
+        if g.dtype in _HALF:
+            g, e = g.float(), e.float()
+        allowed = e.abs().mul_(0.99 * rtol).add_(0.99 * atol)
+        return bool((g - e).abs_().le_(allowed).all())
 
 
 def _near_in_norm(got: torch.Tensor, expected: torch.Tensor) -> bool:
