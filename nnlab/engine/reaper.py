@@ -1,11 +1,9 @@
-"""Cleans up after a dead Dask worker: a tiny process that outlives it by a moment.
-
-Student workers lead their own session (setsid) and are children of the fork server, so
-nothing stops one that loops when the Dask worker that started it is killed. The Dask
-worker sends each worker's pid here; when its end of the pipe closes (it exited or was
-killed), every listed worker still alive is killed with its process group, and the Dask
-worker's scratch folder (student files, worker folders) is removed.
-"""
+"""Cleans up after a dead Dask worker: a tiny process that outlives it by a moment."""
+# Student workers lead their own session (setsid) and are children of the fork server, so
+# nothing stops one that loops when the Dask worker that started it is killed. The Dask
+# worker sends each worker's pid here; when its end of the pipe closes (it exited or was
+# killed), every listed worker still alive is killed with its process group, and the Dask
+# worker's scratch folder (student files, worker folders) is removed.
 from __future__ import annotations
 
 import os

@@ -1,0 +1,1 @@
+"""The trusted side: loading exercises, running checks, timing and scoring."""

@@ -1,5 +1,6 @@
-"""One timing measurement: rounds that interleave the student's calls (in the stopped-between
-worker) with the reference's (here), and the re-check of a few calls picked after each round."""
+"""One timing measurement: interleaved rounds of student and reference calls, and their re-checks."""
+# The student's calls run in the worker (stopped between requests), the reference's here; a
+# few calls picked only after each round are re-checked.
 from __future__ import annotations
 
 import random
