@@ -28,8 +28,10 @@ class _Group(click.Group):
 def main() -> None:
     """nnlab: PyTorch exercises with automated, sandboxed grading.
 
-    Students: `nnlab list`, `nnlab start ID`, `nnlab check ID.py`, `nnlab submit ID.py`.
-    Instructors: `nnlab verify`, `nnlab grade CLASS_DIR --out OUT_DIR`.
+    Students: `nnlab list`, `nnlab start ID`, `nnlab check ID.py`, `nnlab submit ID.py`
+    (in a course: `nnlab login URL --token T`, `nnlab submit PATH --assignment ID`, `nnlab status`).
+    Instructors: `nnlab verify`, `nnlab grade CLASS_DIR --out OUT_DIR`, `nnlab similarity`;
+    a course: `nnlab roster`, `nnlab serve`, `nnlab release`, `nnlab collect`, `nnlab adjust`.
     """
 
 
