@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from nnlab.commands.display import echo_exercise
-from nnlab.commands.session_setup import grading_launcher
+from nnlab.commands.session_setup import grading_launcher, start_fork_server_early
 from nnlab.grader.exercise import get_exercise, load_catalogue
 from nnlab.grader.submission import SubmissionFile, collect
 from nnlab.i18n import message, resolve_language
@@ -40,6 +40,7 @@ def check_submission(path: Path, seed: int | None, lang: str | None = None) -> i
     language = resolve_language(lang)
     # Named files first: a mistyped path answers before torch is imported (seconds).
     files = {f.exercise_id: f for f in collect(path, load_catalogue())}
+    start_fork_server_early()  # boots beside the grader's own torch import
     from nnlab.grader.pipeline import GradeRequest, grade_submission
 
     with grading_launcher() as launcher:

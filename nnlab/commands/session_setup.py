@@ -19,6 +19,13 @@ def preflight(path: Path) -> None:
     collect(path, load_catalogue())
 
 
+def start_fork_server_early() -> None:
+    """Starts the fork server's boot in the background; the launcher adopts it."""
+    from nnlab.grader.launcher import start_fork_server_early as start
+
+    start()
+
+
 @contextlib.contextmanager
 def grading_launcher() -> Iterator[WorkerLauncher]:
     """A launcher for one command; pytest's and torch's chatter goes to stderr meanwhile."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from nnlab.commands.display import echo_exercise, echo_summary
-from nnlab.commands.session_setup import grading_launcher, preflight
+from nnlab.commands.session_setup import grading_launcher, preflight, start_fork_server_early
 from nnlab.errors import UsageError
 from nnlab.grader.exercise import KIT_MESSAGE, is_student_kit
 
@@ -27,6 +27,7 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
     if is_student_kit():
         raise UsageError(KIT_MESSAGE)
     preflight(path)
+    start_fork_server_early()  # boots beside the grader's own torch import
     from nnlab.grader.pipeline import GradeRequest, grade_submission
 
     with grading_launcher() as launcher:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from nnlab.worker.server import WorkerConfig, serve
+# The worker code (and torch with it) is imported only when a worker starts, so that a
+# command can boot the fork server before it pays for torch itself (start_fork_server_early).
 
 _PRELOAD = ["torch", "torch.nn.functional", "nnlab.worker.preload"]
 _context_lock = threading.Lock()
@@ -36,8 +37,9 @@ def _fork_context() -> Any:
         return _context
 
 
-def _start_fork_server_early() -> None:
-    """Boots the fork server in the background, overlapping the grader's own imports."""
+def start_fork_server_early() -> None:
+    """Boots the fork server in the background, overlapping the grader's own imports
+    (torch and pytest in the grader take about as long as the fork server's preload)."""
     context = _fork_context()
     if context.get_start_method() != "forkserver":
         return
@@ -132,9 +134,11 @@ class WorkerLauncher:
         # Every worker's scratch folder lives under this one, removed when the grader exits.
         self.scratch_root = Path(tempfile.mkdtemp(prefix="nnlab-run-"))
         atexit.register(shutil.rmtree, self.scratch_root, True)
-        _start_fork_server_early()
+        start_fork_server_early()
 
     def start(self) -> WorkerProcess:
+        from nnlab.worker.server import WorkerConfig, serve
+
         context = _fork_context()
         scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=self.scratch_root))
         parent_conn, child_conn = context.Pipe(duplex=True)
