@@ -87,6 +87,8 @@ def _uniform(*shape: int, scale: float, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _reference_grad(name: str, x: torch.Tensor, g: torch.Tensor, kwargs: dict[str, Any]) -> torch.Tensor:
+    if name in ("softmax", "log_softmax") and "dim" not in kwargs:
+        kwargs = {**kwargs, "dim": -1}  # the contract's default, as in _expected
     leaf = x.detach().double().requires_grad_(True)
     REFERENCES[name](leaf, **kwargs).backward(g.double())
     return leaf.grad.to(x.dtype)
