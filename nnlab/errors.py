@@ -44,3 +44,13 @@ class ProtocolViolation(WorkerFault):
 
 class BannedApiUsed(WorkerFault):
     """Student code called an API the exercise bans (caught at run time)."""
+
+
+class RequestRejected(NnlabError):
+    """A request the course server refuses (an upload, an adjustment): nothing is stored."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        """The HTTP status the server answers with."""
+        self.detail = detail

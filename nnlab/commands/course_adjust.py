@@ -1,7 +1,6 @@
 """`nnlab adjust`: the instructor adds a score adjustment, with its reason, on the course server."""
 from __future__ import annotations
 
-import math
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ import click
 
 from nnlab.course.client import CourseClient, ServerError
 from nnlab.errors import UsageError
+from nnlab.review.adjustments import parse_points
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,6 @@ class AdjustOptions:
     """Why (required): the student sees it."""
 
 
-def _points(text: str, option: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not a number of points") from None
-    if not math.isfinite(value):
-        raise UsageError(f"{option} {text!r} is not a finite number of points")
-    return value
-
-
 def _request(options: AdjustOptions) -> dict[str, Any]:
     """The POST body; every missing or contradictory option is one UsageError line."""
     for name in ("assignment", "student", "exercise"):
@@ -57,9 +47,9 @@ def _request(options: AdjustOptions) -> dict[str, Any]:
     if options.check:
         body["check"] = options.check
     if options.delta is not None:
-        body["delta"] = _points(options.delta, "--delta")
+        body["delta"] = parse_points(options.delta, "--delta")
     else:
-        body["override"] = _points(options.override or "", "--override")
+        body["override"] = parse_points(options.override or "", "--override")
     return body
 
 

@@ -7,20 +7,12 @@ from typing import Any
 
 from nnlab.course.config import Assignment
 from nnlab.course.db import NewAdjustment
+from nnlab.errors import RequestRejected
 from nnlab.review.adjustments import AdjustmentRow, Unmatched
 
 MAX_REASON_CHARS = 2000
 """A reason is a sentence or a paragraph, not a document; longer requests are refused."""
 _FIELDS = ("student", "exercise", "check", "delta", "override", "reason")
-
-
-class AdjustmentRejected(Exception):
-    """A request that cannot be stored: the HTTP status and one line saying what is wrong."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -48,27 +40,27 @@ def _text(body: dict[str, Any], key: str, required: bool) -> str:
     value = body.get(key)
     if value is None or value == "":
         if required:
-            raise AdjustmentRejected(422, f"'{key}' is required")
+            raise RequestRejected(422, f"'{key}' is required")
         return ""
     if not isinstance(value, str):
-        raise AdjustmentRejected(422, f"'{key}' must be a string, not {type(value).__name__}")
+        raise RequestRejected(422, f"'{key}' must be a string, not {type(value).__name__}")
     return value.strip()
 
 
 def _points(body: dict[str, Any]) -> tuple[str, float]:
     given = [k for k in ("delta", "override") if body.get(k) is not None]
     if len(given) != 1:
-        raise AdjustmentRejected(422, "give exactly one of 'delta' (points to add, negative to take "
+        raise RequestRejected(422, "give exactly one of 'delta' (points to add, negative to take "
                                       "away) or 'override' (the points to set)")
     kind = given[0]
     value = body[kind]
     # bool is an int to Python, but `"delta": true` is a mistake, not one point.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise AdjustmentRejected(422, f"'{kind}' must be a finite number of points, not {value!r}")
+        raise RequestRejected(422, f"'{kind}' must be a finite number of points, not {value!r}")
     if kind == "delta" and value == 0:
-        raise AdjustmentRejected(422, "a delta of 0 changes nothing")
+        raise RequestRejected(422, "a delta of 0 changes nothing")
     if kind == "override" and value < 0:
-        raise AdjustmentRejected(422, f"an override sets the points, so it cannot be negative ({value:g})")
+        raise RequestRejected(422, f"an override sets the points, so it cannot be negative ({value:g})")
     return kind, float(value)
 
 
@@ -80,32 +72,32 @@ def _exercise_points(exercise_id: str) -> float:
 
 def parse_request(body: Any, assignment: Assignment, students: set[str], author: str,
                   now: str) -> NewAdjustment:
-    """The adjustment a POST asks for, or AdjustmentRejected naming what is wrong.
+    """The adjustment a POST asks for, or RequestRejected naming what is wrong.
 
     What can be known at once is refused at once: a student not on the roster, an exercise
     not in the assignment, an override over the exercise's points. A check id is only known
     once a submission is graded, so a wrong one is stored and reported where it is applied.
     """
     if not isinstance(body, dict):
-        raise AdjustmentRejected(422, "expected a JSON object: {\"student\", \"exercise\", \"check\" "
+        raise RequestRejected(422, "expected a JSON object: {\"student\", \"exercise\", \"check\" "
                                       "(optional), \"delta\" or \"override\", \"reason\"}")
     unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
-        raise AdjustmentRejected(422, f"unknown field(s) {', '.join(unknown)} (expected {', '.join(_FIELDS)})")
+        raise RequestRejected(422, f"unknown field(s) {', '.join(unknown)} (expected {', '.join(_FIELDS)})")
     student = _text(body, "student", True)
     exercise = _text(body, "exercise", True)
     check = _text(body, "check", False)
     reason = _text(body, "reason", True)
     kind, points = _points(body)
     if len(reason) > MAX_REASON_CHARS:
-        raise AdjustmentRejected(422, f"the reason is {len(reason)} characters; at most {MAX_REASON_CHARS}")
+        raise RequestRejected(422, f"the reason is {len(reason)} characters; at most {MAX_REASON_CHARS}")
     if student not in students:
-        raise AdjustmentRejected(422, f"unknown student '{student}': not on the roster")
+        raise RequestRejected(422, f"unknown student '{student}': not on the roster")
     if exercise not in assignment.exercises:
-        raise AdjustmentRejected(422, f"unknown exercise '{exercise}': not in {assignment.id} "
+        raise RequestRejected(422, f"unknown exercise '{exercise}': not in {assignment.id} "
                                       f"(exercises: {', '.join(assignment.exercises)})")
     if kind == "override" and not check and points > _exercise_points(exercise):
-        raise AdjustmentRejected(422, f"override {points:g} is over {exercise}'s "
+        raise RequestRejected(422, f"override {points:g} is over {exercise}'s "
                                       f"{_exercise_points(exercise):g} points")
     return NewAdjustment(assignment.id, student, exercise, check, kind, points, reason, author, now)
 

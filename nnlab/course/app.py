@@ -21,6 +21,7 @@ from nnlab.course import adjust, gradebook, policy, uploads
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
 from nnlab.course.queue import GradingQueue, submission_folder
+from nnlab.errors import RequestRejected
 
 _DRAIN_LIMIT = 64 * 1024 * 1024
 """An oversize body is read and dropped up to here so the client hears the 413."""
@@ -81,7 +82,7 @@ class CourseServer:
                 raise HTTPException(403, f"{assignment.id} closed at {assignment.late_until.isoformat()}; "
                                          "nothing is accepted after it")
             files = uploads.check_files(entries, assignment)
-        except uploads.UploadRejected as rejected:
+        except RequestRejected as rejected:
             raise HTTPException(rejected.status, rejected.detail) from None
         if self.course.timezone:  # shown to students in the course's time, as its deadlines are
             now = now.astimezone(ZoneInfo(self.course.timezone))
@@ -144,7 +145,7 @@ class CourseServer:
         try:
             new = adjust.parse_request(request, assignment, set(self.db.students()), account.student,
                                        now.isoformat(timespec="seconds"))
-        except adjust.AdjustmentRejected as rejected:
+        except RequestRejected as rejected:
             raise HTTPException(rejected.status, rejected.detail) from None
         seq = self.db.add_adjustment(new)
         [grade] = gradebook.grades(self.db, assignment, new.student)

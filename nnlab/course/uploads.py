@@ -9,22 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from nnlab.course.config import Assignment, Course
+from nnlab.errors import RequestRejected
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """The largest request body accepted (base64 makes files a third larger)."""
 MAX_FILE_BYTES = 1_000_000
 """The largest single file, the same limit the grader puts on a source file."""
 MAX_FILES = 32
-
-
-class UploadRejected(Exception):
-    """An upload that cannot be graded; it costs no attempt."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        """The HTTP status the server answers with (404, 413 or 422)."""
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -71,7 +62,7 @@ def _decode(entry: Any, index: int) -> tuple[str, bytes | None, str]:
         return f"file {index + 1}", None, 'must be {"name": "ID.py", "content": "<base64>"}'
     name = entry["name"]
     if len(entry["content"]) > MAX_FILE_BYTES * 4 // 3 + 4:
-        raise UploadRejected(413, f"{name} is larger than {MAX_FILE_BYTES:,} bytes")
+        raise RequestRejected(413, f"{name} is larger than {MAX_FILE_BYTES:,} bytes")
     try:
         data = base64.b64decode(entry["content"], validate=True)
     except (binascii.Error, ValueError):
@@ -101,25 +92,25 @@ def check_files(entries: list[Any], assignment: Assignment) -> list[UploadFile]:
         elif data is not None:
             files.append(UploadFile(name, data))
     if problems:
-        raise UploadRejected(422, "cannot be graded, no attempt used: " + "; ".join(problems))
+        raise RequestRejected(422, "cannot be graded, no attempt used: " + "; ".join(problems))
     return files
 
 
 def parse_upload(body: bytes, course: Course) -> tuple[Assignment, list[Any]]:
-    """The assignment and the raw `files` entries (see check_files), or UploadRejected."""
+    """The assignment and the raw `files` entries (see check_files), or RequestRejected."""
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise UploadRejected(422, f"the request body is not JSON ({exc})") from None
+        raise RequestRejected(422, f"the request body is not JSON ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("assignment"), str) \
             or not isinstance(data.get("files"), list):
-        raise UploadRejected(422, 'expected {"assignment": "ID", "files": [{"name": ..., "content": ...}]}')
+        raise RequestRejected(422, 'expected {"assignment": "ID", "files": [{"name": ..., "content": ...}]}')
     known = {a.id: a for a in course.assignments}
     assignment = known.get(data["assignment"])
     if assignment is None:
-        raise UploadRejected(404, f"no assignment '{data['assignment']}' (assignments: {', '.join(known)})")
+        raise RequestRejected(404, f"no assignment '{data['assignment']}' (assignments: {', '.join(known)})")
     if not data["files"]:
-        raise UploadRejected(422, "the upload holds no files")
+        raise RequestRejected(422, "the upload holds no files")
     if len(data["files"]) > MAX_FILES:
-        raise UploadRejected(413, f"{len(data['files'])} files; at most {MAX_FILES} per upload")
+        raise RequestRejected(413, f"{len(data['files'])} files; at most {MAX_FILES} per upload")
     return assignment, data["files"]

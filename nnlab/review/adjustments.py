@@ -62,13 +62,14 @@ class Unmatched:
         return f"{self.row.where}: {self.why}; not applied"
 
 
-def _number(text: str, column: str, where: str) -> float:
+def parse_points(text: str, label: str) -> float:
+    """A finite number of points typed by an instructor; `label` names where it came from."""
     try:
         value = float(text)
     except ValueError:
-        raise UsageError(f"{where}: {column} {text!r} is not a number of points") from None
+        raise UsageError(f"{label} {text!r} is not a number of points") from None
     if not math.isfinite(value):
-        raise UsageError(f"{where}: {column} {text!r} is not a finite number of points")
+        raise UsageError(f"{label} {text!r} is not a finite number of points")
     return value
 
 
@@ -112,7 +113,7 @@ def _row(values: dict[str | None, object], source: str, line: int) -> Adjustment
         raise UsageError(f"{where}: give a delta or an override (points)")
     kind = "delta" if cell["delta"] else "override"
     return AdjustmentRow(source=source, line=line, student=cell["student"], exercise=cell["exercise"],
-                         check=cell["check"], kind=kind, points=_number(cell[kind], kind, where),
+                         check=cell["check"], kind=kind, points=parse_points(cell[kind], f"{where}: {kind}"),
                          reason=cell["reason"], author=cell["author"], date=_date(cell["date"], where))
 
 
