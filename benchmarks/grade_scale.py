@@ -1,10 +1,12 @@
 """Prints what `nnlab grade` costs at scale: per submission, where the time goes, resume, a looping student.
 
     python benchmarks/grade_scale.py [--students 40] [--workers 2] [--submits 3]
-        [--check-seconds 30] [--skip-looping]
+        [--otter PATH [--otter-runs 5]] [--check-seconds 30] [--skip-looping]
 
-Otter is not installed on this machine, so the comparison is with a plain `nnlab submit`
-per student (a fresh process per submission, as a one-by-one autograder would run it).
+With --otter (the `otter` command of an otter-grader install, see otter_equivalent.py),
+`otter run` grades the same exercise, written as otter test cases, in the same run; the
+comparison is seconds per submission. Without it, the comparison is with a plain
+`nnlab submit` per student (a fresh process per submission).
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def _make_class(root: Path, students: int) -> Path:
     return root / "class"
 
 
-def batch(root: Path, students: int, workers: int) -> None:
+def batch(root: Path, students: int, workers: int) -> float:
     """The whole class through `nnlab grade`, then the same again (the resume)."""
     class_dir = _make_class(root, students)
     out = root / "out"
@@ -72,6 +74,64 @@ def batch(root: Path, students: int, workers: int) -> None:
     started_workers = "Dask worker" in done.stderr
     print(f"resume over the unchanged class: {again:.1f} s wall "
           f"({'a worker was started' if started_workers else 'no worker started'})")
+    return wall / students
+
+
+def otter_side_by_side(root: Path, otter: str, runs: int, nnlab_per_submission: float) -> None:
+    """`otter run` of the same exercise and solution, one submission at a time, as otter does."""
+    import otter_equivalent
+
+    autograder, notebook = otter_equivalent.build(root / "otter", SOLUTION, otter)
+    figures = [otter_equivalent.run_once(otter, autograder, notebook, root / "otter" / f"out{i}")
+               for i in range(runs)]
+    seconds = [f[0] for f in figures]
+    mean = sum(seconds) / len(seconds)
+    print(f"otter run, my_linear as {len(otter_equivalent.TESTS.split('@test_case')) - 1} otter "
+          f"test cases: {mean:.2f} s per submission (mean of {runs}, min {min(seconds):.2f} s; "
+          f"score {figures[0][1]:g}/{figures[0][2]:g})")
+    print(f"  nnlab grade: {nnlab_per_submission:.3f} s per submission-exercise, "
+          f"{mean / nnlab_per_submission:.0f}x fewer seconds than otter (goal: 100x)")
+
+
+def phases(students: int = 10) -> None:
+    """Where a warm grading process spends a student's time, by wall clock (no profiler)."""
+    from nnlab.grader import session as worker_session
+    from nnlab.grader.launcher import WorkerLauncher
+    from nnlab.grader.pipeline import GradeRequest, grade_submission
+
+    folder = Path(tempfile.mkdtemp()) / "s"
+    folder.mkdir()
+    shutil.copy(SOLUTION, folder / "my_linear.py")
+    launcher = WorkerLauncher()
+    request = GradeRequest(folder, student="s", seed=1, exercise_ids=("my_linear",))
+    grade_submission(request, launcher)  # warm: fork server, collection
+    starting = [0.0]
+    original = worker_session.WorkerSession.__init__
+
+    def timed_init(self: worker_session.WorkerSession, *args: object, **kwargs: object) -> None:
+        began = time.perf_counter()
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        starting[0] += time.perf_counter() - began
+
+    worker_session.WorkerSession.__init__ = timed_init  # type: ignore[method-assign]
+    try:
+        began = time.perf_counter()
+        results = [grade_submission(request, launcher) for _ in range(students)]
+        each = (time.perf_counter() - began) / students
+    finally:
+        worker_session.WorkerSession.__init__ = original  # type: ignore[method-assign]
+    checks = [c for r in results for e in r.exercises for c in e.checks]
+    own = {c.test_id: 0.0 for c in checks}
+    for c in checks:
+        own[c.test_id] += c.duration_s / students
+    start = starting[0] / students
+    in_checks = sum(own.values())  # a check's duration is its call alone; the worker starts before
+    print(f"a warm grading process, {each * 1000:.0f} ms per student (my_linear, wall clock):")
+    print(f"  starting {len(own)} confined workers and loading the file: {start * 1000:.0f} ms")
+    for test_id, seconds in sorted(own.items(), key=lambda kv: -kv[1])[:3]:
+        print(f"  {test_id}: {seconds * 1000:.0f} ms")
+    print(f"  all {len(own)} checks' own work: {in_checks * 1000:.0f} ms; pytest and results "
+          f"around them: {(each - start - in_checks) * 1000:.0f} ms")
 
 
 def cluster_start(workers: int) -> None:
@@ -124,7 +184,7 @@ def one_by_one(root: Path, submits: int) -> None:
     shutil.copy(SOLUTION, folder)
     times = [_nnlab("submit", str(folder))[0] for _ in range(submits)]
     print(f"nnlab submit one by one: {sum(times) / len(times):.1f} s per submission "
-          f"(mean of {submits}; otter is not installed here to compare with)")
+          f"(mean of {submits}; a fresh process, torch imported, each time)")
 
 
 def looping(check_seconds: float) -> None:
@@ -164,12 +224,17 @@ def main() -> None:
                         help="the looping student's check limit (the catalogue's: 30 s; the "
                              "'before' run waits it out on every check, minutes)")
     parser.add_argument("--skip-looping", action="store_true")
+    parser.add_argument("--otter", help="the otter command to compare with (otter-grader)")
+    parser.add_argument("--otter-runs", type=int, default=5)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="nnlab-grade-scale-"))
     try:
-        batch(root, args.students, args.workers)
+        per_submission = batch(root, args.students, args.workers)
+        if args.otter:
+            otter_side_by_side(root, args.otter, args.otter_runs, per_submission)
         one_by_one(root, args.submits)
         cluster_start(args.workers)
+        phases()
         profile()
         if not args.skip_looping:
             looping(args.check_seconds)

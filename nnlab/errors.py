@@ -33,6 +33,15 @@ class WorkerCrashed(WorkerFault):
 class WorkerTimeout(WorkerFault):
     """The worker did not answer within the check's wall-time limit."""
 
+    def __init__(self, message: str, loop_site: object = None) -> None:
+        super().__init__(message)
+        self.loop_site = loop_site
+        """Where the submission was when time ran out (a nnlab.wire.looping.LoopSite), if known."""
+
+
+class LoopRefused(WorkerTimeout):
+    """A check reached code that ran out of time in an earlier check; it was not run again."""
+
 
 class LoadTimeout(WorkerTimeout):
     """The submission's file itself did not finish loading (import-time code) in time."""

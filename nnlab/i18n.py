@@ -116,6 +116,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Seed: {seed} (`--seed {seed}` repeats this run)",
         "zh": "随机种子：{seed}（加 `--seed {seed}` 可复现这次运行）",
     },
+    # nnlab submit (graded on this machine)
+    "submit.score": {"en": "Score: {score:g}/{max_score:g}", "zh": "总分：{score:g}/{max_score:g}"},
+    "submit.seed": {"en": "Seed: {seed}  Confinement: {confinement}",
+                    "zh": "随机种子：{seed}  隔离措施：{confinement}"},
     # nnlab list
     "list.unit": {"en": "Unit {unit} — {title}", "zh": "第 {unit} 单元 — {title}"},
     "list.points": {"en": "{points:>4g} pts", "zh": "{points:>4g} 分"},

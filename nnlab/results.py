@@ -251,3 +251,12 @@ def result_from_json(data: dict[str, Any]) -> SubmissionResult:
         nnlab_version=data.get("nnlab_version", ""),
         graded_at=data.get("graded_at", ""),
     )
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration with a readable unit, the one way nnlab writes them: '850 µs', '12.3 ms', '1.5 s'."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"

@@ -50,6 +50,9 @@ def test_the_kit_holds_no_answers_and_works(course: dict[str, Any], tmp_path: Pa
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "NNLAB_TOKEN": course["tokens"]["ada"]}
     listed = run([str(kit_nnlab), "list"], tmp_path, env)
     assert listed.returncode == 0 and "leaky_relu" in listed.stdout
+    # The timing check files stay out of the kit, but students still see which are timed.
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines() if line.strip()}
+    assert "timing" in lines["my_linear"] and "timing" not in lines["leaky_relu"], listed.stdout
     assert run([str(kit_nnlab), "start", "leaky_relu", "--dir", "work"], tmp_path, env).returncode == 0
     (tmp_path / "work" / "leaky_relu.py").write_bytes(SOLUTION["leaky_relu.py"])
     checked = run([str(kit_nnlab), "check", "work/leaky_relu.py"], tmp_path, env)

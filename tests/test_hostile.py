@@ -123,12 +123,14 @@ def test_faults_are_reported_on_their_own_check(launcher) -> None:
 
 
 def test_endless_loop_is_a_timeout(launcher) -> None:
-    """Does an endless loop give `timeout` with the limit named, on every check it reaches?"""
+    """Does an endless loop give `timeout` with the limit and the looping line named, on every
+    check it reaches?"""
     result = _grade(HOSTILE / "endless_loop_in_init.py", launcher)
     timed = {spec.test_id for spec in result_checks_specs() if spec.is_timing}
     # A timing check never times code that failed correctness: it fails, it does not hang.
     assert {c.outcome for c in result.checks if c.test_id not in timed} == {Outcome.TIMEOUT}
     assert "1.5 s limit" in result.checks[0].message
+    assert "your code was at `__init__` (line 11)" in result.checks[0].message
 
 
 def test_endless_loop_at_import_costs_the_limit_once(launcher) -> None:
@@ -154,3 +156,13 @@ def test_segfault_is_named(launcher) -> None:
     forward = next(c for c in result.checks if c.test_id == "test_forward_parity")
     assert forward.outcome is Outcome.ERROR
     assert "SIGSEGV" in forward.message
+
+
+def test_loop_that_hides_its_stack_still_meets_the_short_limit(launcher) -> None:
+    """When a looping file blocks the stack dump (and plants a FIFO in its place), is each
+    check after the first still limited, with no location claimed?"""
+    result = _grade(HOSTILE / "loop_hides_its_stack.py", launcher)
+    timed_out = [c for c in result.checks if c.outcome is Outcome.TIMEOUT]
+    assert timed_out[0] is result.checks[0] and "your code was at" not in timed_out[0].message
+    assert len(timed_out) >= 5
+    assert all("not waited for longer" in c.message for c in timed_out[1:])

@@ -592,3 +592,47 @@ def test_gpu_worker_memory_is_still_limited(tmp_path: Path) -> None:
     assert checks["alloc_20g"]["error"] == "MemoryError", checks["alloc_20g"]
     assert checks["torch_sum"] == {"ok": True, "value": 3.0}, checks["torch_sum"]
     assert checks["data_limit"] == Limits().memory_bytes
+
+
+_BUSY_WORKER = """
+import threading, time
+from nnlab.grader.launcher import WorkerLauncher
+from nnlab.grader.session import WorkerSession
+session = WorkerSession(WorkerLauncher(), "def spin():\\n    while True:\\n        pass\\n",
+                        "spin.py", [], [], 600)
+spin = session.root.spin
+threading.Thread(target=spin, daemon=True).start()
+time.sleep(0.5)
+print(session.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_busy_worker_dies_with_a_killed_grader(tmp_path: Path) -> None:
+    """When the grader is killed outright (no clean-up runs), does its busy worker die too,
+    instead of spinning on as an orphan?"""
+    grader = subprocess.Popen([sys.executable, "-c", _BUSY_WORKER], stdout=subprocess.PIPE,
+                              text=True, cwd=tmp_path)
+    try:
+        worker = int(grader.stdout.readline())
+        assert Path(f"/proc/{worker}").exists()
+    finally:
+        grader.kill()
+        grader.wait()
+    # The fork server sees its grader gone and exits; the worker's parent-death signal follows.
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survived = _running(worker)
+    if survived:  # leave no spinning orphan behind, even when failing
+        os.kill(worker, signal.SIGKILL)
+    assert not survived, "the worker outlived its grader"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -81,6 +81,17 @@ def test_check_says_what_its_points_cover(tmp_path: Path) -> None:
     assert "随机种子" in chinese.stdout and "公开检查全部通过" in chinese.stdout
 
 
+@pytest.mark.slow
+def test_submit_summary_follows_the_language(tmp_path: Path) -> None:
+    """Does `nnlab submit` end with its score and seed lines in the student's language?"""
+    shutil.copy(SOLUTIONS / "my_linear.py", tmp_path / "my_linear.py")
+    chinese = nnlab("submit", str(tmp_path / "my_linear.py"), "--lang", "zh")
+    assert chinese.returncode == 0, chinese.stdout + chinese.stderr
+    assert re.search(r"^总分：10/10$", chinese.stdout, re.M)
+    assert re.search(r"^随机种子：\d+  隔离措施：", chinese.stdout, re.M)
+    assert "Score:" not in chinese.stdout
+
+
 def test_doctor_names_what_a_student_needs(tmp_path: Path) -> None:
     """Does `nnlab doctor` print Python, torch, device, confinement, config and server, and take
     the server from NNLAB_SERVER before the config file, never printing the token?"""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from nnlab.i18n import message
 from nnlab.results import ExerciseResult, Outcome, SubmissionResult
 
 _MARKS = {
@@ -38,6 +39,7 @@ def echo_exercise(result: ExerciseResult, err: bool = False, header: str | None 
     click.echo(err=err)
 
 
-def echo_summary(result: SubmissionResult, err: bool = False) -> None:
-    click.echo(f"Score: {result.score:g}/{result.max_score:g}", err=err)
-    click.echo(f"Seed: {result.seed}  Confinement: {result.confinement.describe()}", err=err)
+def echo_summary(result: SubmissionResult, err: bool = False, lang: str = "en") -> None:
+    click.echo(message("submit.score", lang, score=result.score, max_score=result.max_score), err=err)
+    click.echo(message("submit.seed", lang, seed=result.seed,
+                       confinement=result.confinement.describe()), err=err)

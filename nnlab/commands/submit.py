@@ -9,6 +9,7 @@ import click
 from nnlab.commands.display import echo_exercise, echo_summary
 from nnlab.commands.session_setup import grading_launcher, preflight, start_fork_server_early
 from nnlab.errors import UsageError
+from nnlab.i18n import resolve_language
 from nnlab.grader.exercise import KIT_MESSAGE, is_student_kit
 
 
@@ -26,6 +27,7 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
         return
     if is_student_kit():
         raise UsageError(KIT_MESSAGE)
+    language = resolve_language(lang)  # a bad NNLAB_LANG is refused before grading, not after
     preflight(path)
     start_fork_server_early()  # boots beside the grader's own torch import
     from nnlab.grader.pipeline import GradeRequest, grade_submission
@@ -44,6 +46,6 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
         return
     for exercise in result.exercises:
         echo_exercise(exercise)
-    echo_summary(result)
+    echo_summary(result, lang=language)
     if report is not None:
         click.echo(f"Report: {report}")

@@ -125,6 +125,10 @@ class Exercise:
 
     @property
     def has_timing(self) -> bool:
+        """Whether a check times the code. A student kit ships no timing check file; there
+        the exercise's timing limits, which only timed exercises declare, say so."""
+        if is_student_kit():
+            return bool(self.timing_thresholds)
         return any(c.is_timing for c in self.checks)
 
     @property

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 import torch
 
-from nnlab.errors import BannedApiUsed, LoadTimeout, WorkerFault, WorkerTimeout
+from nnlab.errors import BannedApiUsed, LoadTimeout, LoopRefused, WorkerFault, WorkerTimeout
 from nnlab.grader.checks import CheckBoard, GradingContext, is_timing_check
 from nnlab.grader.exercise import CheckSpec, Exercise
 from nnlab.grader.launcher import WorkerLauncher
 from nnlab.results import CheckResult, Outcome
 from nnlab.grader.session import WorkerSession
+from nnlab.wire.looping import LoopSite
 
 _EMPTY_INI = Path(__file__).with_name("pytest-checks.ini")
 AFTER_TIMEOUT_S = 2.0
@@ -40,6 +41,10 @@ class _Verdict:
     timing: Any = None
     internal: bool = False
     """The grader (or the check's author) failed, not the student's code."""
+    loop_site: LoopSite | None = None
+    """Where the submission was when this check ran out of time, if known."""
+    refused: bool = False
+    """The check reached code that had run out of time before, and it was not run again."""
 
 
 def _verdict_from(excinfo: pytest.ExceptionInfo[BaseException] | None, duration: float) -> _Verdict:
@@ -49,7 +54,9 @@ def _verdict_from(excinfo: pytest.ExceptionInfo[BaseException] | None, duration:
     if isinstance(exc, pytest.skip.Exception):
         return _Verdict(Outcome.SKIPPED, str(exc.msg) if hasattr(exc, "msg") else str(exc), duration)
     if isinstance(exc, WorkerTimeout):
-        return _Verdict(Outcome.TIMEOUT, str(exc), duration)
+        site = exc.loop_site if isinstance(exc.loop_site, LoopSite) else None
+        return _Verdict(Outcome.TIMEOUT, str(exc), duration, loop_site=site,
+                        refused=isinstance(exc, LoopRefused))
     if isinstance(exc, BannedApiUsed):
         return _Verdict(Outcome.FAILED, str(exc), duration)
     if isinstance(exc, WorkerFault):
@@ -80,6 +87,8 @@ class _ChecksPlugin:
         self.load_timeout: str | None = None
         self.timed_out: str | None = None
         """The first check that timed out, in its own words; the rest are not waited for."""
+        self.loop_sites: tuple[LoopSite, ...] = ()
+        """Where this submission's code ran out of time: later checks refuse to run it."""
 
     @pytest.fixture
     def grading(self, request: pytest.FixtureRequest) -> GradingContext:
@@ -101,14 +110,16 @@ class _ChecksPlugin:
         limit = ctx.exercise.check_seconds
         if self.timed_out is not None:
             # Code that looped once (an endless loop, or far too slow) will again wherever a
-            # check reaches it: the checks after it get a short leash, so a looping student
-            # costs about one check limit per exercise, not one per check, while the checks
-            # that never reach the looping code still earn their points.
+            # check reaches it. Where the worker said which function it was in, later workers
+            # refuse to enter that function (LoopRefused, at once); anything else gets a short
+            # leash. A looping student costs about one check limit per exercise, not one per
+            # check, and the checks that never reach the looping code still earn their points.
             limit = min(limit, AFTER_TIMEOUT_S)
         try:
             seed = derive_seed(self._context_for(request.node.originalname).check_seed, "worker")
             session = WorkerSession.for_exercise(ctx.launcher, ctx.exercise, ctx.source,
-                                                 ctx.filename, seed, time_limit_s=limit)
+                                                 ctx.filename, seed, time_limit_s=limit,
+                                                 looped=self.loop_sites)
         except LoadTimeout as exc:
             self.load_timeout = str(exc)
             raise
@@ -141,9 +152,11 @@ class _ChecksPlugin:
         self.board.outcomes[test_id] = verdict.outcome
         if verdict.outcome is not Outcome.TIMEOUT:
             return
+        if verdict.loop_site is not None and verdict.loop_site not in self.loop_sites:
+            self.loop_sites += (verdict.loop_site,)
         if self.timed_out is None:
             self.timed_out = verdict.message
-        elif self.load_timeout is None:
+        elif self.load_timeout is None and not verdict.refused:
             verdict.message += (f" (not waited for longer: an earlier check of this exercise "
                                 f"timed out, so the checks after it get {AFTER_TIMEOUT_S:g} s)")
 

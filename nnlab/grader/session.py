@@ -1,14 +1,18 @@
 """The grader's side of one worker: requests with deadlines, and proxies to remote objects."""
 from __future__ import annotations
 
+import os
+import signal
+import stat
 import time
 from typing import Any
 
 import torch
 
-from nnlab.errors import (BannedApiUsed, LoadTimeout, ProtocolViolation, StudentCodeError,
-                          WorkerCrashed, WorkerTimeout)
+from nnlab.errors import (BannedApiUsed, LoadTimeout, LoopRefused, ProtocolViolation,
+                          StudentCodeError, WorkerCrashed, WorkerTimeout)
 from nnlab.wire import codec
+from nnlab.wire.looping import STACK_FILE, STACK_LIMIT, LoopSite, parse_stack, site_to_wire
 from nnlab.grader.exercise import Exercise
 from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
 
@@ -74,8 +78,9 @@ class WorkerSession:
 
     def __init__(self, launcher: WorkerLauncher, source: str, filename: str,
                  banned: list[str], banned_ops: list[str], time_limit_s: float,
-                 seed: int = 0) -> None:
+                 seed: int = 0, looped: tuple[LoopSite, ...] = ()) -> None:
         self.time_limit_s = time_limit_s
+        self.filename = filename
         # The check's clock starts once the worker is up: a cold fork server (torch being
         # imported) must not eat the student's time.
         self.process: WorkerProcess | None = launcher.start()
@@ -86,9 +91,11 @@ class WorkerSession:
             self.deadline = time.monotonic() + time_limit_s
             self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
             self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
+            # Code that ran out of time in an earlier check of this exercise is refused.
+            refuse = {"looped": [site_to_wire(site) for site in looped]} if looped else {}
             try:
                 self.request("load", "loading your file", source=source, filename=filename,
-                             banned=banned, banned_ops=banned_ops, seed=seed)
+                             banned=banned, banned_ops=banned_ops, seed=seed, **refuse)
             except WorkerTimeout as exc:
                 raise LoadTimeout(str(exc)) from None
         except BaseException:
@@ -99,12 +106,13 @@ class WorkerSession:
 
     @classmethod
     def for_exercise(cls, launcher: WorkerLauncher, exercise: Exercise, source: str,
-                     filename: str, seed: int, time_limit_s: float | None = None) -> WorkerSession:
+                     filename: str, seed: int, time_limit_s: float | None = None,
+                     looped: tuple[LoopSite, ...] = ()) -> WorkerSession:
         """A fresh worker with the submission loaded, under the exercise's bans and time limit
-        (or `time_limit_s`)."""
+        (or `time_limit_s`), refusing the code that `looped` in earlier checks."""
         limit = exercise.check_seconds if time_limit_s is None else time_limit_s
         return cls(launcher, source, filename, list(exercise.banned), list(exercise.banned_ops),
-                   limit, seed=seed)
+                   limit, seed=seed, looped=looped)
 
     # -- transport -------------------------------------------------------------------
     def _exchange(self, payload: bytes | None, doing: str) -> Any:
@@ -116,10 +124,12 @@ class WorkerSession:
                 conn.send_bytes(payload)
             remaining = self.deadline - time.monotonic()
             if remaining <= 0 or not conn.poll(remaining):
+                site = self._loop_site()
                 self.close()
+                where = f"; your code was at {site.describe()}" if site else ""
                 raise WorkerTimeout(
                     f"no answer within the {self.time_limit_s:g} s limit while {doing} "
-                    "(an endless loop, or far too slow?)")
+                    f"(an endless loop, or far too slow?){where}", loop_site=site)
             message = conn.recv_bytes(_REPLY_LIMIT)
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
             how = self.process.describe_exit()
@@ -129,6 +139,32 @@ class WorkerSession:
             self.close()
             raise ProtocolViolation(f"the worker sent an oversized reply while {doing}") from exc
         return codec.decode(message, resolve=self._remote_for(doing))
+
+    def _loop_site(self, wait_s: float = 1.0, settled_s: float = 0.2) -> LoopSite | None:
+        """Where the worker that ran out of time is: it dumps its stacks on SIGUSR1.
+
+        Waits until the dump shows a line of the submission, or has not grown for
+        `settled_s` (a busy machine can pause the writer between lines), at most `wait_s`.
+        """
+        process = self.process
+        if process is None or not hasattr(signal, "SIGUSR1"):
+            return None
+        try:
+            os.kill(process.pid, signal.SIGUSR1)
+        except OSError:
+            return None
+        path = str(process.scratch / STACK_FILE)
+        now = time.monotonic()
+        deadline, settled_at, size = now + wait_s, now + settled_s, 0
+        while True:
+            time.sleep(0.01)
+            text = _read_plain_file(path, STACK_LIMIT)
+            site = parse_stack(text, self.filename)
+            now = time.monotonic()
+            if site is not None or now >= deadline or (text and now >= settled_at):
+                return site
+            if len(text) != size:
+                size, settled_at = len(text), now + settled_s
 
     def _remote_for(self, label: str) -> Any:
         def resolve(handle: codec.Handle) -> Remote:
@@ -268,6 +304,26 @@ class WorkerSession:
                             bindings={"kept": kept, "picks": [int(i) for i in picks]})
 
 
+def _read_plain_file(path: str, limit: int) -> str:
+    """At most `limit` bytes of a regular file, without following links or blocking.
+
+    The worker can write in its scratch folder: a link or a FIFO planted there must not
+    make the grader read elsewhere or wait forever.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        return os.read(fd, limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
 def _is_digest(value: Any) -> bool:
     """Two floats, as nnlab.wire.timed.digest gives them."""
     return isinstance(value, list) and len(value) == 2 and all(type(v) is float for v in value)
@@ -291,6 +347,9 @@ def _student_error(info: Any, doing: str) -> Exception:
         return ProtocolViolation("the worker sent a malformed error")
     if info.get("missing"):
         return StudentCodeError(str(info.get("message")))
+    if info.get("looped"):
+        return LoopRefused(f"{doing}: not run: your {info.get('message')} did not return within the "
+                           "time limit in an earlier check of this exercise, so it is not run again")
     where = str(info.get("where") or "")
     text = f"{doing}: {info.get('type')}: {info.get('message')}"
     if where:

@@ -12,7 +12,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 import nnlab
-from nnlab.results import ExerciseResult, Outcome, SubmissionResult
+from nnlab.results import ExerciseResult, Outcome, SubmissionResult, format_seconds
 from nnlab.reports import canvas, export, summaries
 from nnlab.reports.classview import Describable, ExtraSection, Timings, class_context
 
@@ -39,15 +39,6 @@ def format_percent(fraction: float | None) -> str:
     if fraction is None or math.isnan(fraction):
         return "—"
     return f"{fraction * 100:.0f}%"
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration with a readable unit: '850 µs', '12.3 ms', '1.5 s'."""
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.3g} µs"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds:.3g} s"
 
 
 def score_class(score: float, max_score: float) -> str:

@@ -1,10 +1,12 @@
 """The worker process: loads one submission and serves the grader's requests, confined."""
 from __future__ import annotations
 
+import faulthandler
 import io
 import linecache
 import math
 import os
+import signal
 import sys
 import traceback
 import types
@@ -15,6 +17,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 from nnlab.wire import codec
+from nnlab.wire.looping import STACK_FILE, LoopedBefore, LoopGuard, site_from_wire
 from nnlab.wire.timed import HandleTable, LoopRequest, time_loop
 from nnlab.wire.tracing import BannedTrace, DispatchTracer, FunctionTracer
 
@@ -164,7 +167,7 @@ class Worker(HandleTable):
             return fn()
 
     def op_load(self, source: str, filename: str, banned: list[str], banned_ops: list[str],
-                seed: int = 0) -> Any:
+                seed: int = 0, looped: list[Any] | None = None) -> Any:
         self.filename = filename
         torch.manual_seed(seed)
         self.trace.configure(banned, banned_ops)
@@ -176,6 +179,8 @@ class Worker(HandleTable):
         sys.modules["submission"] = module
         self.module = module
         self.student(lambda: exec(code, module.__dict__))
+        # After the import: a file whose import-time code loops has its own verdict.
+        LoopGuard(filename, [site_from_wire(site) for site in looped or []]).install()
         return sorted(k for k in module.__dict__ if not k.startswith("__"))
 
     def op_get(self, target: Any, name: str) -> Any:
@@ -272,8 +277,15 @@ class Worker(HandleTable):
                      threads: int = 0, digests: bool = False,
                      traced: bool = False) -> dict[str, Any]:
         """The timed loop (`nnlab.wire.timed.time_loop`), on the student's code."""
-        return time_loop(self, self.trace, target, LoopRequest(
-            args, kwargs, iterations, first, backward, grad_output, threads, digests, traced))
+        # A loop guard's hook would slow the student's side of the comparison: off while timed
+        # (code that loops again meets the check's time limit instead).
+        guard = sys.getprofile()
+        sys.setprofile(None)
+        try:
+            return time_loop(self, self.trace, target, LoopRequest(
+                args, kwargs, iterations, first, backward, grad_output, threads, digests, traced))
+        finally:
+            sys.setprofile(guard)
 
 class _Missing(Exception):
     """The grader asked for a name the submission does not define."""
@@ -292,7 +304,8 @@ def describe_exception(exc: BaseException, filename: str) -> dict[str, Any]:
         for f in frames[-6:]
     )
     return {"type": type(exc).__name__, "mro": mro, "message": message,
-            "where": where[:MAX_TEXT], "missing": isinstance(exc, _Missing)}
+            "where": where[:MAX_TEXT], "missing": isinstance(exc, _Missing),
+            "looped": isinstance(exc, LoopedBefore)}
 
 
 def _redirect_output(worker: Worker, scratch: str) -> None:
@@ -309,16 +322,33 @@ def _redirect_output(worker: Worker, scratch: str) -> None:
     sys.stderr = worker.output  # type: ignore[assignment]
 
 
+def _stack_dump_on_signal(scratch: str) -> Any:
+    """SIGUSR1 makes faulthandler write every thread's stack to the scratch folder.
+
+    The grader sends it to a worker that ran out of time, to tell the student which line
+    was running, and to refuse that code in the exercise's later checks. faulthandler
+    writes from the signal handler itself, so even a loop that never returns to the
+    interpreter answers. The open file is returned: it must outlive the worker.
+    """
+    if not hasattr(signal, "SIGUSR1"):
+        return None
+    stacks = open(os.path.join(scratch, STACK_FILE), "w")  # noqa: SIM115 - held for life
+    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
+    return stacks
+
+
 def serve(conn: Any, config: WorkerConfig) -> None:
     """Entry point in the forked child: confine, then answer requests until the pipe closes."""
     worker = Worker()
     _redirect_output(worker, config.scratch)
+    stacks = _stack_dump_on_signal(config.scratch)
     confinement: dict[str, Any] = {"level": "none", "applied": [], "missing": []}
     if config.limits is not None:
         from nnlab.worker import sandbox
 
         # Nothing beyond the runtime is readable: the submission arrives as text.
-        applied = sandbox.confine(Path(config.scratch), [], config.limits, keep_fds=[conn.fileno()])
+        keep = [conn.fileno()] + ([stacks.fileno()] if stacks is not None else [])
+        applied = sandbox.confine(Path(config.scratch), [], config.limits, keep_fds=keep)
         confinement = {"level": applied.level, "applied": list(applied.applied),
                        "missing": list(applied.missing)}
     conn.send_bytes(codec.encode({"hello": confinement, "pid": os.getpid()}))

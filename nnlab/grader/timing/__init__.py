@@ -51,12 +51,11 @@ from __future__ import annotations
 # assertions: loading the check API first keeps that cycle in one order, whichever of the
 # two a program imports first.
 import nnlab.grader.checks  # noqa: F401  (isort: skip)
-from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast, format_per_call
+from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast
 from nnlab.grader.timing.inputs import TimedInput, binary, integers, normal
 from nnlab.grader.timing.machine import (LOCK_SETTING, LockBusy, describe_device, lock_path,
                                          lock_slots, machine_lock, timing_threads)
 
 __all__ = ["Timed", "TimingRequest", "TimedInput", "normal", "integers", "binary", "assert_fast",
            "machine_lock", "describe_device", "timing_threads", "lock_path", "lock_slots",
-           "LOCK_SETTING", "LockBusy",
-           "format_per_call"]
+           "LOCK_SETTING", "LockBusy"]

@@ -12,6 +12,7 @@ import torch
 from nnlab.errors import StudentCodeError, WorkerFault
 from nnlab.grader.checks.asserts import CheckFailed
 from nnlab.grader.checks.context import GradingContext
+from nnlab.results import format_seconds
 from nnlab.grader.session import Remote, WorkerSession, remote_session
 from nnlab.grader.timing import tuning
 from nnlab.grader.timing.decide import Sample, Stats, decide, summarize
@@ -238,7 +239,7 @@ def _conclude(rounds: _Rounds, threshold: float, device_name: str,
                       student_s=st.student_s, reference_s=st.reference_s, rounds=st.rounds)
     summary = (f"{request.what} took {st.ratio:.2f}x the time of {request.reference_name} "
                f"(median of {st.rounds} {rounds_text}, spread {st.spread:.0%}; "
-               f"{format_per_call(st.student_s)} vs {format_per_call(st.reference_s)} per call) "
+               f"{format_seconds(st.student_s)} vs {format_seconds(st.reference_s)} per call) "
                f"on {device_name}; the limit is {threshold:g}x")
     return _Measured(info, verdict, summary, rounds.out_of_time)
 
@@ -258,11 +259,3 @@ def _verdict(measured: _Measured) -> TimingInfo:
 def _iterations(target_s: float, per_call_s: float, cap: int) -> int:
     return max(1, min(cap, int(target_s / max(per_call_s, 1e-7))))
 
-
-def format_per_call(seconds: float) -> str:
-    """Seconds per call as a timing message writes them: '850 us', '12.34 ms', '1.50 s'."""
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.0f} us"

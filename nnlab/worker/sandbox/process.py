@@ -141,6 +141,26 @@ def nproc_fallback(rec: Record, limits: Limits, userns: bool, real_uid: int) -> 
         rec.miss("nproc", exc)
 
 
+def die_with_parent(rec: Record) -> None:
+    """PR_SET_PDEATHSIG: the worker is killed when its fork server exits.
+
+    A second safety net beside the grader's own clean-up: a grader that is killed
+    takes its fork server with it, and the fork server now takes its workers. Set after
+    the namespace and capability steps, since a change of credentials would clear it.
+    """
+    if not syscalls.LINUX:
+        rec.miss("parent-death", f"no prctl on {sys.platform}")
+        return
+    try:
+        syscalls.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except OSError as exc:
+        rec.miss("parent-death", exc)
+        return
+    if os.getppid() == 1:  # the fork server died before the signal was armed
+        os._exit(1)
+    rec.ok("parent-death")
+
+
 def no_new_privs(rec: Record) -> None:
     """PR_SET_NO_NEW_PRIVS: no exec can ever gain privileges."""
     if not syscalls.LINUX:

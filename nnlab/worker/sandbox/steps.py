@@ -55,6 +55,7 @@ def confine_recorded(rec: Record, scratch: Path, readable: Sequence[Path], limit
     _guard(rec, "no_new_privs", lambda: process.no_new_privs(rec))
     # Before Landlock, which would hide /proc/sys/kernel/cap_last_cap.
     _guard(rec, "caps-dropped", lambda: process.drop_caps(rec))
+    _guard(rec, "parent-death", lambda: process.die_with_parent(rec))
     _guard(rec, "landlock", lambda: landlock.restrict_files(rec, scratch, readable, limits.gpu))
     # Last: it refuses unshare, which the namespace step needs.
     banned = bool(_guard(rec, "seccomp", lambda: seccomp.install(rec, limits)))

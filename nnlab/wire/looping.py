@@ -1,0 +1,94 @@
+"""Where a timed-out worker was looping, and how later workers refuse to run that code again."""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any
+
+STACK_FILE = "stack.txt"
+"""The file in a worker's scratch folder that faulthandler writes its stacks to."""
+STACK_LIMIT = 64 * 1024
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"\n]*)", line (?P<line>\d+) in (?P<name>[^\s]+)\s*$')
+
+
+@dataclass(frozen=True)
+class LoopSite:
+    """A line of the submission that a worker was running when it ran out of time."""
+
+    function: str
+    """The function (or method, lambda, comprehension) it was in, as Python names its code."""
+    line: int
+    """The line of the submission file it was at."""
+
+    def describe(self) -> str:
+        return f"`{self.function}` (line {self.line})"
+
+
+def parse_stack(text: str, filename: str) -> LoopSite | None:
+    """The innermost frame of the submission in a faulthandler dump; None when there is none.
+
+    faulthandler lists each thread most recent call first; the thread running student code
+    is not always the one that took the signal (torch's worker threads may), so every
+    thread is searched, and the first one that shows the submission wins.
+    """
+    text = text[:STACK_LIMIT]
+    # Only whole lines: the dump may still be being written ("line 25 in forw").
+    for line in text[: text.rfind("\n") + 1].splitlines():
+        match = _FRAME.match(line)
+        if match and match["file"] == filename:
+            return LoopSite(match["name"], int(match["line"]))
+    return None
+
+
+class LoopedBefore(BaseException):
+    """Raised (in the worker) on entering code that already ran out of time in this exercise.
+
+    A BaseException, so that the student's own `except Exception` does not swallow it.
+    """
+
+
+class LoopGuard:
+    """A profile hook that stops a call into code that looped in an earlier check."""
+
+    def __init__(self, filename: str, sites: list[LoopSite]) -> None:
+        self.filename = filename
+        self.sites = sites
+        self._verdicts: dict[CodeType, LoopSite | None] = {}
+
+    def _site_of(self, code: CodeType) -> LoopSite | None:
+        found = self._verdicts.get(code, False)
+        if found is False:
+            found = None
+            if code.co_filename == self.filename:
+                lines = [line for _, _, line in code.co_lines() if line is not None]
+                found = next((s for s in self.sites if s.function == code.co_name and lines
+                              and min(lines + [code.co_firstlineno]) <= s.line <= max(lines)), None)
+            self._verdicts[code] = found
+        return found  # type: ignore[return-value]
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event != "call":
+            return
+        site = self._site_of(frame.f_code)
+        if site is not None:
+            # Raising here unsets the hook (CPython's rule for profile functions): the
+            # exception ends this call, and a student who catches it meets the short limit.
+            raise LoopedBefore(site.describe())
+
+    def install(self) -> None:
+        if self.sites:
+            sys.setprofile(self)
+
+
+def site_to_wire(site: LoopSite) -> list[Any]:
+    return [site.function, site.line]
+
+
+def site_from_wire(value: Any) -> LoopSite:
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and type(value[1]) is int):
+        raise ValueError("a loop site is [function, line]")
+    return LoopSite(value[0], value[1])
