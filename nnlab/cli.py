@@ -9,18 +9,43 @@ import click
 from nnlab.errors import NnlabError
 
 
+_PROMPT_EXIT = {"check", "submit"}
+"""Commands a student runs again and again: their program ends without torch's teardown."""
+_as_program = False
+"""True when run as the `nnlab` program (not invoked in-process, e.g. by click's CliRunner)."""
+
+
 class _Group(click.Group):
     """Turns every NnlabError into one line on stderr and exit code 2, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except NnlabError as error:
             click.echo(f"nnlab: error: {error}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
             click.echo("nnlab: interrupted", err=True)
             sys.exit(130)
+        except SystemExit as done:
+            _finish(ctx, done.code if isinstance(done.code, int) else 1)
+            raise
+        _finish(ctx, 0)
+        return result
+
+
+def _finish(ctx: click.Context, code: int) -> None:
+    if _as_program and ctx.invoked_subcommand in _PROMPT_EXIT:
+        from nnlab.commands.session_setup import exit_promptly
+
+        exit_promptly(code)
+
+
+def run() -> None:
+    """The `nnlab` program (the console script, and `python -m nnlab.cli`)."""
+    global _as_program
+    _as_program = True
+    main()
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,4 +193,4 @@ _register_export(main)
 
 
 if __name__ == "__main__":
-    main()
+    run()

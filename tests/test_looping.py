@@ -115,7 +115,8 @@ def test_looping_forward_is_located_and_not_run_again(launcher) -> None:
     checks = {c.test_id: c for c in result.checks}
     first = result.checks[0]
     assert first.outcome is Outcome.TIMEOUT and "3 s limit" in first.message
-    assert f"your code was at `forward` (line {line})" in first.message
+    # `while True: pass` is at one of its two lines, depending on the moment of the dump.
+    assert re.search(rf"your code was at `forward` \(line ({line}|{line + 1})\)", first.message)
     refused = [c for c in result.checks[1:] if c.outcome is Outcome.TIMEOUT]
     assert len(refused) >= 5
     assert all("not run: your `forward`" in c.message for c in refused)

@@ -118,3 +118,15 @@ def test_a_missing_name_is_said_plainly(launcher) -> None:
             session.root.MyLinear
     finally:
         session.close()
+
+
+def test_a_fresh_worker_has_torchs_lazy_imports_paid(launcher) -> None:
+    """Are the modules optimizers, schedulers and checkpointing import on first use already
+    loaded in a fresh worker, so no check (and no timed call) pays for them?"""
+    session = _session(launcher)
+    try:
+        loaded = session.eval("[m in __import__('sys').modules for m in names]",
+                              names=["torch._dynamo", "torch.utils.checkpoint", "torch.optim.lr_scheduler"])
+    finally:
+        session.close()
+    assert loaded == [True, True, True]

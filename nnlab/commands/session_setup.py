@@ -1,10 +1,12 @@
 """What every grading command needs: a launcher, and stdout kept clean of grader noise."""
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NoReturn
 
 if TYPE_CHECKING:  # importing the launcher imports torch (seconds): only once the input is sound
     from nnlab.grader.launcher import WorkerLauncher
@@ -34,3 +36,16 @@ def grading_launcher() -> Iterator[WorkerLauncher]:
     launcher = WorkerLauncher()
     with contextlib.redirect_stdout(sys.stderr):
         yield launcher
+
+
+def exit_promptly(code: int) -> NoReturn:
+    """Ends the program without tearing torch's modules down one by one.
+
+    With torch loaded, the interpreter's own shutdown takes about 0.4 s here: an eighth
+    of a whole `nnlab submit`. The output is flushed and every atexit handler (worker
+    clean-up, the fork server's shutdown) runs first; only the module teardown is skipped.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)

@@ -62,6 +62,13 @@ class DispatchTracer(TorchDispatchMode):
         super().__init__()
         self.trace = trace
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in torch._dynamo.disable unless told not
+        # to, and the wrapper imports torch._dynamo on first use: 0.7 s of the fork server's
+        # start-up, for a compiler that cannot run in a confined worker anyway.
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
         name = func._schema.name
         if name in self.trace.aten_ops:
