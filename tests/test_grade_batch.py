@@ -148,7 +148,13 @@ def test_interrupted_run_resumes_with_only_the_missing_students(tmp_path: Path) 
     (tmp_path / "class" / "s1" / "leaky_relu (1).py").write_text("x = 1\n")
     command = [sys.executable, "-m", "nnlab.cli", "grade", str(tmp_path / "class"),
                "--out", str(tmp_path / "out"), "--workers", "1"]
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: Ctrl-C raises KeyboardInterrupt even where this suite was started
+    # in the background (there, SIGINT arrives ignored, and Python keeps ignoring it).
+    interruptible = [sys.executable, "-c", "import runpy, signal, sys; "
+                     "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "sys.argv = ['nnlab', *sys.argv[1:]]; runpy.run_module('nnlab.cli', run_name='__main__')",
+                     *command[3:]]
+    first = subprocess.Popen(interruptible, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while not list((tmp_path / "out" / "results").glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.1)

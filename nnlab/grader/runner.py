@@ -1,12 +1,15 @@
 """Runs an exercise's pytest check files in the grader process and turns reports into results."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import torch
@@ -189,6 +192,30 @@ def _pytest_args(exercise: Exercise, include_hidden: bool) -> list[str]:
             "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder.parent)]
 
 
+_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
+_autoload_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _only_our_plugin() -> Iterator[None]:
+    """pytest without the plugins installed beside it (read while it configures itself).
+
+    An instructor's pytest-randomly would reorder and reseed the checks, pytest-xdist or
+    a coverage plugin would change how they run; none belongs in a grade. Loading them
+    also cost 70 ms per process here.
+    """
+    with _autoload_lock:
+        saved = os.environ.get(_AUTOLOAD)
+        os.environ[_AUTOLOAD] = "1"
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop(_AUTOLOAD, None)
+            else:
+                os.environ[_AUTOLOAD] = saved
+
+
 class _CollectedChecks:
     """An exercise's check files collected once in this process, run again for each submission.
 
@@ -204,7 +231,8 @@ class _CollectedChecks:
         # A placeholder context until `run` hands over each submission's own.
         placeholder = GradingContext(exercise, 0, 0, "cpu", None, "", "")  # type: ignore[arg-type]
         self.plugin = _ChecksPlugin(placeholder)
-        config = _prepareconfig(_pytest_args(exercise, include_hidden), plugins=[self.plugin])
+        with _only_our_plugin():
+            config = _prepareconfig(_pytest_args(exercise, include_hidden), plugins=[self.plugin])
         config._do_configure()
         session = Session.from_config(config)
         config.hook.pytest_sessionstart(session=session)
@@ -252,13 +280,27 @@ def _collected_for(exercise: Exercise, include_hidden: bool) -> _CollectedChecks
 def _verdicts_afresh(exercise: Exercise, include_hidden: bool,
                      context: GradingContext) -> tuple[dict[str, _Verdict], _ChecksPlugin, int]:
     plugin = _ChecksPlugin(context)
-    exit_code = pytest.main(_pytest_args(exercise, include_hidden), plugins=[plugin])
+    with _only_our_plugin():
+        exit_code = pytest.main(_pytest_args(exercise, include_hidden), plugins=[plugin])
     return plugin.verdicts, plugin, int(exit_code)
+
+
+@functools.cache
+def _warm_up_grader() -> None:
+    """Pays, once per process, the imports of the grader's first gradcheck.
+
+    torch.autograd.gradcheck's first call imports torch.fx's symbolic shapes and sympy
+    (0.2 s here). Done before the first check, it overlaps the fork server's boot in a
+    fresh `nnlab submit` instead of adding to it.
+    """
+    x = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    torch.autograd.gradcheck(torch.sin, (x,))
 
 
 def run_checks(exercise: Exercise, source: str, filename: str, launcher: WorkerLauncher,
                seed: int, include_hidden: bool) -> CheckRun:
     """Runs the public (and hidden) check files; one CheckResult per declared check."""
+    _warm_up_grader()
     context = GradingContext(exercise, seed, seed, timing_device(), launcher, source, filename)
     collected = _collected_for(exercise, include_hidden)
     if collected is not None:
