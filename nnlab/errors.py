@@ -40,7 +40,7 @@ class WorkerTimeout(WorkerFault):
 
 
 class LoopRefused(WorkerTimeout):
-    """A check reached code that ran out of time in an earlier check; it was not run again."""
+    """Code that ran out of time in an earlier check ran past its short grace again."""
 
 
 class LoadTimeout(WorkerTimeout):

@@ -179,6 +179,6 @@ def test_looping_student_costs_about_one_check_limit(tmp_path: Path) -> None:
     assert timed_out[0] is checks[0] and "30 s limit" in checks[0].message
     assert len(timed_out) >= 5
     assert "your code was at `forward`" in checks[0].message
-    assert all("not run: your `forward`" in c.message for c in timed_out[1:])
+    assert all("ran out of time in an earlier check" in c.message for c in timed_out[1:])
     # Before: every check that reached forward waited out the whole limit (about 240 s).
-    assert sum(c.duration_s for c in checks) < 1.5 * 30
+    assert sum(c.duration_s for c in checks) < 2 * 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -60,30 +61,39 @@ def _loaded() -> dict[str, object]:
     return namespace
 
 
-def test_guard_refuses_only_the_code_that_looped() -> None:
-    """Does the guard stop a call into the looping method, through its caller, and let other
-    code run, including a function of the same name elsewhere in the file?"""
+@pytest.fixture
+def guarded():
+    """Leaves no profile hook or SIGALRM handler behind in the test process."""
+    yield
+    sys.setprofile(None)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def test_guard_stops_the_looping_code_after_its_grace_only(guarded) -> None:
+    """Does the guard stop the method that looped before, reached through its caller, once
+    its grace is over, while quick calls of it, other code and a function of the same name
+    elsewhere in the file run as usual?"""
     namespace = _loaded()
     layer = namespace["MyLinear"]()  # type: ignore[operator]
-    LoopGuard("my_linear.py", [LoopSite("_step", 6)]).install()
-    try:
-        assert layer.other() == [0, 1, 2]
-        assert namespace["_step"](5) == 5  # type: ignore[operator]
-        with pytest.raises(LoopedBefore, match=r"`_step` \(line 6\)"):
-            layer.forward(1)
-    finally:
-        sys.setprofile(None)
+    guard = LoopGuard("my_linear.py", [LoopSite("_step", 6)], grace_s=0.2)
+    guard.install()
+    assert layer.forward(0) == [0, 1, 2] and layer.forward(-2) == [0]  # returns at once
+    assert layer.other() == [0, 1, 2]
+    assert namespace["_step"](5) == 5  # type: ignore[operator]
+    with pytest.raises(LoopedBefore, match=r"`_step` \(line 6\)"):
+        layer.forward(1)
+    assert guard._running == [] and layer.forward(0) == [0, 1, 2]  # the hook stays armed
 
 
-def test_guard_matches_code_of_the_submission_file_only() -> None:
-    """Is a function of the same name and lines in another file left alone?"""
+def test_guard_matches_code_of_the_submission_file_only(guarded) -> None:
+    """Is a function of the same name and lines in another file left to run its course?"""
     namespace: dict[str, object] = {}
     exec(compile(SOURCE, "helpers.py", "exec"), namespace)
-    LoopGuard("my_linear.py", [LoopSite("_step", 6)]).install()
-    try:
-        assert namespace["MyLinear"]()._step(0) == [0, 1, 2]  # type: ignore[operator]
-    finally:
-        sys.setprofile(None)
+    guard = LoopGuard("my_linear.py", [LoopSite("_step", 6)], grace_s=0.05)
+    guard.install()
+    assert namespace["MyLinear"]()._step(0) == [0, 1, 2]  # type: ignore[operator]
+    assert guard._running == []
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -105,9 +115,10 @@ LOOPING_FORWARD = re.sub(
     (Path(__file__).parent.parent / "nnlab" / "solutions" / "my_linear.py").read_text(), count=1)
 
 
-def test_looping_forward_is_located_and_not_run_again(launcher) -> None:
+def test_looping_forward_is_located_and_stopped_early_later(launcher) -> None:
     """Does the first check that reaches a looping forward name its line, and do the later
-    checks that reach it time out at once, while checks that never call it still pass?"""
+    checks that reach it stop after the short grace with the reason, while checks that
+    never call it still pass?"""
     exercise = dataclasses.replace(load_exercise(EXERCISES_DIR / "my_linear"), check_seconds=3)
     line = LOOPING_FORWARD.splitlines().index("        while True:") + 1
     result = grade_one(exercise, LOOPING_FORWARD, "my_linear.py", launcher, seed=5,
@@ -117,10 +128,28 @@ def test_looping_forward_is_located_and_not_run_again(launcher) -> None:
     assert first.outcome is Outcome.TIMEOUT and "3 s limit" in first.message
     # `while True: pass` is at one of its two lines, depending on the moment of the dump.
     assert re.search(rf"your code was at `forward` \(line ({line}|{line + 1})\)", first.message)
-    refused = [c for c in result.checks[1:] if c.outcome is Outcome.TIMEOUT]
-    assert len(refused) >= 5
-    assert all("not run: your `forward`" in c.message for c in refused)
-    # Each refused check costs a worker start, not the 3 s limit (nor the 2 s short leash).
-    assert sum(c.duration_s for c in refused) < 5
+    stopped = [c for c in result.checks[1:] if c.outcome is Outcome.TIMEOUT]
+    assert len(stopped) >= 5
+    assert all("ran out of time in an earlier check of this exercise, and did not return "
+               "within the 0.5 s" in c.message for c in stopped), [c.message for c in stopped]
     assert checks["test_parameters"].outcome is Outcome.PASSED
     assert checks["test_repr"].outcome is Outcome.PASSED
+
+
+LOOPING_ON_VECTORS = re.sub(
+    r"(\n    def forward\(.*\n)", r"\1        while x.dim() == 1:\n            pass\n",
+    (Path(__file__).parent.parent / "nnlab" / "solutions" / "my_linear.py").read_text(), count=1)
+
+
+def test_code_that_loops_on_one_input_still_earns_the_checks_it_passes(launcher) -> None:
+    """A forward that never returns on a 1-D input but is right on batches: after the check
+    that times out, do the later checks that call it on batches still pass?"""
+    exercise = dataclasses.replace(load_exercise(EXERCISES_DIR / "my_linear"), check_seconds=3)
+    result = grade_one(exercise, LOOPING_ON_VECTORS, "my_linear.py", launcher, seed=5,
+                       include_hidden=True).result
+    checks = {c.test_id: c for c in result.checks}
+    timed_out = [c.test_id for c in result.checks if c.outcome is Outcome.TIMEOUT]
+    assert timed_out == ["test_leading_dims"], [(c.test_id, c.message) for c in result.checks]
+    assert "your code was at `forward`" in checks["test_leading_dims"].message
+    for later in ("test_noncontiguous_and_dtypes", "test_gradients", "test_repr"):
+        assert checks[later].outcome is Outcome.PASSED, checks[later].message

@@ -47,7 +47,7 @@ class _Verdict:
     loop_site: LoopSite | None = None
     """Where the submission was when this check ran out of time, if known."""
     refused: bool = False
-    """The check reached code that had run out of time before, and it was not run again."""
+    """Code that had run out of time before ran past its short grace again in this check."""
 
 
 def _verdict_from(excinfo: pytest.ExceptionInfo[BaseException] | None, duration: float) -> _Verdict:
@@ -91,7 +91,7 @@ class _ChecksPlugin:
         self.timed_out: str | None = None
         """The first check that timed out, in its own words; the rest are not waited for."""
         self.loop_sites: tuple[LoopSite, ...] = ()
-        """Where this submission's code ran out of time: later checks refuse to run it."""
+        """Where this submission's code ran out of time: later checks give it a short grace."""
 
     @pytest.fixture
     def grading(self, request: pytest.FixtureRequest) -> GradingContext:
@@ -112,11 +112,12 @@ class _ChecksPlugin:
             raise LoadTimeout(f"{self.load_timeout} (in an earlier check; not loaded again)")
         limit = ctx.exercise.check_seconds
         if self.timed_out is not None:
-            # Code that looped once (an endless loop, or far too slow) will again wherever a
+            # Code that looped once (an endless loop, or far too slow) may again wherever a
             # check reaches it. Where the worker said which function it was in, later workers
-            # refuse to enter that function (LoopRefused, at once); anything else gets a short
-            # leash. A looping student costs about one check limit per exercise, not one per
-            # check, and the checks that never reach the looping code still earn their points.
+            # give that function half a second (LoopGuard: it may return at once on other
+            # inputs); anything else gets a short leash. A looping student costs about one
+            # check limit per exercise, not one per check, and the checks the looping code
+            # does not stop still earn their points.
             limit = min(limit, AFTER_TIMEOUT_S)
         try:
             seed = derive_seed(self._context_for(request.node.originalname).check_seed, "worker")

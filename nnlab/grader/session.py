@@ -12,7 +12,8 @@ import torch
 from nnlab.errors import (BannedApiUsed, LoadTimeout, LoopRefused, ProtocolViolation,
                           StudentCodeError, WorkerCrashed, WorkerTimeout)
 from nnlab.wire import codec
-from nnlab.wire.looping import STACK_FILE, STACK_LIMIT, LoopSite, parse_stack, site_to_wire
+from nnlab.wire.looping import (GRACE_S, STACK_FILE, STACK_LIMIT, LoopSite, parse_stack,
+                                site_to_wire)
 from nnlab.grader.exercise import Exercise
 from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
 
@@ -91,11 +92,11 @@ class WorkerSession:
             self.deadline = time.monotonic() + time_limit_s
             self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
             self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
-            # Code that ran out of time in an earlier check of this exercise is refused.
-            refuse = {"looped": [site_to_wire(site) for site in looped]} if looped else {}
+            # Code that ran out of time in an earlier check of this exercise gets a short grace.
+            guard = {"looped": [site_to_wire(site) for site in looped]} if looped else {}
             try:
                 self.request("load", "loading your file", source=source, filename=filename,
-                             banned=banned, banned_ops=banned_ops, seed=seed, **refuse)
+                             banned=banned, banned_ops=banned_ops, seed=seed, **guard)
             except WorkerTimeout as exc:
                 raise LoadTimeout(str(exc)) from None
         except BaseException:
@@ -109,7 +110,7 @@ class WorkerSession:
                      filename: str, seed: int, time_limit_s: float | None = None,
                      looped: tuple[LoopSite, ...] = ()) -> WorkerSession:
         """A fresh worker with the submission loaded, under the exercise's bans and time limit
-        (or `time_limit_s`), refusing the code that `looped` in earlier checks."""
+        (or `time_limit_s`); the code that `looped` in earlier checks gets a short grace."""
         limit = exercise.check_seconds if time_limit_s is None else time_limit_s
         return cls(launcher, source, filename, list(exercise.banned), list(exercise.banned_ops),
                    limit, seed=seed, looped=looped)
@@ -348,8 +349,9 @@ def _student_error(info: Any, doing: str) -> Exception:
     if info.get("missing"):
         return StudentCodeError(str(info.get("message")))
     if info.get("looped"):
-        return LoopRefused(f"{doing}: not run: your {info.get('message')} did not return within the "
-                           "time limit in an earlier check of this exercise, so it is not run again")
+        return LoopRefused(f"{doing}: your {info.get('message')} ran out of time in an earlier check "
+                           f"of this exercise, and did not return within the {GRACE_S:g} s it gets "
+                           "after that")
     where = str(info.get("where") or "")
     text = f"{doing}: {info.get('type')}: {info.get('message')}"
     if where:
