@@ -163,7 +163,7 @@ def export(tmp_path: Path, *args: str) -> tuple[int, str]:
 
 def test_export_gradescope_writes_an_autograder_zip(tmp_path: Path) -> None:
     """Does the zip hold an executable setup.sh and run_autograder at its root, and nnlab with
-    the exercises' hidden checks, ready for pip?"""
+    the exercises' hidden checks but no solution, ready for pip?"""
     code, output = export(tmp_path, "--exercises", "leaky_relu,my_linear", "--out", str(tmp_path / "ag.zip"))
     assert code == 0, output
     with zipfile.ZipFile(tmp_path / "ag.zip") as archive:
@@ -175,7 +175,9 @@ def test_export_gradescope_writes_an_autograder_zip(tmp_path: Path) -> None:
     for script in ("setup.sh", "run_autograder"):
         assert modes[script] & stat.S_IXUSR, f"{script} must be executable"
     assert "nnlab-src/nnlab/exercises/leaky_relu/test_hidden.py" in names
-    assert "nnlab-src/nnlab/solutions/leaky_relu.py" in names  # the catalogue refuses an exercise without one
+    # Student code runs in this container: no solution goes with it, and the build says so.
+    assert not any(n.startswith("nnlab-src/nnlab/solutions/") for n in names)
+    assert "nnlab-src/nnlab/grading-build.txt" in names
     assert not any("__pycache__" in n for n in names)
     assert "pip install" in setup and "torch" in setup and "nnlab-src" in setup
     assert "--exercises leaky_relu,my_linear" in run and ROOT_VARIABLE in run
@@ -203,7 +205,9 @@ def test_run_autograder_grades_a_simulated_gradescope_tree(tmp_path: Path) -> No
     (root / "submission" / "work").mkdir(parents=True)
     shutil.copy(SOLUTIONS / "leaky_relu.py", root / "submission" / "work" / "leaky_relu.py")
     (root / "submission" / "custom_sigmoid.py").write_text("def forward(:\n", encoding="utf-8")
-    env = {**os.environ, ROOT_VARIABLE: str(root), PYTHON_VARIABLE: sys.executable}
+    # The zip's own nnlab (the grading build, without solutions), as Gradescope installs it.
+    env = {**os.environ, ROOT_VARIABLE: str(root), PYTHON_VARIABLE: sys.executable,
+           "PYTHONPATH": str(root / "source" / "nnlab-src")}
     proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -216,3 +220,6 @@ def test_run_autograder_grades_a_simulated_gradescope_tree(tmp_path: Path) -> No
     assert data["score"] == pytest.approx(10.0)
     names = [t["name"] for t in tests]
     assert "my_linear: not submitted" in names and "custom_sigmoid: could not run" in names
+    where = subprocess.run([sys.executable, "-c", "import nnlab; print(nnlab.__file__)"], env=env,
+                           cwd=tmp_path, capture_output=True, text=True).stdout
+    assert where.startswith(str(root / "source")), where  # it was the zip's copy that graded

@@ -29,9 +29,19 @@ KIT_MESSAGE = ("this is a student kit: solutions and hidden checks stay with you
                "to hand in (after `nnlab login`)")
 
 
+GRADING_BUILD_FILE = PACKAGE_DIR / "grading-build.txt"
+"""Present only in a grading build (`nnlab export gradescope`): every check but no solution,
+so the machine that runs student code holds no answer to find."""
+
+
 def is_student_kit() -> bool:
     """True in a student kit: hidden checks and solutions are not here to run."""
     return STUDENT_KIT_FILE.is_file()
+
+
+def ships_solutions() -> bool:
+    """False in a student kit and in a grading build: the reference solutions are not here."""
+    return not (is_student_kit() or GRADING_BUILD_FILE.is_file())
 
 
 UNIT_TITLES = {
@@ -143,6 +153,9 @@ class Exercise:
     def solution_path(self) -> Path:
         if is_student_kit():
             raise UsageError(KIT_MESSAGE)
+        if not ships_solutions():
+            raise UsageError("this nnlab is a grading build (nnlab export gradescope): it holds no "
+                             "solutions; run `nnlab verify` where nnlab is installed from its source")
         return SOLUTIONS_DIR / f"{self.id}.py"
 
     def check_files(self, include_hidden: bool) -> list[Path]:
@@ -219,7 +232,7 @@ def _required_files(folder: Path, ex_id: str) -> None:
     for path in (folder / "stub.py", folder / "statement.md", folder / "test_public.py"):
         if not path.is_file():
             raise ExerciseFormatError(f"{path}: file is missing")
-    if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file() and not is_student_kit():
+    if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file() and ships_solutions():
         raise ExerciseFormatError(f"{SOLUTIONS_DIR / (ex_id + '.py')}: solution file is missing")
 
 

@@ -26,7 +26,9 @@ PYTHON_VARIABLE = "NNLAB_PYTHON"
 VISIBILITY = {Visibility.VISIBLE: "visible", Visibility.HIDDEN: "after_due_date"}
 """Public checks are shown at once; hidden checks only after the due date, as in nnlab itself."""
 SOURCE_FOLDER = "nnlab-src"
-_SKIPPED_PARTS = {"__pycache__", "demo"}
+# Solutions stay out: Gradescope runs student code in the container that holds the zip,
+# and the checks grade against torch, never against a solution.
+_SKIPPED_PARTS = {"__pycache__", "demo", "solutions"}
 _SKIPPED_FILES = {"kit.toml"}  # a student kit's marker would turn the autograder into a kit
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -134,7 +136,10 @@ def _add_text(archive: zipfile.ZipFile, name: str, text: str, executable: bool =
 
 
 def build_autograder(exercise_ids: Sequence[str], out_path: Path) -> Path:
-    """Writes the autograder zip: setup.sh, run_autograder and nnlab's source (with its checks)."""
+    """Writes the autograder zip: setup.sh, run_autograder and nnlab's source (with its checks,
+    without its solutions)."""
+    from nnlab.grader.exercise import GRADING_BUILD_FILE
+
     out_path = Path(out_path)
     if out_path.is_dir():
         raise UsageError(f"{out_path} is a folder; --out names the zip to write, e.g. autograder.zip")
@@ -151,6 +156,8 @@ def build_autograder(exercise_ids: Sequence[str], out_path: Path) -> Path:
             _add_text(archive, f"{SOURCE_FOLDER}/pyproject.toml", _pyproject(requirements))
             for path, name in _package_files():
                 archive.write(path, name)
+            _add_text(archive, f"{SOURCE_FOLDER}/nnlab/{GRADING_BUILD_FILE.name}",
+                      "A grading build of nnlab: every check of the exercises, no solution.\n")
         partial.replace(out_path)  # a finished zip or none: never a truncated one
     except OSError as exc:
         raise UsageError(f"cannot write {out_path}: {exc.strerror or exc}") from exc
