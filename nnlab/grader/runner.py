@@ -1,15 +1,13 @@
 """Runs an exercise's pytest check files in the grader process and turns reports into results."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import hashlib
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -188,33 +186,23 @@ class CheckRun:
 
 def _pytest_args(exercise: Exercise, include_hidden: bool) -> list[str]:
     files = [str(f) for f in exercise.check_files(include_hidden)]
+    blocked = [arg for name in _installed_plugins() for arg in ("-p", f"no:{name}")]
     return [*files, "-s", "--assert=plain", "--import-mode=importlib",
-            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:timeout",
+            "-p", "no:cacheprovider", "-p", "no:terminal", *blocked,
             "-c", str(_EMPTY_INI), "--rootdir", str(exercise.folder.parent)]
 
 
-_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
-_autoload_lock = threading.Lock()
+@functools.cache
+def _installed_plugins() -> tuple[str, ...]:
+    """The pytest plugins installed beside pytest (entry points), all kept out of grading.
 
-
-@contextlib.contextmanager
-def _only_our_plugin() -> Iterator[None]:
-    """pytest without the plugins installed beside it (read while it configures itself).
-
-    An instructor's pytest-randomly would reorder and reseed the checks, pytest-xdist or
-    a coverage plugin would change how they run; none belongs in a grade. Loading them
-    also cost 70 ms per process here.
+    An instructor's pytest-randomly would reorder and reseed the checks, pytest-timeout,
+    xdist or a coverage plugin would change how they run; none belongs in a grade.
+    Loading them also cost 70 ms per process here.
     """
-    with _autoload_lock:
-        saved = os.environ.get(_AUTOLOAD)
-        os.environ[_AUTOLOAD] = "1"
-        try:
-            yield
-        finally:
-            if saved is None:
-                os.environ.pop(_AUTOLOAD, None)
-            else:
-                os.environ[_AUTOLOAD] = saved
+    from importlib.metadata import entry_points
+
+    return tuple(sorted({e.name for e in entry_points(group="pytest11")} | {"timeout"}))
 
 
 class _CollectedChecks:
@@ -232,8 +220,7 @@ class _CollectedChecks:
         # A placeholder context until `run` hands over each submission's own.
         placeholder = GradingContext(exercise, 0, 0, "cpu", None, "", "")  # type: ignore[arg-type]
         self.plugin = _ChecksPlugin(placeholder)
-        with _only_our_plugin():
-            config = _prepareconfig(_pytest_args(exercise, include_hidden), plugins=[self.plugin])
+        config = _prepareconfig(_pytest_args(exercise, include_hidden), plugins=[self.plugin])
         config._do_configure()
         session = Session.from_config(config)
         config.hook.pytest_sessionstart(session=session)
@@ -281,8 +268,7 @@ def _collected_for(exercise: Exercise, include_hidden: bool) -> _CollectedChecks
 def _verdicts_afresh(exercise: Exercise, include_hidden: bool,
                      context: GradingContext) -> tuple[dict[str, _Verdict], _ChecksPlugin, int]:
     plugin = _ChecksPlugin(context)
-    with _only_our_plugin():
-        exit_code = pytest.main(_pytest_args(exercise, include_hidden), plugins=[plugin])
+    exit_code = pytest.main(_pytest_args(exercise, include_hidden), plugins=[plugin])
     return plugin.verdicts, plugin, int(exit_code)
 
 
