@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this checkout, whatever copy is installed
@@ -93,9 +94,8 @@ def otter_side_by_side(root: Path, otter: str, runs: int, nnlab_per_submission: 
           f"{mean / nnlab_per_submission:.0f}x fewer seconds than otter (goal: 100x)")
 
 
-def phases(students: int = 10) -> None:
-    """Where a warm grading process spends a student's time, by wall clock (no profiler)."""
-    from nnlab.grader import session as worker_session
+def _warm_process() -> tuple[Any, Any]:
+    """A launcher and a my_linear request, graded once: fork server up, checks collected."""
     from nnlab.grader.launcher import WorkerLauncher
     from nnlab.grader.pipeline import GradeRequest, grade_submission
 
@@ -105,6 +105,15 @@ def phases(students: int = 10) -> None:
     launcher = WorkerLauncher()
     request = GradeRequest(folder, student="s", seed=1, exercise_ids=("my_linear",))
     grade_submission(request, launcher)  # warm: fork server, collection
+    return launcher, request
+
+
+def phases(students: int = 10) -> None:
+    """Where a warm grading process spends a student's time, by wall clock (no profiler)."""
+    from nnlab.grader import session as worker_session
+    from nnlab.grader.pipeline import grade_submission
+
+    launcher, request = _warm_process()
     starting = [0.0]
     original = worker_session.WorkerSession.__init__
 
@@ -154,15 +163,9 @@ def cluster_start(workers: int) -> None:
 
 def profile(students: int = 5) -> None:
     """Where one grading process spends a student's time, once warm."""
-    from nnlab.grader.launcher import WorkerLauncher
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import grade_submission
 
-    folder = Path(tempfile.mkdtemp()) / "s"
-    folder.mkdir()
-    shutil.copy(SOLUTION, folder / "my_linear.py")
-    launcher = WorkerLauncher()
-    request = GradeRequest(folder, student="s", seed=1, exercise_ids=("my_linear",))
-    grade_submission(request, launcher)  # warm: fork server, collection
+    launcher, request = _warm_process()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()

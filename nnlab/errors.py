@@ -39,7 +39,7 @@ class WorkerTimeout(WorkerFault):
         """Where the submission was when time ran out (a nnlab.wire.looping.LoopSite), if known."""
 
 
-class LoopRefused(WorkerTimeout):
+class LoopedAgain(WorkerTimeout):
     """Code that ran out of time in an earlier check ran past its short grace again."""
 
 

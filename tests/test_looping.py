@@ -1,4 +1,4 @@
-"""Code that ran out of time: where it was, and the later checks that refuse to run it again."""
+"""Code that ran out of time: where it was, and the short grace later checks give it."""
 from __future__ import annotations
 
 import dataclasses

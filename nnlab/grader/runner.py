@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from nnlab.errors import BannedApiUsed, LoadTimeout, LoopRefused, WorkerFault, WorkerTimeout
+from nnlab.errors import BannedApiUsed, LoadTimeout, LoopedAgain, WorkerFault, WorkerTimeout
 from nnlab.grader.checks import CheckBoard, GradingContext, is_timing_check
 from nnlab.grader.exercise import CheckSpec, Exercise
 from nnlab.grader.launcher import WorkerLauncher
@@ -44,7 +44,7 @@ class _Verdict:
     """The grader (or the check's author) failed, not the student's code."""
     loop_site: LoopSite | None = None
     """Where the submission was when this check ran out of time, if known."""
-    refused: bool = False
+    looped_again: bool = False
     """Code that had run out of time before ran past its short grace again in this check."""
 
 
@@ -57,7 +57,7 @@ def _verdict_from(excinfo: pytest.ExceptionInfo[BaseException] | None, duration:
     if isinstance(exc, WorkerTimeout):
         site = exc.loop_site if isinstance(exc.loop_site, LoopSite) else None
         return _Verdict(Outcome.TIMEOUT, str(exc), duration, loop_site=site,
-                        refused=isinstance(exc, LoopRefused))
+                        looped_again=isinstance(exc, LoopedAgain))
     if isinstance(exc, BannedApiUsed):
         return _Verdict(Outcome.FAILED, str(exc), duration)
     if isinstance(exc, WorkerFault):
@@ -158,7 +158,7 @@ class _ChecksPlugin:
             self.loop_sites += (verdict.loop_site,)
         if self.timed_out is None:
             self.timed_out = verdict.message
-        elif self.load_timeout is None and not verdict.refused:
+        elif self.load_timeout is None and not verdict.looped_again:
             verdict.message += (f" (not waited for longer: an earlier check of this exercise "
                                 f"timed out, so the checks after it get {AFTER_TIMEOUT_S:g} s)")
 

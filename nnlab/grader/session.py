@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from nnlab.errors import (BannedApiUsed, LoadTimeout, LoopRefused, ProtocolViolation,
+from nnlab.errors import (BannedApiUsed, LoadTimeout, LoopedAgain, ProtocolViolation,
                           StudentCodeError, WorkerCrashed, WorkerTimeout)
 from nnlab.wire import codec
 from nnlab.wire.looping import (GRACE_S, STACK_FILE, STACK_LIMIT, LoopSite, parse_stack,
@@ -349,7 +349,7 @@ def _student_error(info: Any, doing: str) -> Exception:
     if info.get("missing"):
         return StudentCodeError(str(info.get("message")))
     if info.get("looped"):
-        return LoopRefused(f"{doing}: your {info.get('message')} ran out of time in an earlier check "
+        return LoopedAgain(f"{doing}: your {info.get('message')} ran out of time in an earlier check "
                            f"of this exercise, and did not return within the {GRACE_S:g} s it gets "
                            "after that")
     where = str(info.get("where") or "")
