@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from procs import running
 
 from nnlab.engine import GradingEngine, StudentJob
 from nnlab.grader.exercise import SOLUTIONS_DIR
@@ -122,14 +123,6 @@ def _worker_pids(engine: GradingEngine) -> list[int]:
         return []
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.slow
 def test_a_student_whose_worker_dies_twice_is_recorded_not_dropped(tmp_path: Path) -> None:
     """Is a student whose Dask worker is killed mid-grading retried once, then recorded with
@@ -158,7 +151,7 @@ def test_a_student_whose_worker_dies_twice_is_recorded_not_dropped(tmp_path: Pat
     assert result.score == 0 and result.max_score == 10
     assert all(c.outcome is Outcome.ERROR and "infrastructure error" in c.message for c in checks)
     time.sleep(2)  # the reaper's moment
-    assert doomed and [p for p in doomed if _alive(p)] == []
+    assert doomed and [p for p in doomed if running(p)] == []
 
 
 @pytest.mark.slow

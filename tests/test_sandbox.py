@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from procs import running
 
 from nnlab.worker import sandbox
 from nnlab.worker.sandbox import landlock, probing, process, seccomp, syscalls
@@ -622,17 +623,10 @@ def test_busy_worker_dies_with_a_killed_grader(tmp_path: Path) -> None:
         grader.wait()
     # The fork server sees its grader gone and exits; the worker's parent-death signal follows.
     deadline = time.monotonic() + 30
-    while _running(worker) and time.monotonic() < deadline:
+    while running(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    survived = _running(worker)
+    survived = running(worker)
     if survived:  # leave no spinning orphan behind, even when failing
         os.kill(worker, signal.SIGKILL)
     assert not survived, "the worker outlived its grader"
 
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

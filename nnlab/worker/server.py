@@ -326,9 +326,9 @@ def _stack_dump_on_signal(scratch: str) -> Any:
     """SIGUSR1 makes faulthandler write every thread's stack to the scratch folder.
 
     The grader sends it to a worker that ran out of time, to tell the student which line
-    was running, and to refuse that code in the exercise's later checks. faulthandler
-    writes from the signal handler itself, so even a loop that never returns to the
-    interpreter answers. The open file is returned: it must outlive the worker.
+    was running and to give that code only a short grace in the exercise's later checks.
+    faulthandler writes from the signal handler itself, so even a loop that never returns
+    to the interpreter answers. The open file is returned: it must outlive the worker.
     """
     if not hasattr(signal, "SIGUSR1"):
         return None
