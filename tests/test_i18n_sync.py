@@ -34,6 +34,24 @@ def code_blocks(markdown: str) -> list[str]:
     return [m.group(0) for m in FENCE.finditer(markdown)]
 
 
+def _without_comment(line: str) -> str:
+    """`line` without its `#` comment (a `#` inside quotes is code), right-stripped."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            return line[:i].rstrip()
+    return line.rstrip()
+
+
+def code_of(block: str) -> str:
+    """A code block as the computer reads it: the comments, which a translation translates, left out."""
+    return "\n".join(_without_comment(line) for line in block.splitlines())
+
+
 def formulas(markdown: str) -> list[str]:
     """Every $$...$$ and $...$ of the prose, in order."""
     return re.findall(r"\$\$.+?\$\$|\$[^$\n]+\$", _prose(markdown), re.S)
@@ -59,6 +77,8 @@ def test_the_helpers_see_what_a_reader_sees() -> None:
     assert formulas(text) == ["$a + b$", "$$\\sigma(x)$$"]
     assert code_without_docstrings('"""a"""\nx = 1\n') == code_without_docstrings('"""b"""\nx = 1\n')
     assert code_without_docstrings("x = 1\n") != code_without_docstrings("x = 2\n")
+    assert code_of("x = '#'  # a comment\n>>> f(x)   # 注释") == "x = '#'\n>>> f(x)"
+    assert code_of("x = 1  # one") != code_of("x = 2  # one")
 
 
 @pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
@@ -71,7 +91,8 @@ def test_statement_in_both_languages_in_step(exercise_id: str) -> None:
     zh = zh_path.read_text(encoding="utf-8")
     assert CJK.search(_prose(zh)), f"{exercise_id}: statement.zh.md is not in Chinese"
     assert headings(zh) == headings(en), f"{exercise_id}: the sections differ"
-    assert code_blocks(zh) == code_blocks(en), f"{exercise_id}: a code block differs"
+    assert [code_of(b) for b in code_blocks(zh)] == [code_of(b) for b in code_blocks(en)], \
+        f"{exercise_id}: a code block differs (beyond its comments)"
     assert formulas(zh) == formulas(en), f"{exercise_id}: a formula differs"
 
 
@@ -117,3 +138,113 @@ def test_timed_statement_names_its_limit(exercise_id: str) -> None:
         text = (folder / name).read_text(encoding="utf-8")
         assert re.search(rf"(?<![\d.]){re.escape(limit)}\s*(x|×|倍)", text), \
             f"{exercise_id}/{name} does not state the timing limit ({limit}x)"
+
+
+# The terms a Chinese reader meets in the course material (the tutorials the catalogue follows),
+# one spelling each: the preferred term and the variants that must not appear beside it.
+GLOSSARY: dict[str, tuple[str, ...]] = {
+    "批归一化": ("批量归一化", "批标准化", "批量标准化", "批次归一化"),
+    "自动微分": ("自动求导",),
+    "类别索引": ("类别下标", "类下标", "类索引", "类别编号"),
+    "参考实现": ("参考解答", "参考答案", "参考解", "标准答案"),
+    "评分程序": ("评分器", "判分器", "评分系统", "打分程序", "评测程序", "判题程序"),
+    "易错点": ("常见错误", "常见陷阱", "注意事项"),
+}
+# Each English section heading and the one Chinese heading it has everywhere.
+HEADINGS_ZH = {"Contract": "接口约定", "Example": "示例", "Pitfalls": "易错点",
+               "Timing check": "计时检查"}
+# Docstring section headings of the Chinese stubs (full-width colon, like the prose around them).
+STUB_SECTIONS_ZH = {"Args": "参数", "Raises": "异常", "Returns": "返回", "Attributes": "属性",
+                    "Parameters": "模型参数"}
+CJK_PUNCT = "\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026"
+_BLOCK_START = re.compile(r"\s*([-*+]\s|\d+[.)]\s|#|>|\||\$\$|```|~~~|<)")
+
+
+def chinese_texts() -> list[tuple[str, str]]:
+    """(where, text) for every Chinese text a student reads: statements, stubs, check titles,
+    exercise and unit titles, the CLI's own lines."""
+    from nnlab.grader.exercise import UNIT_TITLES_ZH
+    from nnlab.i18n import MESSAGES
+
+    texts = []
+    for exercise_id in EXERCISE_IDS:
+        folder = EXERCISES_DIR / exercise_id
+        for name in ("statement.zh.md", "stub.zh.py", "titles.zh.toml", "exercise.toml"):
+            if (folder / name).is_file():
+                texts.append((f"{exercise_id}/{name}", (folder / name).read_text(encoding="utf-8")))
+    texts.append(("unit titles", " ".join(UNIT_TITLES_ZH.values())))
+    texts += [(f"message {key}", table["zh"]) for key, table in MESSAGES.items()]
+    return texts
+
+
+def variant_terms(text: str) -> list[str]:
+    """'variant (write preferred)' for each glossary variant in `text`."""
+    return [f"{variant} (write {term})" for term, variants in GLOSSARY.items()
+            for variant in variants if variant in text]
+
+
+def stray_spaces(markdown: str) -> list[int]:
+    """Line numbers where a paragraph's line break falls after Chinese punctuation, or between two
+    Chinese characters: Markdown renders that break as a space, which Chinese text never has."""
+    lines = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), markdown).split("\n")
+    found = []
+    for number, (line, after) in enumerate(zip(lines, lines[1:]), start=1):
+        line, after = line.rstrip(), after.strip()
+        if not line or not after or _BLOCK_START.match(after) or line.endswith("<br>"):
+            continue
+        if re.search(f"[{CJK_PUNCT}]$", line) or (
+                CJK.search(line[-1]) and re.match(f"[\u4e00-\u9fff{CJK_PUNCT}]", after.lstrip("*_"))):
+            found.append(number)
+    return found
+
+
+def english_comments(block: str) -> list[str]:
+    """Comments of a code block written as English prose (three words in a row, no Chinese)."""
+    comments = [line[len(_without_comment(line)):].strip() for line in block.splitlines()]
+    return [c for c in comments if c and not CJK.search(c)
+            and re.search(r"(?<![\w.])[A-Za-z]{2,} [A-Za-z]{2,} [A-Za-z]{2,}(?![\w(])", c)]
+
+
+def test_the_chinese_checks_see_what_a_reader_sees() -> None:
+    """Do the checks below find a variant term, a stray line break and an English comment?"""
+    assert variant_terms("先做批量归一化，再用自动微分") == ["批量归一化 (write 批归一化)"]
+    assert stray_spaces("第一行，\n第二行。\n\n- 列表，\n- 下一项\n\n中文\n**加粗**\n") == [1, 7]
+    assert stray_spaces("```\n注释，\n下一行\n```\n用 `x`\n做 y\n") == []
+    assert english_comments("x = 1  # returns the gradient\ny = 2  # 梯度\nz  # (B, T, H)") == \
+        ["# returns the gradient"]
+
+
+def test_glossary_one_term_each() -> None:
+    """Does every Chinese text use the glossary's term, never one of its variants?"""
+    found = [f"{where}: {hit}" for where, text in chinese_texts() for hit in variant_terms(text)]
+    assert not found, "variant terms: " + "; ".join(found)
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_chinese_statement_reads_as_chinese(exercise_id: str) -> None:
+    """One heading per section, no stray spaces from line breaks, code comments in Chinese?"""
+    folder = EXERCISES_DIR / exercise_id
+    en = (folder / "statement.md").read_text(encoding="utf-8")
+    zh = (folder / "statement.zh.md").read_text(encoding="utf-8")
+    pattern = re.compile(r"^#{2,6}\s+(.+?)\s*$", re.M)
+    for en_heading, zh_heading in zip(pattern.findall(FENCE.sub("", en)),
+                                      pattern.findall(FENCE.sub("", zh))):
+        if en_heading in HEADINGS_ZH:
+            assert zh_heading == HEADINGS_ZH[en_heading], f"{exercise_id}: '{en_heading}' is not " \
+                f"'{HEADINGS_ZH[en_heading]}' but '{zh_heading}'"
+    assert not stray_spaces(zh), f"{exercise_id}/statement.zh.md: join the lines after " \
+        f"line(s) {stray_spaces(zh)} (a line break inside Chinese text renders as a space)"
+    english = [c for block in code_blocks(zh) for c in english_comments(block)]
+    assert not english, f"{exercise_id}/statement.zh.md: code comments left in English: {english}"
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_chinese_stub_sections_in_chinese(exercise_id: str) -> None:
+    """Does the Chinese stub head its docstring sections 参数：/异常：..., never Args:/Raises:?"""
+    text = (EXERCISES_DIR / exercise_id / "stub.zh.py").read_text(encoding="utf-8")
+    english = re.findall(rf"^\s*({'|'.join(STUB_SECTIONS_ZH)}):\s*$", text, re.M)
+    assert not english, f"{exercise_id}/stub.zh.py: write " + ", ".join(
+        f"{STUB_SECTIONS_ZH[e]}：for {e}:" for e in english)
+    headings = re.findall(r"^\s*(\S{1,6})[：:]\s*$", text, re.M)
+    assert set(headings) <= set(STUB_SECTIONS_ZH.values()), \
+        f"{exercise_id}/stub.zh.py: section headings {headings} (use {list(STUB_SECTIONS_ZH.values())})"

@@ -24,7 +24,7 @@ class AttentionPooling(nn.Module):
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """rnn_output: (B, T, H)；mask: (B, T) 布尔张量，True 表示真实时间步，或为 None。
 
-        返回 (context (B, H), weights (B, T))。被掩码的位置权重为 0；一行中没有任何 True 时，
+        返回 (context (B, H), weights (B, T))。mask 为 False 的位置（填充）权重为 0；一行中没有任何 True 时，
         权重和上下文向量都为 0（函数值和梯度中都不能出现 NaN）。
         """
         raise NotImplementedError

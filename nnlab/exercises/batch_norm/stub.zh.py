@@ -1,4 +1,4 @@
-"""练习 batch_norm：带滑动统计量的批量归一化（题目见 batch_norm.md）。"""
+"""练习 batch_norm：带滑动统计量的批归一化（题目见 batch_norm.md）。"""
 from __future__ import annotations
 
 import torch

@@ -9,7 +9,7 @@ def nll_loss(input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | N
     """负对数似然损失，行为与 torch.nn.functional.nll_loss 相同。
 
     input: (N, C) 或 (N, C, d1, ...) 的对数概率（原样使用：这里不做 softmax）。
-    target: 类别下标，(N,) 或 (N, d1, ...)，取值为 [0, C) 内的整数或等于 ignore_index。
+    target: 类别索引，(N,) 或 (N, d1, ...)，取值为 [0, C) 内的整数或等于 ignore_index。
     对每个类别 y_i != ignore_index 的位置 i：
         loss_i = -weight[y_i] * input[i, y_i]        （weight 为 None 时 weight[c] = 1）
     y_i == ignore_index 的位置 loss_i = 0。
@@ -30,7 +30,7 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, weight: torch.Tenso
     input: (N, C) 或 (N, C, d1, ...) 的 logits；类别在第 1 维。
     logp = log_softmax(input, dim=1)，要以数值稳定的方式计算（logits 大到 1e4 也不能上溢）。
     target 有两种形式：
-      * 类别下标 (N,) / (N, d1, ...)：损失为 nll_loss(logp, target, ...)；使用标签平滑 eps 时：
+      * 类别索引 (N,) / (N, d1, ...)：损失为 nll_loss(logp, target, ...)；使用标签平滑 eps 时：
             loss_i = (1 - eps) * weight[y_i] * (-logp[i, y_i])
                      + eps / C * sum_c weight[c] * (-logp[i, c])        （被忽略时为 0）
         'mean' 与 nll_loss 一样，除以未被忽略位置上的 sum(weight[y_i])；

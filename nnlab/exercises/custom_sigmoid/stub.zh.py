@@ -6,7 +6,7 @@ from typing import Any
 import torch
 
 # 禁止使用：torch.sigmoid、F.sigmoid、torch.special.expit、Tensor.sigmoid、nn.Sigmoid；
-# 也不能在 backward 中调用自动求导（torch.autograd.grad、.backward()）。
+# 也不能在 backward 中调用自动微分（torch.autograd.grad、.backward()）。
 
 
 class CustomSigmoid(torch.autograd.Function):

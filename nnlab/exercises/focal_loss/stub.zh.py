@@ -18,7 +18,7 @@ class FocalLoss(nn.Module):
         loss    = alpha_t * loss          （仅当 alpha >= 0 时）
     再按 reduction 为 'none' | 'mean' | 'sum' 进行规约。
 
-    Raises:
+    异常：
         ValueError: reduction 取其他值，或 targets 的形状与 logits 不同。
     """
 

@@ -1,4 +1,4 @@
-"""练习 higher_order_grad：用自动求导计算一阶和二阶导数（题目见 higher_order_grad.md）。"""
+"""练习 higher_order_grad：用自动微分计算一阶和二阶导数（题目见 higher_order_grad.md）。"""
 from __future__ import annotations
 
 from typing import Callable

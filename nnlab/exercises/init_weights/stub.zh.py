@@ -17,7 +17,7 @@ def kaiming_normal_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in",
     tanh 为 5/3，relu 为 sqrt(2)，leaky_relu 为 sqrt(2 / (1 + a^2))，selu 为 3/4。
     在 torch.no_grad() 下填充（以便作用于需要梯度的参数）。
 
-    Raises:
+    异常：
         ValueError: 张量维数少于 2，或 mode、nonlinearity 取值未知。
     """
     raise NotImplementedError
@@ -26,7 +26,7 @@ def kaiming_normal_(tensor: torch.Tensor, a: float = 0, mode: str = "fan_in",
 def xavier_uniform_(tensor: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
     """原地用 U(-b, b) 填充 `tensor`，b = gain * sqrt(6 / (fan_in + fan_out))；返回它。
 
-    Raises:
+    异常：
         ValueError: 张量维数少于 2。
     """
     raise NotImplementedError
@@ -37,7 +37,7 @@ def initialize_weights(model: nn.Module) -> None:
 
     - nn.Linear：权重用 Kaiming 正态初始化（mode='fan_in'，nonlinearity='relu'），偏置为 0；
     - nn.Conv2d：权重用 Kaiming 正态初始化（mode='fan_out'，nonlinearity='relu'），偏置为 0；
-    - 批量归一化层（1d、2d）：权重为 1，偏置为 0。
+    - 批归一化层（1d、2d）：权重为 1，偏置为 0。
     为 None 的偏置或仿射参数直接跳过。
     """
     raise NotImplementedError

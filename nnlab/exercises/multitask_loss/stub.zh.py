@@ -8,10 +8,10 @@ from torch import nn
 class MultiTaskLoss(nn.Module):
     """用学习到的权重组合各任务的损失（Kendall、Gal 与 Cipolla，2018）。
 
-    Args:
+    参数：
         task_num: 要组合的任务（损失）个数。
 
-    Parameters:
+    模型参数：
         log_vars: 形状 (task_num,)，初始化为全零；log_vars[i] = log(sigma_i^2)。
 
     forward(*losses) 返回 0 维张量

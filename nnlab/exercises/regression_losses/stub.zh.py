@@ -10,7 +10,7 @@ def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean")
     loss_i = (input_i - target_i) ** 2，然后规约：
     'none' -> 与 input 形状相同，'mean' -> loss.mean()，'sum' -> loss.sum()。
 
-    Raises:
+    异常：
         ValueError: reduction 不是 'none'、'mean' 或 'sum'，或者 input 与 target
             形状不同（不做广播）。
     """

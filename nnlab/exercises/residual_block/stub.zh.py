@@ -9,11 +9,11 @@ from torch import nn
 class ResidualBlock(nn.Module):
     """out = relu(net(x) + x)。
 
-    Args:
+    参数：
         hidden_dim: 输入和输出的大小（跳跃连接要求两者相等）。
         dropout: `net` 中 nn.Dropout 的概率。
 
-    Attributes:
+    属性：
         net: nn.Sequential(Linear(h, h), BatchNorm1d(h), ReLU(), Dropout(dropout),
              Linear(h, h), BatchNorm1d(h))，严格按此顺序（state_dict 的键为
              net.0.*、net.1.*、net.4.*、net.5.*）。

@@ -11,12 +11,12 @@ from torch import nn
 class BasicBlock(nn.Module):
     """out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))。
 
-    Args:
+    参数：
         in_channels: 输入的通道数。
         out_channels: 输出的通道数。
         stride: conv1（以及投影快捷连接）的步长。
 
-    Attributes:
+    属性：
         conv1: Conv2d(in, out, 3, stride=stride, padding=1)；bn1: BatchNorm2d(out)。
         conv2: Conv2d(out, out, 3, stride=1, padding=1)；bn2: BatchNorm2d(out)。
         shortcut: stride == 1 且 in == out 时为空的 nn.Sequential()，否则为
@@ -35,7 +35,7 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """conv1 7x7/2 - bn1 - relu - maxpool 3/2/1 - layer1..layer4（64/128/256/512）- avgpool - fc。
 
-    Args:
+    参数：
         block: 残差块的类，以 block(in_channels, out_channels, stride) 的方式调用。
         layers: 四个阶段各自的残差块个数，例如 [2, 2, 2, 2]。
         num_classes: `fc` 的输出个数。
