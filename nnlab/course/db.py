@@ -60,6 +60,18 @@ CREATE INDEX IF NOT EXISTS adjustments_by_student ON adjustments (assignment, st
 """Every statement is IF NOT EXISTS and runs at each start: a database made by an older nnlab
 gains the tables it lacks (adjustments) and keeps every row it has."""
 
+# The queue is round-robin by student: an upload's turn is how many uploads the same student made
+# in the hour before it (graded, running or waiting), and the lowest turn goes first, arrival
+# breaking ties. In a deadline rush a student's tenth upload never waits ahead of another
+# student's first, and a student's own uploads keep their order.
+_FAIR_ORDER = """
+SELECT queued.seq AS seq,
+       (SELECT COUNT(*) FROM submissions AS earlier
+         WHERE earlier.student = queued.student AND earlier.seq < queued.seq
+           AND earlier.ts > queued.ts - 3600) AS turn
+FROM submissions AS queued WHERE queued.status = 'queued'
+ORDER BY turn, queued.seq"""
+
 
 @dataclass(frozen=True)
 class Account:
@@ -240,9 +252,9 @@ class Database:
         return self.query(sql + " ORDER BY seq", tuple(params))
 
     def queue_position(self, seq: int) -> int:
-        """How many uploads wait ahead of this one."""
-        return int(self.query("SELECT COUNT(*) AS n FROM submissions WHERE status = 'queued' AND seq < ?",
-                              (seq,))[0]["n"])
+        """How many uploads would be taken before this one, in the fair order of `claim_next`."""
+        order = [row["seq"] for row in self.query(_FAIR_ORDER)]
+        return order.index(seq) if seq in order else 0
 
     # ------------------------------------------------------------------ the grading queue
 
@@ -252,12 +264,12 @@ class Database:
             return conn.execute("UPDATE submissions SET status = 'queued' WHERE status = 'running'").rowcount
 
     def claim_next(self) -> dict[str, Any] | None:
-        """Takes the oldest queued upload; no two grading threads ever take the same one."""
+        """Takes the next upload in the fair order; no two grading threads ever take the same one."""
         with self.write() as conn:
-            row = conn.execute("SELECT * FROM submissions WHERE status = 'queued' ORDER BY seq LIMIT 1"
-                               ).fetchone()
-            if row is None:
+            first = conn.execute(_FAIR_ORDER + " LIMIT 1").fetchone()
+            if first is None:
                 return None
+            row = conn.execute("SELECT * FROM submissions WHERE seq = ?", (first["seq"],)).fetchone()
             conn.execute("UPDATE submissions SET status = 'running', runs = runs + 1 WHERE seq = ?",
                          (row["seq"],))
             return dict(row)
