@@ -294,9 +294,23 @@ def test_a_failed_gate_check_means_not_timed() -> None:
                                  "test_forward_small": Outcome.FAILED})
     request = TimingRequest(_never_built, "MyLinear forward", "nn.Linear",
                             gate=("test_output_shape", "test_forward_small"))
-    with pytest.raises(CheckFailed, match=r"^not timed: .* 1 check\(s\) it depends on did not pass: "
+    with pytest.raises(CheckFailed, match=r"^not timed: .* 1 check it depends on did not pass: "
                                           r"'Does forward match nn.Linear on a small batch\?'$"):
         assert_fast(_grading(board), None, request)  # type: ignore[arg-type]
+
+
+def test_a_failed_gate_names_as_many_checks_as_it_counts() -> None:
+    """When more gating checks fail than are named, does the message say how many more?"""
+    exercise = load_exercise(EXERCISES_DIR / "my_linear")
+    gating = [c for c in exercise.checks if not c.is_timing]
+    board = CheckBoard(outcomes={c.test_id: Outcome.FAILED for c in gating})
+    request = TimingRequest(_never_built, "MyLinear forward", "nn.Linear")
+    with pytest.raises(CheckFailed) as failed:
+        assert_fast(_grading(board), None, request)  # type: ignore[arg-type]
+    message = str(failed.value)
+    assert f"{len(gating)} checks it depends on did not pass" in message
+    *named, rest = message.split("did not pass: ")[1].split("; ")
+    assert len(gating) > 4 and len(named) == 4 and rest == f"and {len(gating) - 4} more", message
 
 
 # -- the rules of check files -----------------------------------------------------------------

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from nnlab.cli import main
 from nnlab.grader.exercise import SOLUTIONS_DIR, get_exercise
 from nnlab.review.pages import CSV_COLUMNS, similarity_section
-from nnlab.review.similarity import REFERENCE, ExerciseComparison, compare_class
+from nnlab.review.similarity import FLAG_AT, REFERENCE, ExerciseComparison, compare_class
 from nnlab.review.tokens import normalize
 
 ORIGINAL = textwrap.dedent('''\
@@ -273,3 +273,64 @@ def test_cli_writes_the_report_and_refuses_an_unknown_exercise(mixed_class: Path
     result = runner.invoke(main, ["similarity", str(mixed_class), "--out", str(tmp_path / "o2"),
                                   "--exercises", "my_linear,no_such"])
     assert result.exit_code == 2 and "no_such" in result.output and "Traceback" not in result.output
+
+
+STATEMENT_SIGMOID = textwrap.dedent('''\
+    import torch
+
+
+    class CustomSigmoid(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, input):
+            # exp(80) is far from float32's overflow, and sigma(-80) rounds to 0 anyway.
+            output = 1 / (1 + torch.exp(-input.clamp(min=-80.0)))
+            ctx.save_for_backward(output)
+            return output
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (output,) = ctx.saved_tensors
+            return grad_output * output * (1 - output)
+
+
+    def custom_sigmoid(x):
+        return CustomSigmoid.apply(x)
+''')
+STATEMENT_LEAKY = textwrap.dedent('''\
+    import torch
+    from torch import nn
+
+
+    class LeakyReLU(nn.Module):
+        def __init__(self, negative_slope: float = 0.01):
+            super().__init__()
+            self.negative_slope = negative_slope
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.where(x > 0, x, self.negative_slope * x)
+''')
+
+
+@pytest.mark.parametrize(("exercise", "source"), [("custom_sigmoid", STATEMENT_SIGMOID),
+                                                  ("leaky_relu", STATEMENT_LEAKY)],
+                         ids=["custom_sigmoid", "leaky_relu"])
+def test_code_the_statement_spells_out_is_no_match_with_the_reference(tmp_path: Path, exercise: str,
+                                                                      source: str) -> None:
+    """Is code written from the statement (its contract, its formulas, the lines its hints
+    give) not flagged as a match with the reference solution, although the reference has the
+    same lines?"""
+    folder = _class(tmp_path / "class", {"ana": source}, exercise)
+    [comparison] = compare_class(folder, [exercise])
+    assert float(comparison.to_reference[0]) < FLAG_AT
+
+
+def test_a_copied_reference_is_still_flagged_where_the_statement_gives_part_of_it(tmp_path: Path) -> None:
+    """Does a renamed copy of the reference solution still match it, when the statement spells
+    out some of its lines (the backward) but not the rest (the stable forward)?"""
+    solution = (SOLUTIONS_DIR / "custom_sigmoid.py").read_text()
+    leaked = solution.replace("output", "res").replace(" e ", " ex ").replace("(1 + e)", "(1 + ex)")
+    folder = _class(tmp_path / "class", {"ana": STATEMENT_SIGMOID, "eli": leaked}, "custom_sigmoid")
+    [comparison] = compare_class(folder, ["custom_sigmoid"])
+    owners = [d.owner for d in comparison.documents]
+    assert float(comparison.to_reference[owners.index("eli")]) >= 0.9
+    assert float(comparison.to_reference[owners.index("ana")]) < FLAG_AT

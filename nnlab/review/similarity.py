@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from nnlab.errors import UsageError
+from nnlab.review.given import exercise_given_runs, given_mask, mostly_given
 from nnlab.review.tokens import TokenStream, normalize, read_source, top_level_names
 
 # Fingerprinting follows MOSS (Schleimer, Wilkerson and Aiken, "Winnowing", SIGMOD 2003), written
@@ -133,15 +134,19 @@ def winnow(hashes: np.ndarray, window: int | None = None) -> np.ndarray:
 
 
 def fingerprint(owner: str, path: Path, source: str, stub_hashes: np.ndarray,
-                required: frozenset[str] | None = None) -> Document:
+                required: frozenset[str] | None = None,
+                given: frozenset[tuple[str, ...]] = frozenset()) -> Document:
     """A file's fingerprints, less every k-gram the stub itself has (signatures, imports,
-    `raise NotImplementedError`): code a student was given is never evidence of copying.
+    `raise NotImplementedError`) and every k-gram mostly made of code the statement spells out
+    (`given`, see nnlab.review.given): code a student was given is never evidence of copying.
     `required`: the module-level names the stub defines (see `normalize`)."""
     stream = normalize(source, required)
     hashes = kgram_hashes(stream.tokens)
     picked = winnow(hashes)
     selected = hashes[picked]
     keep = ~np.isin(selected, stub_hashes)
+    if given:
+        keep &= ~mostly_given(given_mask(stream, given), picked, K)
     return Document(owner, path, stream, selected[keep], picked[keep])
 
 
@@ -288,21 +293,28 @@ def _exercise_ids(folders: list[Path], wanted: Sequence[str] | None) -> list[str
     return present
 
 
+def _text(path: Path) -> str:
+    """A file of the exercise as text; empty when this installation does not have it."""
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
 def compare_exercise(exercise_id: str, folders: Sequence[Path]) -> ExerciseComparison:
     """Fingerprints every student's file of one exercise (less its stub) and scores them."""
     from nnlab.grader.exercise import SOLUTIONS_DIR, get_exercise
 
-    stub_path = get_exercise(exercise_id).folder / "stub.py"
-    stub_text = stub_path.read_text(encoding="utf-8") if stub_path.is_file() else ""
+    folder_of_exercise = get_exercise(exercise_id).folder
+    stub_text = _text(folder_of_exercise / "stub.py")
     required = top_level_names(stub_text)
     stub_hashes = np.unique(kgram_hashes(normalize(stub_text, required).tokens))
+    solution = SOLUTIONS_DIR / f"{exercise_id}.py"
+    given = exercise_given_runs(_text(folder_of_exercise / "statement.md"), stub_text, _text(solution))
     documents = []
     for folder in folders:
         path = submission_file(folder, exercise_id)
         if path is not None:
-            documents.append(fingerprint(folder.name, path, read_source(path), stub_hashes, required))
-    solution = SOLUTIONS_DIR / f"{exercise_id}.py"
-    reference = (fingerprint(REFERENCE, solution, read_source(solution), stub_hashes, required)
+            documents.append(fingerprint(folder.name, path, read_source(path), stub_hashes, required,
+                                         given))
+    reference = (fingerprint(REFERENCE, solution, read_source(solution), stub_hashes, required, given)
                  if solution.is_file() else None)
     return compare_documents(exercise_id, documents, reference)
 

@@ -92,7 +92,7 @@ def _span_of(node: ast.AST, annotation: bool) -> _Span:
     return (first.lineno, first.col_offset), end, annotation
 
 
-def _read_tree(tree: ast.Module, required: frozenset[str] | None) -> _Plan:
+def _read_tree(tree: ast.Module, required: frozenset[str] | None, dead: bool = True) -> _Plan:
     """One walk over the tree: the names the file binds itself, its import aliases (bound too, but
     to a library name a copier's rename must not hide), and the spans that do not count:
     docstrings and other bare string statements (prose, or code commented out in quotes), type
@@ -134,7 +134,8 @@ def _read_tree(tree: ast.Module, required: frozenset[str] | None) -> _Plan:
             for alias in node.names:
                 if alias.asname:
                     aliases[alias.asname] = base + alias.name
-    spans.extend(_dead_code(tree, loaded, required))
+    if dead:
+        spans.extend(_dead_code(tree, loaded, required))
     # Shadowing a library name with an alias of itself (`import torch as torch`) changes nothing.
     skip = [_span_of(n, False) for n in spans] + [_span_of(n, True) for n in annotations]
     return _Plan(frozenset(defined - set(aliases)), aliases, tuple(sorted(skip)))
@@ -156,13 +157,13 @@ def top_level_names(source: str) -> frozenset[str]:
                      if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
-def _plan(source: str, required: frozenset[str] | None) -> _Plan:
+def _plan(source: str, required: frozenset[str] | None, dead: bool = True) -> _Plan:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         # Unparsable code is still compared, token by token: only no name is known to be its own.
         return _Plan(frozenset(), {}, ())
-    return _read_tree(tree, required)
+    return _read_tree(tree, required, dead)
 
 
 def _raw_tokens(source: str) -> list[tokenize.TokenInfo]:
@@ -197,12 +198,17 @@ def _name(text: str, plan: _Plan) -> str:
     return text
 
 
-def normalize(source: str, required: frozenset[str] | None = None) -> TokenStream:
+def normalize(source: str, required: frozenset[str] | None = None,
+              extra_defined: frozenset[str] = frozenset()) -> TokenStream:
     """The token stream two copies of the same code share, however renamed, re-commented,
     re-laid-out or padded with dead code; ast finds what the file defines and what does not
     count, tokenize reads the rest. `required`: the module-level names the exercise asks for;
-    given, an unused module-level function or class that is not one of them is dead code too."""
-    plan = _plan(source, required)
+    given, an unused module-level function or class that is not one of them is dead code too.
+    `extra_defined`: names read as the file's own although it does not bind them, and no code
+    is dead: a fragment of a statement, which a student's file would complete."""
+    plan = _plan(source, required, dead=not extra_defined)
+    if extra_defined:
+        plan = _Plan(plan.defined | (extra_defined - set(plan.aliases)), plan.aliases, plan.skip)
     tokens: list[str] = []
     lines: list[tuple[int, int]] = []
     cursor = open_blocks = 0

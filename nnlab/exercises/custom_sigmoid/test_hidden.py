@@ -202,10 +202,15 @@ def _backward_problems(source: str) -> list[str]:
 
 def test_backward_by_hand(sub, grading: GradingContext):
     """Is backward written by hand, without calling autograd (torch.autograd.grad, .backward())?"""
-    # Runs first, so a submission that does not work at all does not pass on its source alone.
-    x = randn(3, 4, scale=2.0)
-    _check_grad(sub.custom_sigmoid, x, randn(3, 4), "gradient", "random upstream gradient")
     problems = _backward_problems(grading.source)
     if problems:
         raise CheckFailed("backward must compute the gradient by hand from the saved output; it calls "
                           "autograd: " + "; ".join(problems[:3]))
+    # A backward that does not work at all must not pass on its source alone; the message says
+    # that this, not autograd, is why the check failed.
+    x = randn(3, 4, scale=2.0)
+    try:
+        _check_grad(sub.custom_sigmoid, x, randn(3, 4), "gradient", "random upstream gradient")
+    except CheckFailed as wrong:
+        raise CheckFailed(f"backward calls no autograd, but a hand-written backward counts only once "
+                          f"its gradient is right, and it is not: {wrong}") from None

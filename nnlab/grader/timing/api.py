@@ -79,8 +79,11 @@ def _gate(grading: GradingContext, gate: Sequence[str] | None) -> None:
     failed = [t for t in wanted if t in outcomes and outcomes[t] is not Outcome.PASSED]
     if failed:
         listed = "; ".join(f"'{names.get(t, t)}'" for t in failed[:4])
+        if len(failed) > 4:  # the count and the names must agree: say how many are not named
+            listed += f"; and {len(failed) - 4} more"
+        counted = "1 check it depends on" if len(failed) == 1 else f"{len(failed)} checks it depends on"
         raise CheckFailed(f"not timed: speed counts only once the code is correct, and "
-                          f"{len(failed)} check(s) it depends on did not pass: {listed}")
+                          f"{counted} did not pass: {listed}")
 
 
 def _worker_device(session: WorkerSession, wanted: str) -> tuple[str, str]:
