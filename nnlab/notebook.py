@@ -7,6 +7,9 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass
+from typing import Any
+
+from nnlab.errors import SubmissionError
 
 # A notebook saved by Jupyter carries its outputs (plots, tables) beside the code: it may be far
 # larger than the Python it holds, whose own limit is applied to the code taken from it.
@@ -24,8 +27,8 @@ _CHECK_CELL = {
 }
 
 
-class NotebookUnreadable(ValueError):
-    """The file is not a notebook nbformat can read; the message is for the student."""
+class NotebookUnreadable(SubmissionError):
+    """The file is not a notebook the grader can read; the message is for the student."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,15 @@ def _lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
+# What parsing or compiling hostile text may raise besides SyntaxError: ValueError (null bytes,
+# lone surrogates), RecursionError and MemoryError (expressions nested thousands deep).
+_UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
 def _parses(text: str) -> bool:
     try:
         ast.parse(text)
-    except (SyntaxError, ValueError):
+    except _UNPARSABLE:
         return False
     return True
 
@@ -93,8 +101,10 @@ def _parses(text: str) -> bool:
 def _compiles(text: str) -> bool:
     """Whether `text` compiles: unlike parsing, compiling checks where future imports stand."""
     try:
-        compile(text, "<notebook>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings are the grader's to report, not ours
+            compile(text, "<notebook>", "exec", dont_inherit=True)
+    except _UNPARSABLE:
         return False
     return True
 
@@ -113,7 +123,7 @@ def _statement_starts(lines: list[str]) -> set[int] | None:
             elif token.type not in passive and expecting:
                 starts.add(token.start[0] - 1)
                 expecting = False
-    except (tokenize.TokenError, SyntaxError):
+    except (tokenize.TokenError, *_UNPARSABLE):
         return None
     return starts
 
@@ -155,38 +165,76 @@ def _cell_code(cell_no: int, text: str) -> tuple[list[str], list[LeftOut]]:
     return out, left_out
 
 
-def read_code(text: str, name: str) -> NotebookCode:
-    """The code cells of the notebook `text`, in order, as one Python source.
-
-    Raises NotebookUnreadable (with a message for the student) when nbformat cannot read it.
-    """
+def _load(text: str, name: str) -> Any:
+    """The notebook nbformat reads from `text` (version 4), or NotebookUnreadable."""
     import nbformat  # only notebook submissions pay for it
     from nbformat.reader import NotJSONError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. cells without ids in an older minor format
-            notebook = nbformat.reads(text, as_version=4, capture_validation_error={})
+            return nbformat.reads(text, as_version=4, capture_validation_error={})
     except NotJSONError:
-        raise NotebookUnreadable(f"{name} is not valid JSON, so not a notebook Jupyter can open; "
+        raise NotebookUnreadable(f"{name} is not a Jupyter notebook: its text is not valid JSON; "
                                  f"save it again from Jupyter (File > Save Notebook)") from None
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds; each is the same mistake
+        # RecursionError (JSON nested a thousand deep) included: it is the file's fault too.
+        detail = str(exc)[:200].encode("utf-8", "backslashreplace").decode("utf-8")
         raise NotebookUnreadable(f"{name} is not a Jupyter notebook nbformat can read "
-                                 f"({type(exc).__name__}: {str(exc)[:200]})") from None
+                                 f"({type(exc).__name__}: {detail})") from None
+
+
+def _cell_source(cell: Any, cell_no: int, name: str) -> str | None:
+    """The text of a code cell; None for any other cell. nbformat reads without validating,
+    so every shape the grader relies on is checked here, each a message for the student."""
+    def broken(what: str) -> NotebookUnreadable:
+        return NotebookUnreadable(f"{name} is not a Jupyter notebook: {what} (cell {cell_no}); "
+                                  f"save it again from Jupyter (File > Save Notebook)")
+
+    if not isinstance(cell, dict):
+        raise broken("a cell is not a JSON object")
+    if cell.get("cell_type") != "code":
+        return None
+    source = cell.get("source", "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise broken("the source of a code cell is neither text nor a list of lines")
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise broken("a code cell holds a character that is not valid Unicode (a lone "
+                     "surrogate escape)") from None
+    return source
+
+
+def _code_cells(text: str, name: str) -> list[tuple[int, str]]:
+    """(1-based cell number, source) of each code cell, in order."""
+    notebook = _load(text, name)
+    cells = notebook.get("cells", []) if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookUnreadable(f"{name} is not a Jupyter notebook: its cells are not a list; "
+                                 f"save it again from Jupyter (File > Save Notebook)")
+    found = [(n, _cell_source(cell, n, name)) for n, cell in enumerate(cells, start=1)]
+    return [(n, source) for n, source in found if source is not None]
+
+
+def read_code(text: str, name: str) -> NotebookCode:
+    """The code cells of the notebook `text`, in order, as one Python source.
+
+    Raises NotebookUnreadable (with a message for the student) for anything that is not a
+    notebook of the shape Jupyter saves; never another exception for the file's content.
+    """
     lines: list[str] = []
     origins: list[tuple[int, int]] = []
     left_out: list[LeftOut] = []
     kept = 0
-    for cell_no, cell in enumerate(notebook.get("cells", []), start=1):
-        if cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        text = source if isinstance(source, str) else "".join(source)
-        code, dropped = _cell_code(cell_no, text)
+    for cell_no, source in _code_cells(text, name):
+        code, dropped = _cell_code(cell_no, source)
         left_out += dropped
         lines += code
         origins += [(cell_no, n) for n in range(1, len(code) + 1)]
-        kept += sum(1 for original, line in zip(_lines(text), code)
+        kept += sum(1 for original, line in zip(_lines(source), code)
                     if line == original and line.strip() and not line.lstrip().startswith("#"))
     lines, origins = _future_first(lines, origins)
     return NotebookCode("\n".join(lines) + "\n", tuple(origins), tuple(left_out), kept)

@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from nnlab.course import adjust, gradebook, policy, uploads
+from nnlab.course import adjust, gradebook, policy, safety, uploads
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
 from nnlab.course.queue import GradingQueue, submission_folder
@@ -138,7 +138,7 @@ class CourseServer:
         """Checks and stores an instructor adjustment; what it does to the counted result now."""
         try:
             request = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested a thousand deep
             raise HTTPException(422, "the body is not JSON") from None
         if self.course.timezone:  # recorded in the course's time, as its deadlines are
             now = now.astimezone(ZoneInfo(self.course.timezone))
@@ -298,4 +298,5 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
     app.state.server = server
     _routes(app, server)
     _instructor_routes(app, server)
+    safety.install(app)  # error answers always encodable; input that slipped through is a 4xx
     return app

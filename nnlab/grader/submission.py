@@ -1,8 +1,10 @@
 """Finds and reads submission files (ID.py or ID.ipynb), never following links outside."""
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,9 @@ from nnlab.notebook import MAX_NOTEBOOK_BYTES, NotebookUnreadable, read_code
 from nnlab.results import ExerciseResult
 
 MAX_SOURCE_BYTES = 1_000_000
+MAX_NESTING = 100
+"""The deepest syntax tree read: the grader's own scans walk the tree recursively, and honest
+code nests a few dozen levels at most (a sum of 500 terms is 500 levels deep)."""
 SUFFIXES = (".py", ".ipynb")
 """The forms a submission for exercise ID may take: ID.py, or a Jupyter notebook ID.ipynb."""
 
@@ -53,7 +58,7 @@ class SubmissionFile:
         graded = re.escape(f"{self.exercise_id}.py")  # the name the grader gives the code
         shown = self.path.name
         text = re.sub(rf"{graded}, line (\d+)", lambda m: f"{shown}, {self._where(m[1])}", text)
-        text = re.sub(rf"{graded}( does not parse: .*) at line (\d+)",
+        text = re.sub(rf"{graded}( does not parse(?: as Python)?: .*) at line (\d+)",
                       lambda m: f"{shown}{m[1]} at {self._where(m[2])}", text)
         return re.sub(rf"banned API in {graded}: ([^\n]*)",
                       lambda m: f"banned API in {shown}: "
@@ -85,15 +90,55 @@ def _decode(path: Path, raw: bytes) -> tuple[str | None, str]:
     return text, ""
 
 
+def _too_deep(tree: ast.AST) -> int | None:
+    """The line of a node more than MAX_NESTING levels deep, or None; found without
+    recursing (that is what a deep tree breaks)."""
+    stack = [(tree, 1, 1)]
+    while stack:
+        node, depth, line = stack.pop()
+        line = getattr(node, "lineno", line)
+        if depth > MAX_NESTING:
+            return line
+        stack.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+    return None
+
+
+def parse_problem(source: str, filename: str) -> str:
+    """Why `source` cannot be graded as Python ('' when it can): what `compile` refuses, or
+    what the parser gives up on (nesting that exhausts its stack or the grader's)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a SyntaxWarning is not a reason to refuse
+            tree = ast.parse(source, filename=filename)
+            deep = _too_deep(tree)
+            if deep is not None:
+                return (f"{filename} does not parse as Python: nested more than {MAX_NESTING} "
+                        f"levels deep (split the expression up) at line {deep}")
+            compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return f"{filename} does not parse as Python: {exc.msg} at line {exc.lineno}"
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, lone surrogates, depth
+        what = "it nests too deeply" if isinstance(exc, (RecursionError, MemoryError)) else \
+            str(exc).encode("utf-8", "backslashreplace").decode("utf-8")[:200]
+        return f"{filename} does not parse as Python: {what}"
+    return ""
+
+
 def from_bytes(exercise_id: str, path: Path, raw: bytes) -> SubmissionFile:
-    """The submission held in `raw` (the content of `path`): Python, or a notebook's code."""
+    """The submission held in `raw` (the content of `path`): Python, or a notebook's code.
+
+    The one reading of a file for grading: the course server accepts an upload only when this
+    gives it a source, so whatever the server accepts, the grader reads.
+    """
     limit = max_bytes(path.name)
     if len(raw) > limit:
         return SubmissionFile(exercise_id, path, None,
                               f"{path.name} is {len(raw):,} bytes; the limit is {limit:,}")
     text, problem = _decode(path, raw)
-    if text is None or not path.name.endswith(".ipynb"):
-        return SubmissionFile(exercise_id, path, text, problem)
+    if text is None:
+        return SubmissionFile(exercise_id, path, None, problem)
+    if not path.name.endswith(".ipynb"):
+        return _parsed(SubmissionFile(exercise_id, path, text))
     try:
         code = read_code(text, path.name)
     except NotebookUnreadable as exc:
@@ -105,8 +150,21 @@ def from_bytes(exercise_id: str, path: Path, raw: bytes) -> SubmissionFile:
         return SubmissionFile(exercise_id, path, None,
                               f"the code cells of {path.name} hold more than "
                               f"{MAX_SOURCE_BYTES:,} bytes of Python")
-    return SubmissionFile(exercise_id, path, code.source, note=code.note(path.name),
-                          origins=code.origins)
+    return _parsed(SubmissionFile(exercise_id, path, code.source, note=code.note(path.name),
+                                  origins=code.origins))
+
+
+def _parsed(file: SubmissionFile) -> SubmissionFile:
+    """`file`, or the same without its source when that does not parse (named after the file
+    handed in, the place given in the notebook's cells for a notebook)."""
+    graded = f"{file.exercise_id}.py"
+    problem = parse_problem(file.source or "", graded)
+    if not problem:
+        return file
+    problem = file.relocate(problem)
+    if problem.startswith(f"{graded} "):  # a message without a line to relocate
+        problem = file.path.name + problem[len(graded):]
+    return dataclasses.replace(file, source=None, problem=problem)
 
 
 def read_file(exercise_id: str, path: Path, root: Path | None = None) -> SubmissionFile:
