@@ -215,7 +215,7 @@ def test_student_flow_through_the_cli(course: dict[str, Any], tmp_path: Path) ->
                       env={**env, "NNLAB_TOKEN": tokens["instructor"]})
     assert collected.returncode == 0, collected.stderr
     assert (tmp_path / "class" / "ada" / "leaky_relu.py").read_bytes() == SOLUTION["leaky_relu.py"]
-    assert not (tmp_path / "class" / "ben").exists()
+    assert list((tmp_path / "class" / "ben").iterdir()) == []  # on the roster, nothing handed in
     refused = nnlab("collect", "--assignment", "hw1", "--out", str(tmp_path / "c2"), env=env)
     assert refused.returncode == 2 and "instructor's token" in refused.stderr
 

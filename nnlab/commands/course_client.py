@@ -62,34 +62,55 @@ def show_status(assignment_id: str | None) -> None:
             click.echo("  no submissions yet")
 
 
+def _collect_files(client: CourseClient, entry: dict[str, Any], exercises: list[str],
+                   folder: Path) -> None:
+    """The student's folder, holding their counted upload's files (empty when there is none)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for ex_id in exercises:  # an earlier collect may hold a file this upload does not
+        for old in (folder / f"{ex_id}.py", folder / f"{ex_id}.ipynb"):
+            old.unlink(missing_ok=True)
+    if not entry.get("submission_id"):
+        return
+    files = client.get(f"/api/v1/submissions/{entry['submission_id']}/files")["files"]
+    for file in files:
+        if _FILE_NAME.match(file["name"]):
+            (folder / file["name"]).write_bytes(base64.b64decode(file["content"]))
+
+
 def collect_class(assignment_id: str, out_dir: Path) -> None:
-    """Writes CLASS_DIR/<student>/<file> of each student's counted submission."""
+    """Writes CLASS_DIR/<student>/<file> of each roster student's counted submission (an empty
+    folder for none) and CLASS_DIR/gradebook.json: late days, the penalty, the adjustments."""
+    import datetime as dt
+
+    from nnlab.course.collected import GRADEBOOK_FILE, gradebook_from_server, write_gradebook
+
     client = CourseClient.from_config()
+    known = client.get("/api/v1/assignments")
+    assignment = next((a for a in known if a["id"] == assignment_id), None)
+    if assignment is None:
+        raise UsageError(f"no assignment '{assignment_id}' on {client.server} "
+                         f"(assignments: {', '.join(a['id'] for a in known) or 'none'})")
     try:
         counted = client.get(f"/api/v1/assignments/{assignment_id}/results")
+        adjustments = client.get(f"/api/v1/assignments/{assignment_id}/adjustments")
     except ServerError as error:
         if error.status == 403:
             raise UsageError("`nnlab collect` needs the instructor's token "
-                             "(NNLAB_TOKEN or `nnlab login URL --token INSTRUCTOR_TOKEN`)") from None
+                             "(NNLAB_TOKEN or `nnlab login URL` with the instructor's token)") from None
         raise
-    exercises = [e["id"] for e in counted[0]["exercises"]] if counted else []
-    missing: list[str] = []
-    written = 0
-    for entry in counted:
-        student = entry["student"]
-        if not entry.get("submission_id"):
-            missing.append(student)
-            continue
-        files = client.get(f"/api/v1/submissions/{entry['submission_id']}/files")["files"]
-        folder = out_dir / student
-        folder.mkdir(parents=True, exist_ok=True)
-        for ex_id in exercises:  # an earlier collect may hold the other file type of an exercise
-            for old in (folder / f"{ex_id}.py", folder / f"{ex_id}.ipynb"):
-                old.unlink(missing_ok=True)
-        for file in files:
-            if _FILE_NAME.match(file["name"]) and "/" not in student:
-                (folder / file["name"]).write_bytes(base64.b64decode(file["content"]))
-        written += 1
-    click.echo(f"Collected {written} student(s) into {out_dir}"
-               + (f"; no graded upload from {len(missing)}: {', '.join(missing)}" if missing else "") + ".")
-    click.echo(f"Next: nnlab grade {out_dir} --out REPORT_DIR --exercises {','.join(exercises)}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {out_dir}: {exc.strerror}") from None
+    for entry in counted:  # the roster's ids are checked when imported: each is a plain folder name
+        _collect_files(client, entry, assignment["exercises"], out_dir / entry["student"])
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    book = gradebook_from_server(client.server, assignment, counted, adjustments, now)
+    write_gradebook(book, out_dir)
+    missing = [s.student for s in book.students if s.submission_id is None]
+    late = sum(1 for s in book.students if s.late_days)
+    click.echo(f"Collected {len(counted) - len(missing)} of {len(counted)} student(s) into {out_dir}"
+               + (f"; nothing handed in by {len(missing)}: {', '.join(missing)}" if missing else "") + ".")
+    click.echo(f"{out_dir / GRADEBOOK_FILE}: {late} late, {len(adjustments)} adjustment(s), "
+               f"{assignment.get('late_penalty_per_day', 0):g} off per day late; `nnlab grade` applies them.")
+    click.echo(f"Next: nnlab grade {out_dir} --out REPORT_DIR")

@@ -12,7 +12,9 @@ from nnlab.errors import UsageError
 from nnlab.results import SubmissionResult
 
 if TYPE_CHECKING:  # the engine (and Dask) are imported only when a run needs them
+    from nnlab.course.collected import Gradebook
     from nnlab.engine import StudentJob
+    from nnlab.engine.classroom import ExerciseSet
     from nnlab.engine.store import ResultStore
     from nnlab.reports.classview import ExtraSection
 
@@ -139,17 +141,51 @@ def _similarity(options: GradeOptions, exercise_ids: tuple[str, ...]) -> list[Ex
     return [ExtraSection("Code similarity", section)]
 
 
+def _exercise_set(students: list[Path], options: GradeOptions, book: Gradebook | None) -> ExerciseSet:
+    """--exercises or --course/--assignment when given; else a collected class's assignment."""
+    from nnlab.engine.classroom import ExerciseSet, choose_exercises, parse_exercise_list
+
+    if book is not None and options.assignment not in (None, book.assignment):
+        raise UsageError(f"{options.class_dir} was collected for {book.assignment} (gradebook.json), "
+                         f"not {options.assignment}: its late days and adjustments are {book.assignment}'s")
+    if book is None or options.exercises is not None or options.course_file is not None:
+        return choose_exercises(students, options.exercises, options.course_file, options.assignment)
+    parse_exercise_list(",".join(book.exercises))  # an exercise this nnlab lacks fails before grading
+    # The server's column order, so the CSVs line up with the server's own.
+    return ExerciseSet(book.exercises, f"assignment {book.assignment} in gradebook.json")
+
+
+def _read_gradebook(options: GradeOptions, students: list[Path]) -> Gradebook | None:
+    """The collected class's gradebook.json, if any; says what it will apply."""
+    from nnlab.course.collected import read_gradebook
+
+    book = read_gradebook(options.class_dir)
+    if book is None:
+        return None
+    absent = sorted({s.student for s in book.students} - {s.name for s in students})
+    if absent:
+        click.echo(f"warning: gradebook.json names {len(absent)} student(s) with no folder, who get no "
+                   f"row: {', '.join(absent)}", err=True)
+    late = sum(1 for s in book.students if s.late_days)
+    click.echo(f"Applying gradebook.json ({book.assignment} from {book.server}): {late} late student(s) "
+               f"at {book.late_penalty_per_day:g} per day, {len(book.adjustment_rows())} adjustment(s)",
+               err=True)
+    return book
+
+
 def grade_class(options: GradeOptions) -> None:
     """Grades the class (only new or changed students unless --regrade), then writes the reports."""
-    from nnlab.engine.classroom import choose_exercises, list_students, stray_files
+    from nnlab.course.policy import apply_gradebook
+    from nnlab.engine.classroom import list_students, stray_files
     from nnlab.engine.store import ResultStore, remember_run
     from nnlab.reports import write_class_report
-    from nnlab.review.adjustments import apply_adjustments, read_adjustments
+    from nnlab.review.adjustments import read_adjustments
 
     students = list_students(options.class_dir)
-    # Read before grading, so a typo in the file fails in a second, not after the class.
+    # Read before grading, so a typo in either file fails in a second, not after the class.
+    book = _read_gradebook(options, students)
     adjustment_rows = read_adjustments(options.adjustments) if options.adjustments else []
-    chosen = choose_exercises(students, options.exercises, options.course_file, options.assignment)
+    chosen = _exercise_set(students, options, book)
     _warn_stray(stray_files(students, chosen.ids), chosen.ids)
     try:
         options.out_dir.mkdir(parents=True, exist_ok=True)
@@ -164,8 +200,12 @@ def grade_class(options: GradeOptions) -> None:
                f"({chosen.source}); seed {seed}", err=True)
     graded, lost = _grade_jobs(plan, options, store) if plan.jobs else ({}, [])
     results = {**plan.reused, **graded}
-    # The stored results stay as graded: adjustments apply on every run, so they survive a regrade.
-    ordered, unmatched = apply_adjustments([results[s.name] for s in students], adjustment_rows)
+    # The stored results stay as graded: the gradebook (the server's adjustments and late days,
+    # then the file's adjustments) applies on every run, so it survives a regrade.
+    counted, unmatched = apply_gradebook(
+        [results[s.name] for s in students], (book.adjustment_rows() if book else []) + adjustment_rows,
+        book.late_days() if book else {}, book.late_penalty_per_day if book else 0.0)
+    ordered = [c.final for c in counted]
     for row in unmatched:
         click.echo(f"nnlab: warning: adjustment not applied: {row.describe()}", err=True)
     write_class_report(ordered, chosen.ids, options.out_dir, unmatched_adjustments=unmatched,

@@ -260,6 +260,12 @@ def _instructor_routes(app: FastAPI, server: CourseServer) -> None:
         server.instructor(request)
         return Response(server.scores_csv(server.assignment(assignment_id)), media_type="text/csv")
 
+    @app.get("/api/v1/assignments/{assignment_id}/canvas.csv")
+    def canvas(request: Request, assignment_id: str) -> Response:
+        server.instructor(request)
+        assignment = server.assignment(assignment_id)
+        return Response(gradebook.canvas_csv(server.db, assignment), media_type="text/csv")
+
     @app.post("/api/v1/assignments/{assignment_id}/adjustments", status_code=201)
     async def add_adjustment(request: Request, assignment_id: str) -> JSONResponse:
         now = policy.server_now()

@@ -11,23 +11,30 @@ from nnlab.course import adjust
 from nnlab.course.adjust import ServerUnmatched
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
-from nnlab.course.policy import counted_index, penalized, penalty_factor, student_view
+from nnlab.course.policy import Counted, apply_gradebook, counted_index, penalty_factor, student_view
 from nnlab.results import Confinement, ExerciseResult, SubmissionResult, result_from_json
-from nnlab.review.adjustments import adjust_result
 
 
 def stored_result(row: dict[str, Any]) -> SubmissionResult | None:
     return result_from_json(json.loads(row["result"])) if row.get("result") else None
 
 
+def counted(result: SubmissionResult, stored: Sequence[dict[str, Any]], days: int,
+            assignment: Assignment) -> tuple[Counted, list[ServerUnmatched]]:
+    """The result with the instructor's stored adjustments and the late penalty applied, by the
+    gradebook arithmetic `nnlab grade` also uses (read-time only: what is stored stays as graded,
+    so a regrade keeps every adjustment)."""
+    rows = [adjust.to_row(a) for a in stored]
+    [grade], missed = apply_gradebook([result], rows, {result.student or "": days},
+                                      assignment.late_penalty_per_day)
+    return grade, adjust.unmatched(missed)
+
+
 def adjusted(result: SubmissionResult, stored: Sequence[dict[str, Any]]
              ) -> tuple[SubmissionResult, list[ServerUnmatched]]:
-    """The result with the instructor's stored adjustments applied (read-time only: what is
-    stored stays as graded, so a regrade keeps every adjustment)."""
-    if not stored:
-        return result, []
-    result, missed = adjust_result(result, [adjust.to_row(a) for a in stored])
-    return result, adjust.unmatched(missed)
+    """The result with the instructor's stored adjustments applied, before any late penalty."""
+    [grade], missed = apply_gradebook([result], [adjust.to_row(a) for a in stored], {}, 0.0)
+    return grade.adjusted, adjust.unmatched(missed)
 
 
 def _meta(row: dict[str, Any], assignment: Assignment, raw_score: float) -> dict[str, Any]:
@@ -44,9 +51,8 @@ def instructor_result(row: dict[str, Any], assignment: Assignment,
     result = stored_result(row)
     if result is None:
         return None
-    result = adjusted(result, stored)[0]
-    factor = penalty_factor(int(row["late_days"]), assignment)
-    return {**penalized(result, factor).to_json(), **_meta(row, assignment, result.score)}
+    grade = counted(result, stored, int(row["late_days"]), assignment)[0]
+    return {**grade.final.to_json(), **_meta(row, assignment, grade.adjusted.score)}
 
 
 def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment,
@@ -91,33 +97,39 @@ def not_submitted(student: str, assignment: Assignment) -> SubmissionResult:
 class Grade:
     """One student's counted grade on an assignment, before it is turned into JSON."""
 
-    result: SubmissionResult
-    """The counted upload's result with the adjustments applied, before the late penalty."""
+    counted: Counted
+    """The counted upload's result, adjusted, and its late penalty."""
     row: dict[str, Any] | None
     """The counted upload's row; None when the student has no graded upload."""
-    factor: float
-    """What the late penalty leaves (1.0 when on time)."""
     unmatched: list[ServerUnmatched]
     """The student's adjustments that matched nothing in the result."""
+
+    @property
+    def result(self) -> SubmissionResult:
+        """The result with the adjustments applied, before the late penalty."""
+        return self.counted.adjusted
+
+    @property
+    def factor(self) -> float:
+        """What the late penalty leaves (1.0 when on time)."""
+        return self.counted.factor
 
     def to_json(self, assignment: Assignment) -> dict[str, Any]:
         """results.json form, penalty applied, with the submission's facts beside it."""
         if self.row is None:
-            return {**self.result.to_json(), "submission_id": None, "submitted_at": None,
+            return {**self.counted.final.to_json(), "submission_id": None, "submitted_at": None,
                     "late_days": 0, "late_penalty": 0.0, "raw_score": self.result.score}
-        return {**penalized(self.result, self.factor).to_json(),
-                **_meta(self.row, assignment, self.result.score)}
+        return {**self.counted.final.to_json(), **_meta(self.row, assignment, self.result.score)}
 
 
 def _grade(student: str, rows: list[dict[str, Any]], assignment: Assignment,
            stored: Sequence[dict[str, Any]]) -> Grade:
     index = counted_index(rows, assignment.counts)
-    if index is None:
-        result, missed = adjusted(not_submitted(student, assignment), stored)
-        return Grade(result, None, 1.0, missed)
-    row = rows[index]
-    result, missed = adjusted(stored_result(row) or not_submitted(student, assignment), stored)
-    return Grade(result, row, penalty_factor(int(row["late_days"]), assignment), missed)
+    row = rows[index] if index is not None else None
+    result = (stored_result(row) if row is not None else None) or not_submitted(student, assignment)
+    days = int(row["late_days"]) if row is not None else 0
+    grade, missed = counted(result, stored, days, assignment)
+    return Grade(grade, row, missed)
 
 
 def grades(db: Database, assignment: Assignment, student: str | None = None) -> list[Grade]:
@@ -152,3 +164,15 @@ def counted_with_unmatched(db: Database, assignment: Assignment
 def counted_results(db: Database, assignment: Assignment) -> list[dict[str, Any]]:
     """counted_with_unmatched without the unmatched adjustments (the results endpoint)."""
     return counted_with_unmatched(db, assignment)[0]
+
+
+def counted_submissions(db: Database, assignment: Assignment) -> list[SubmissionResult]:
+    """Each student's counted grade as the exports take it: adjusted, late penalty applied."""
+    return [g.counted.final for g in grades(db, assignment)]
+
+
+def canvas_csv(db: Database, assignment: Assignment) -> str:
+    """GET /api/v1/assignments/{id}/canvas.csv: the numbers of scores.csv, in Canvas's layout."""
+    from nnlab.reports.canvas import canvas_text
+
+    return canvas_text(counted_submissions(db, assignment), assignment.exercises)

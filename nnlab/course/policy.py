@@ -6,12 +6,14 @@ import datetime as dt
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from nnlab.course.config import Assignment
 from nnlab.errors import UsageError
 from nnlab.results import CheckResult, ExerciseResult, SubmissionResult
+from nnlab.review.adjustments import AdjustmentRow, Unmatched, apply_adjustments
 
 FAKE_NOW_ENV = "NNLAB_FAKE_NOW"
 """Test hook: the server's clock starts at this ISO 8601 instant (with an offset) and runs on
@@ -40,9 +42,14 @@ def late_days(now: dt.datetime, assignment: Assignment) -> int:
     return max(0, math.ceil(seconds / 86400))
 
 
+def late_factor(days: int, per_day: float) -> float:
+    """What is left of a score `days` started days late at `per_day` (a fraction) a day; never below zero."""
+    return max(0.0, 1.0 - per_day * days)
+
+
 def penalty_factor(days: int, assignment: Assignment) -> float:
-    """What is left of a score after the late penalty (never below zero)."""
-    return max(0.0, 1.0 - assignment.late_penalty_per_day * days)
+    """What is left of a score after the assignment's late penalty."""
+    return late_factor(days, assignment.late_penalty_per_day)
 
 
 def is_closed(now: dt.datetime, assignment: Assignment) -> bool:
@@ -63,6 +70,31 @@ def penalized(result: SubmissionResult, factor: float) -> SubmissionResult:
                               for a in ex.adjustments))
         for ex in result.exercises)
     return dataclasses.replace(result, exercises=exercises)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One student's grade: the graded result with the instructor's adjustments, and the late penalty."""
+
+    adjusted: SubmissionResult
+    """The graded result with the adjustments applied, before the late penalty."""
+    factor: float
+    """What the late penalty leaves (1.0 when on time)."""
+
+    @property
+    def final(self) -> SubmissionResult:
+        """The grade that counts (scores.csv, canvas.csv): adjusted, then penalized."""
+        return penalized(self.adjusted, self.factor)
+
+
+def apply_gradebook(results: Sequence[SubmissionResult], rows: Sequence[AdjustmentRow],
+                    late: Mapping[str, int], per_day: float) -> tuple[list[Counted], list[Unmatched]]:
+    """The one gradebook arithmetic, for the course server and `nnlab grade` alike: each result's
+    adjustments applied in order (clamped to the exercise's points), then its late penalty
+    (`late` maps a student to their late days; absent is on time). Same order as `results`,
+    and every row that matched nothing."""
+    adjusted, unmatched = apply_adjustments(results, rows)
+    return [Counted(r, late_factor(late.get(r.student or "", 0), per_day)) for r in adjusted], unmatched
 
 
 def counted_index(rows: Sequence[dict[str, Any]], counts: str) -> int | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,9 +45,15 @@ def canvas_rows(results: Sequence[SubmissionResult], exercise_ids: Sequence[str]
     return rows
 
 
+def canvas_text(results: Sequence[SubmissionResult], exercise_ids: Sequence[str]) -> str:
+    """canvas_rows(...) as CSV text: the one writer of canvas.csv, for a file and the course server."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\n").writerows(canvas_rows(results, exercise_ids))
+    return buffer.getvalue()
+
+
 def write_canvas_csv(results: Sequence[SubmissionResult], exercise_ids: Sequence[str], path: Path) -> None:
-    """Writes canvas_rows(...) to `path` as UTF-8 CSV."""
+    """Writes canvas_text(...) to `path` as UTF-8."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f, lineterminator="\n").writerows(canvas_rows(results, exercise_ids))
+    path.write_bytes(canvas_text(results, exercise_ids).encode("utf-8"))
