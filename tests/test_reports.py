@@ -404,3 +404,14 @@ def test_rendering_reports_does_not_import_torch(tmp_path: Path) -> None:
     proc = _python(code)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_the_closing_line_names_every_file_written(report_dir: Path) -> None:
+    """Does the line `nnlab grade` (and `nnlab demo`) ends with name canvas.csv and the students'
+    folder beside index.html, scores.csv and results.json?"""
+    from nnlab.reports.export import describe_outputs
+
+    line = describe_outputs(report_dir)
+    for name in ("index.html", "students/", "scores.csv", "canvas.csv", "results.json"):
+        assert str(report_dir / name) in line, name
+    assert "similarity.csv" not in line  # not written here, so not named

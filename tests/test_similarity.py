@@ -334,3 +334,15 @@ def test_a_copied_reference_is_still_flagged_where_the_statement_gives_part_of_i
     owners = [d.owner for d in comparison.documents]
     assert float(comparison.to_reference[owners.index("eli")]) >= 0.9
     assert float(comparison.to_reference[owners.index("ana")]) < FLAG_AT
+
+
+def test_pages_read_as_sentences(tmp_path: Path) -> None:
+    """Does the section say '1 pair' (not '1 pairs') and the reference page keep a space between
+    its sentences?"""
+    solution = (SOLUTIONS_DIR / "my_linear.py").read_text()
+    folder = _class(tmp_path / "class", {"ana": ORIGINAL, "eli": solution})
+    section = str(similarity_section(folder, None, tmp_path / "out"))
+    assert "2 files, 1 pair ·" in section and "1 pairs" not in section
+    [page] = (tmp_path / "out" / "similarity").rglob("*.html")
+    text = " ".join(page.read_text().split())
+    assert "The right side is the reference solution. Highlighted" in text

@@ -19,4 +19,5 @@ def run_demo(out_dir: Path) -> None:
         raise UsageError(KIT_MESSAGE)
     click.echo(f"Sample class: {SAMPLE_CLASS}", err=True)
     grade_class(GradeOptions(class_dir=SAMPLE_CLASS, out_dir=out_dir))
-    click.echo(f"Open {out_dir.resolve() / 'index.html'} in a browser.")
+    click.echo(f"Open {out_dir.resolve() / 'index.html'} in a browser: it links each student's "
+               f"report, and {out_dir / 'similarity.csv'} lists every pair of files compared.")

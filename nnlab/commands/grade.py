@@ -214,4 +214,6 @@ def grade_class(options: GradeOptions) -> None:
         click.echo(f"{len(lost)} student(s) could not be graded (infrastructure error, scored zero): "
                    f"{', '.join(sorted(lost))}; run the same command again to retry them", err=True)
     out = options.out_dir
-    click.echo(f"Wrote {out / 'index.html'}, {out / 'scores.csv'}, {out / 'results.json'}")
+    from nnlab.reports.export import describe_outputs
+
+    click.echo(f"Wrote {describe_outputs(out)}")

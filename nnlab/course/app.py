@@ -242,7 +242,8 @@ def _routes(app: FastAPI, server: CourseServer) -> None:
 
         account = server.account(request)
         row = server.visible_row(submission_id, account)
-        return HTMLResponse(render_submission(server.submission_json(row, account)))
+        return HTMLResponse(render_submission(server.submission_json(row, account),
+                                              server.course.timezone or "UTC"))
 
 
 

@@ -127,7 +127,8 @@ def hidden_note(count: int, assignment: Assignment) -> str:
 
 def _visible_exercise(ex: ExerciseResult) -> tuple[dict[str, Any], int]:
     visible = [c for c in ex.checks if c.visibility.value == "visible"]
-    hidden = len(ex.checks) - len(visible)
+    # An exercise not handed in has no hidden check waiting to be graded: it is not counted.
+    hidden = len(ex.checks) - len(visible) if ex.submitted else 0
     data = {"id": ex.id, "title": ex.title, "score": round(sum(c.score for c in visible), 6),
             "max_score": round(sum(c.max_score for c in visible), 6), "note": ex.note,
             "submitted": ex.submitted, "checks": [_check_json(c) for c in visible],

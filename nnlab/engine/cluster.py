@@ -21,11 +21,16 @@ def scheduler_address(scheduler: str | None) -> str | None:
     return scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
 
 
-def _quiet_dask() -> None:
+EMBEDDED_LOG_LEVEL = logging.ERROR
+"""What the embedded cluster lets through: its nannies warn at shutdown ("Worker process still
+alive after 4.0 seconds, killing") about processes nnlab itself stops; nothing a user can act on."""
+
+
+def _quiet_dask(level: int = logging.WARNING) -> None:
     # Dask logs every worker start, restart and lost connection at INFO; the grader reports
     # what matters (a student lost with a worker) in its own words.
     for name in ("distributed", "tornado", "bokeh"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(level)
 
 
 def start_local(workers: int) -> tuple[Any, Any]:
@@ -33,7 +38,7 @@ def start_local(workers: int) -> tuple[Any, Any]:
     import dask
     from distributed import Client, LocalCluster
 
-    _quiet_dask()
+    _quiet_dask(EMBEDDED_LOG_LEVEL)
     settings = {
         # A student whose worker dies is run once more, then recorded as an infrastructure error.
         "distributed.scheduler.allowed-failures": 1,
@@ -41,7 +46,7 @@ def start_local(workers: int) -> tuple[Any, Any]:
     }
     with dask.config.set(settings):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.WARNING,
+                               dashboard_address=None, silence_logs=EMBEDDED_LOG_LEVEL,
                                host="127.0.0.1",
                                # Its small HTTP server (metrics) on any free port, not 8787.
                                scheduler_kwargs={"dashboard": False,

@@ -32,3 +32,27 @@ def write_scores_csv(results: Sequence[SubmissionResult], exercise_ids: Sequence
     path.parent.mkdir(parents=True, exist_ok=True)
     # An explicit "\n" keeps the file byte-identical across platforms (pandas defaults to os.linesep).
     score_table(results, exercise_ids).to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+_OUTPUTS = (
+    ("index.html", "the class report"),
+    ("students", "one report per student"),
+    ("scores.csv", ""),
+    ("canvas.csv", "Canvas gradebook import"),
+    ("results.json", ""),
+    ("similarity.csv", "code similarity"),
+    ("similarity", "side-by-side pages of flagged pairs"),
+)
+
+
+def describe_outputs(out_dir: Path) -> str:
+    """What a graded class's report folder holds, one path each, for the line that ends a run:
+    'demo-out/index.html (the class report), demo-out/students/ (one report per student), ...'."""
+    out_dir = Path(out_dir)
+    parts = []
+    for name, what in _OUTPUTS:
+        path = out_dir / name
+        if path.exists():
+            shown = f"{path}/" if path.is_dir() else str(path)
+            parts.append(f"{shown} ({what})" if what else shown)
+    return ", ".join(parts)
