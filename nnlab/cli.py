@@ -18,14 +18,29 @@ _as_program = False
 class _Group(click.Group):
     """Turns every NnlabError into one line on stderr and exit code 2, never a traceback."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: object) -> click.Context:
+        # The command line's language, before click parses it: `--help` is answered while parsing.
+        from nnlab.commands.localized_help import localize_help
+        from nnlab.i18n import command_line_language
+
+        lang = command_line_language(args)
+        localize_help(self, lang)
+        ctx = super().make_context(info_name, args, parent, **extra)  # type: ignore[arg-type]
+        ctx.meta["nnlab.lang"] = lang
+        return ctx
+
     def invoke(self, ctx: click.Context) -> object:
+        from nnlab.i18n import message
+
+        lang = ctx.meta.get("nnlab.lang", "en")
         try:
             result = super().invoke(ctx)
         except NnlabError as error:
-            click.echo(f"nnlab: error: {error}", err=True)
+            click.echo(message("cli.error", lang, error=error), err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("nnlab: interrupted", err=True)
+            click.echo(message("cli.interrupted", lang), err=True)
             sys.exit(130)
         except SystemExit as done:
             _finish(ctx, done.code if isinstance(done.code, int) else 1)
@@ -48,8 +63,17 @@ def run() -> None:
     main()
 
 
+def _lang_for_every_command(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:  # `nnlab --lang zh CMD ...`: the default of CMD's own --lang
+        ctx.default_map = {name: {"lang": value} for name in getattr(ctx.command, "commands", {})}
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnlab")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, expose_value=False,
+              callback=_lang_for_every_command,
+              help="Language of this help and of every command's messages (default: $NNLAB_LANG, "
+                   "then the locale).")
 def main() -> None:
     """nnlab: PyTorch exercises with automated, sandboxed grading.
 

@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
 
-from nnlab.errors import UsageError
+from nnlab.errors import NnlabError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
 
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
@@ -52,6 +61,24 @@ def resolve_language(option: str | None = None, environ: Mapping[str, str] | Non
     return language_source(option, environ)[0]
 
 
+def command_line_language(args: Sequence[str], environ: Mapping[str, str] | None = None) -> str:
+    """The language of a whole command line (its `--help`, its error prefix), before click has
+    parsed it: `--lang X` anywhere in it, else the environment. Never raises: an unusable value
+    is reported by the command itself, in English."""
+    option = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            option = args[i + 1]
+        elif arg.startswith("--lang="):
+            option = arg.split("=", 1)[1]
+    try:
+        return resolve_language(option, environ)
+    except UsageError:
+        return DEFAULT_LANGUAGE
+
+
 MESSAGES: dict[str, dict[str, str]] = {
     # nnlab start
     "start.wrote": {
@@ -62,9 +89,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Wrote {notebook}: the task, your code cell and a cell that runs the public checks.",
         "zh": "已写入 {notebook}：题目说明、你的代码单元格，以及运行公开检查的单元格。",
     },
+    # {lang_option} is " --lang zh" beside a Chinese stub: the next command stays Chinese where
+    # the locale is English.
     "start.next": {
-        "en": "Next: fill in {name}, then `nnlab check {path}`.",
-        "zh": "下一步：完成 {name}，然后运行 `nnlab check {path}`。",
+        "en": "Next: fill in {name}, then `nnlab check {path}{lang_option}`.",
+        "zh": "下一步：完成 {name}，然后运行 `nnlab check {path}{lang_option}`。",
     },
     "start.next_notebook": {
         "en": "Next: open {name} in Jupyter, fill in the code cell, save, and run the last cell.",
@@ -88,9 +117,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "start.in_checkout": {
         "en": "{here} is inside the nnlab source checkout ({root}); work in a folder of your own: "
-              "`nnlab start {id} --dir ~/nnlab-work` (or cd there first)",
+              "`nnlab start {id} --dir ~/nnlab-work{lang_option}` (or cd there first)",
         "zh": "{here} 位于 nnlab 源代码目录（{root}）之内；请在你自己的文件夹里做练习："
-              "`nnlab start {id} --dir ~/nnlab-work`（或先 cd 到那里）",
+              "`nnlab start {id} --dir ~/nnlab-work{lang_option}`（或先 cd 到那里）",
     },
     # nnlab check
     "check.header": {
@@ -154,6 +183,21 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "doctor.server_from": {"en": "{url} (from {source})", "zh": "{url}（来自 {source}）"},
     "doctor.language_from": {"en": "{language} (from {source})", "zh": "{language}（来自 {source}）"},
+    # every command
+    "cli.error": {"en": "nnlab: error: {error}", "zh": "nnlab：错误：{error}"},
+    "cli.interrupted": {"en": "nnlab: interrupted", "zh": "nnlab：已中断"},
+    # a graded exercise in the terminal (nnlab check, nnlab submit)
+    "result.passed": {"en": "PASS", "zh": "通过"},
+    "result.failed": {"en": "FAIL", "zh": "未通过"},
+    "result.error": {"en": "ERROR", "zh": "出错"},
+    "result.timeout": {"en": "TIMEOUT", "zh": "超时"},
+    "result.skipped": {"en": "SKIP", "zh": "跳过"},
+    "result.hidden": {"en": " (hidden)", "zh": "（隐藏检查）"},
+    "result.not_submitted": {"en": "{id}: not submitted", "zh": "{id}：未提交"},
+    "result.timing": {
+        "en": "ratio {ratio:.2f}x (limit {limit:g}x, spread {spread:.0%}) on {device}",
+        "zh": "耗时比 {ratio:.2f} 倍（上限 {limit:g} 倍，波动 {spread:.0%}），设备：{device}",
+    },
 }
 
 
@@ -171,3 +215,91 @@ def display_width(text: str) -> int:
 def pad(text: str, width: int) -> str:
     """`text` left-aligned in `width` terminal columns (str.ljust counts CJK as one column)."""
     return text + " " * max(0, width - display_width(text))
+
+
+# The fixed phrasing of the failures nnlab.grader.checks writes (assert_tensor, assert_close,
+# assert_equal, expect_raises). The grader writes them in English, into results that every
+# reader shares; a terminal in another language translates them back from the same templates,
+# so the two can never drift apart. Most specific first: "equal" matches the others too.
+FAILURES: dict[str, dict[str, str]] = {
+    "not_a_tensor": {"en": "{what}: expected a torch.Tensor, got {got}",
+                     "zh": "{what}：应为 torch.Tensor，实际得到 {got}"},
+    "shape": {"en": "{what}: expected shape {expected}, got {got}",
+              "zh": "{what}：形状应为 {expected}，实际为 {got}"},
+    "dtype": {"en": "{what}: expected dtype {expected}, got {got}",
+              "zh": "{what}：dtype 应为 {expected}，实际为 {got}"},
+    "close": {
+        "en": "{what}: {bad} of {total} values differ; worst at index {index}: expected {expected}, "
+              "got {got} (abs error {error}, tolerance {atol} + {rtol}*|expected|)",
+        "zh": "{what}：{total} 个值中有 {bad} 个不一致；偏差最大处在索引 {index}：应为 {expected}，"
+              "实际为 {got}（绝对误差 {error}，容差 {atol} + {rtol}*|期望值|）",
+    },
+    "raised_other": {"en": "{what}: expected {expected}, but your code raised {raised}",
+                     "zh": "{what}：应抛出 {expected}，但你的代码抛出了 {raised}"},
+    "did_not_raise": {"en": "{what}: expected {expected}, but the call succeeded",
+                      "zh": "{what}：应抛出 {expected}，但调用正常返回了"},
+    "equal": {"en": "{what}: expected {expected}, got {got}", "zh": "{what}：应为 {expected}，实际为 {got}"},
+}
+
+
+def failure(key: str, **values: object) -> str:
+    """The failure `key` as the grader records it (English), filled in."""
+    return FAILURES[key][DEFAULT_LANGUAGE].format(**values)
+
+
+_FIELD_SHAPES = {"bad": r"\d+", "total": r"\d+", "index": r"\([\d, ]*\)"}
+"""Blanks that are always numbers: a `what` holding ': ' cannot take their place."""
+
+
+@lru_cache(maxsize=None)
+def _failure_pattern(key: str) -> re.Pattern[str]:
+    """The English template of `key` as a regular expression: each blank a named group (the
+    last one takes the rest of the message, lines included)."""
+    parts = re.split(r"\{(\w+)\}", FAILURES[key][DEFAULT_LANGUAGE])
+    names = parts[1::2]
+    pattern = ""
+    for i, literal in enumerate(parts[0::2]):
+        pattern += re.escape(literal)
+        if i < len(names):
+            shape = _FIELD_SHAPES.get(names[i], ".*" if i == len(names) - 1 and not parts[-1] else ".+?")
+            pattern += f"(?P<{names[i]}>{shape})"
+    return re.compile(pattern, re.S)
+
+
+def translate_failure(text: str, lang: str) -> str:
+    """A check's failure message in `lang`: a message of nnlab.grader.checks with its fixed phrasing
+    translated (the values stay as written); any other message as it is."""
+    if lang == DEFAULT_LANGUAGE:
+        return text
+    for key, table in FAILURES.items():
+        if lang in table:
+            match = _failure_pattern(key).fullmatch(text)
+            if match:
+                return table[lang].format(**match.groupdict())
+    return text
+
+
+TITLES_FILE = "titles.{lang}.toml"
+"""Beside an exercise's check files: each check's title (test function name = title) in a language."""
+
+
+@lru_cache(maxsize=None)
+def _titles(folder: Path, lang: str) -> Mapping[str, str]:
+    try:
+        data = tomllib.loads((folder / TITLES_FILE.format(lang=lang)).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # untranslated (or a broken file, which the i18n tests catch): English titles
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
+def check_titles(exercise_id: str, lang: str) -> Mapping[str, str]:
+    """Test function name -> title in `lang` for one exercise; empty in English or untranslated."""
+    if lang == DEFAULT_LANGUAGE:
+        return {}
+    from nnlab.grader.exercise import get_exercise
+
+    try:
+        folder = get_exercise(exercise_id).folder
+    except NnlabError:
+        return {}
+    return _titles(folder, lang)

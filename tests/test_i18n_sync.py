@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -248,3 +249,35 @@ def test_chinese_stub_sections_in_chinese(exercise_id: str) -> None:
     headings = re.findall(r"^\s*(\S{1,6})[：:]\s*$", text, re.M)
     assert set(headings) <= set(STUB_SECTIONS_ZH.values()), \
         f"{exercise_id}/stub.zh.py: section headings {headings} (use {list(STUB_SECTIONS_ZH.values())})"
+
+
+@pytest.mark.parametrize("exercise_id", EXERCISE_IDS)
+def test_check_titles_in_chinese_in_step(exercise_id: str) -> None:
+    """Does titles.zh.toml give every check of the exercise a Chinese title, and no check that is gone?"""
+    from nnlab.grader.exercise import get_exercise
+    from nnlab.i18n import check_titles
+
+    path = EXERCISES_DIR / exercise_id / "titles.zh.toml"
+    assert path.is_file(), f"{exercise_id}: titles.zh.toml is missing"
+    titles = tomllib.loads(path.read_text(encoding="utf-8"))
+    checks = {c.test_id for c in get_exercise(exercise_id).checks}
+    assert not checks - set(titles), f"{exercise_id}: no Chinese title for {sorted(checks - set(titles))}"
+    assert not set(titles) - checks, f"{exercise_id}: titles of no check: {sorted(set(titles) - checks)}"
+    untranslated = [k for k, v in titles.items() if not isinstance(v, str) or not CJK.search(v)]
+    assert not untranslated, f"{exercise_id}: titles not in Chinese: {untranslated}"
+    assert dict(check_titles(exercise_id, "zh")) == titles and not check_titles(exercise_id, "en")
+
+
+def test_kit_keeps_only_the_public_checks_titles(tmp_path: Path) -> None:
+    """Does the student kit carry the public checks' Chinese titles, and no hidden check's name?"""
+    import shutil
+
+    from nnlab.course import kit
+
+    folder = tmp_path / "dropout"
+    shutil.copytree(EXERCISES_DIR / "dropout", folder)
+    kit._rewrite_exercise_toml(folder)
+    titles = tomllib.loads((folder / "titles.zh.toml").read_text(encoding="utf-8"))
+    public = set(tomllib.loads((folder / "exercise.toml").read_text(encoding="utf-8"))["points"])
+    assert set(titles) == public and public
+    assert kit._kept(kit.EXERCISES_DIR / "dropout" / "titles.zh.toml")

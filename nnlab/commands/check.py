@@ -29,7 +29,7 @@ def _echo(result: ExerciseResult, file: SubmissionFile | None, lang: str) -> Non
         # Places in a notebook's cells and the note on its left-out IPython lines (idempotent,
         # so harmless where grading has already applied it).
         result = file.annotate(result)
-    echo_exercise(result, header=_header(result, lang))
+    echo_exercise(result, header=_header(result, lang), lang=lang)
     if file is not None and file.note and file.source is not None:
         click.echo(message("check.note", lang, note=file.note))
         click.echo()

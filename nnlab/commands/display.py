@@ -3,39 +3,44 @@ from __future__ import annotations
 
 import click
 
-from nnlab.i18n import message
+from nnlab.i18n import check_titles, message, pad, translate_failure
 from nnlab.results import ExerciseResult, Outcome, SubmissionResult
 
 _MARKS = {
-    Outcome.PASSED: ("PASS", "green"),
-    Outcome.FAILED: ("FAIL", "red"),
-    Outcome.ERROR: ("ERROR", "red"),
-    Outcome.TIMEOUT: ("TIMEOUT", "yellow"),
-    Outcome.SKIPPED: ("SKIP", "bright_black"),
+    Outcome.PASSED: ("result.passed", "green"),
+    Outcome.FAILED: ("result.failed", "red"),
+    Outcome.ERROR: ("result.error", "red"),
+    Outcome.TIMEOUT: ("result.timeout", "yellow"),
+    Outcome.SKIPPED: ("result.skipped", "bright_black"),
 }
 
 
-def echo_exercise(result: ExerciseResult, err: bool = False, header: str | None = None) -> None:
-    """`header` replaces the 'id: score/max' line (`nnlab check` says what its points cover)."""
+def echo_exercise(result: ExerciseResult, err: bool = False, header: str | None = None,
+                  lang: str = "en") -> None:
+    """`header` replaces the 'id: score/max' line (`nnlab check` says what its points cover).
+    In `lang`: the labels, the check titles and the checks' common failure phrasing."""
     if not result.submitted:
         # One line, not the same "was not submitted" under every check.
-        click.echo(click.style(f"{result.id}: not submitted", bold=True)
+        click.echo(click.style(message("result.not_submitted", lang, id=result.id), bold=True)
                    + click.style(f" (0/{result.max_score:g})", fg="bright_black"), err=err)
         return
     header = header if header is not None else f"{result.id}: {result.score:g}/{result.max_score:g}"
     click.echo(click.style(header, bold=True), err=err)
+    titles = check_titles(result.id, lang)
     for check in result.checks:
-        mark, colour = _MARKS[check.outcome]
+        key, colour = _MARKS[check.outcome]
+        mark = pad(message(key, lang), 7)  # the labels line up in columns, CJK ones too
         points = f"{check.score:g}/{check.max_score:g}"
-        hidden = " (hidden)" if check.visibility.value == "hidden" else ""
-        click.echo(f"  {click.style(f'{mark:<7}', fg=colour)} {points:>7}  {check.name}{hidden}", err=err)
+        hidden = message("result.hidden", lang) if check.visibility.value == "hidden" else ""
+        title = titles.get(check.test_id, check.name)
+        click.echo(f"  {click.style(mark, fg=colour)} {points:>7}  {title}{hidden}", err=err)
         if check.outcome is not Outcome.PASSED and check.message:
-            for line in check.message.splitlines()[:12]:
+            for line in translate_failure(check.message, lang).splitlines()[:12]:
                 click.echo(f"{'':19}{line}", err=err)
         elif check.timing is not None:  # a passed speed check: how close it came
             t = check.timing
-            click.echo(f"{'':19}ratio {t.ratio:.2f}x (limit {t.threshold:g}x, spread "
-                       f"{t.spread:.0%}) on {t.device.split(';')[0]}", err=err)
+            click.echo(f"{'':19}" + message("result.timing", lang, ratio=t.ratio, limit=t.threshold,
+                                            spread=t.spread, device=t.device.split(';')[0]), err=err)
     click.echo(err=err)
 
 

@@ -8,7 +8,7 @@ import click
 
 from nnlab.errors import UsageError
 from nnlab.grader.exercise import Exercise, get_exercise
-from nnlab.i18n import message, resolve_language
+from nnlab.i18n import DEFAULT_LANGUAGE, message, resolve_language
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,6 +31,12 @@ def source_checkout(folder: Path) -> Path | None:
     return None
 
 
+def lang_option(lang: str) -> str:
+    """' --lang zh' for the commands a hint suggests in Chinese: a student whose locale is English
+    and who chose Chinese once keeps getting Chinese."""
+    return "" if lang == DEFAULT_LANGUAGE else f" --lang {lang}"
+
+
 def _target_folder(directory: Path | None, exercise_id: str, lang: str) -> Path:
     if directory is not None:  # an explicit --dir is the student's choice, wherever it is
         return directory
@@ -39,7 +45,8 @@ def _target_folder(directory: Path | None, exercise_id: str, lang: str) -> Path:
     if root is not None:
         # After the README's set-up the shell sits in the checkout: stubs written there would
         # mix with nnlab's own files (and show up in its git status).
-        raise UsageError(message("start.in_checkout", lang, here=here, root=root, id=exercise_id))
+        raise UsageError(message("start.in_checkout", lang, here=here, root=root, id=exercise_id,
+                                 lang_option=lang_option(lang)))
     return Path(".")
 
 
@@ -91,4 +98,5 @@ def start_exercise(exercise_id: str, directory: Path | None, force: bool, lang: 
         click.echo(message("start.next_notebook", language, name=target.name))
     else:
         click.echo(message("start.wrote", language, stub=stub_target, statement=statement_target))
-        click.echo(message("start.next", language, name=stub_target.name, path=stub_target))
+        click.echo(message("start.next", language, name=stub_target.name, path=stub_target,
+                           lang_option=lang_option(language)))

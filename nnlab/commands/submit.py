@@ -45,7 +45,7 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
         click.echo(json.dumps(result.to_json(), indent=2))
         return
     for exercise in result.exercises:
-        echo_exercise(exercise)
+        echo_exercise(exercise, lang=language)
     echo_summary(result, lang=language)
     if report is not None:
         click.echo(f"Report: {report}")

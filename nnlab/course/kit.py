@@ -24,7 +24,7 @@ else:  # pragma: no cover - exercised on older Pythons only
 
 _DROPPED_DIRS = {"solutions", "demo", "__pycache__"}
 """Package folders a kit never carries: solutions, and sample classes built from them."""
-_KEPT_IN_EXERCISE = ("exercise.toml", "test_public.py", "__init__.py")
+_KEPT_IN_EXERCISE = ("exercise.toml", "test_public.py", "__init__.py", "titles.zh.toml")
 _SERVER_ONLY_DEPENDENCIES = ("fastapi", "uvicorn", "dask", "copydetect")
 
 
@@ -67,6 +67,10 @@ def _rewrite_exercise_toml(folder: Path) -> None:
     data["points"] = {k: v for k, v in points.items() if k in public}
     path.write_text("# Student kit: the hidden checks' points are graded on the course server.\n"
                     + dumps(data), encoding="utf-8")
+    titles = folder / "titles.zh.toml"
+    if titles.is_file():  # the public checks' Chinese titles; hidden check names go here too
+        kept = {k: v for k, v in tomllib.loads(titles.read_text(encoding="utf-8")).items() if k in public}
+        titles.write_text(dumps(kept), encoding="utf-8")
 
 
 def kit_description(course: Course, server: str | None) -> dict[str, Any]:

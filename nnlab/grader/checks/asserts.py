@@ -8,6 +8,7 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from nnlab.errors import StudentCodeError
+from nnlab.i18n import failure
 from nnlab.wire.codec import NonContiguous
 
 # (rtol, atol) per dtype: loose enough for a different but stable formula, tight enough
@@ -46,11 +47,11 @@ def assert_tensor(got: Any, what: str, shape: Sequence[int] | None = None,
                   dtype: torch.dtype | None = None) -> torch.Tensor:
     """Fails unless `got` is a plain torch.Tensor of the given shape and dtype."""
     if type(got) is not torch.Tensor:
-        raise CheckFailed(f"{what}: expected a torch.Tensor, got {type(got).__name__}")
+        raise CheckFailed(failure("not_a_tensor", what=what, got=type(got).__name__))
     if shape is not None and tuple(got.shape) != tuple(shape):
-        raise CheckFailed(f"{what}: expected shape {tuple(shape)}, got {tuple(got.shape)}")
+        raise CheckFailed(failure("shape", what=what, expected=tuple(shape), got=tuple(got.shape)))
     if dtype is not None and got.dtype != dtype:
-        raise CheckFailed(f"{what}: expected dtype {dtype}, got {got.dtype}")
+        raise CheckFailed(failure("dtype", what=what, expected=dtype, got=got.dtype))
     return got
 
 
@@ -82,17 +83,15 @@ def assert_close(got: Any, expected: torch.Tensor, what: str, family: str = "",
     exp_v = e[idx].item() if idx else e.item()
     got_v = g[idx].item() if idx else g.item()
     bad = int((excess > 0).sum().item())
-    raise CheckFailed(
-        f"{label}: {bad} of {e.numel()} values differ; worst at index {_where(idx)}: "
-        f"expected {_fmt(exp_v)}, got {_fmt(got_v)} (abs error {_fmt(abs(got_v - exp_v))}, "
-        f"tolerance {_fmt(atol)} + {_fmt(rtol)}*|expected|)"
-    )
+    raise CheckFailed(failure(
+        "close", what=label, bad=bad, total=e.numel(), index=_where(idx), expected=_fmt(exp_v),
+        got=_fmt(got_v), error=_fmt(abs(got_v - exp_v)), atol=_fmt(atol), rtol=_fmt(rtol)))
 
 
 def assert_equal(got: Any, expected: Any, what: str) -> None:
     """Fails unless two plain values (numbers, strings, tuples) are equal."""
     if got != expected:
-        raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}")
+        raise CheckFailed(failure("equal", what=what, expected=repr(expected), got=repr(got)))
 
 
 @contextlib.contextmanager
@@ -109,5 +108,6 @@ def expect_raises(exc_type: type[BaseException], what: str) -> Iterator[None]:
         if wanted in getattr(error, "mro", []):
             return
         raised = str(error).split(": ", 2)[1] if ": " in str(error) else "another error"
-        raise CheckFailed(f"{what}: expected {exc_type.__name__}, but your code raised {raised}") from None
-    raise CheckFailed(f"{what}: expected {exc_type.__name__}, but the call succeeded")
+        raise CheckFailed(failure("raised_other", what=what, expected=exc_type.__name__,
+                                  raised=raised)) from None
+    raise CheckFailed(failure("did_not_raise", what=what, expected=exc_type.__name__))
