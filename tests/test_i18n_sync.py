@@ -163,9 +163,10 @@ _BLOCK_START = re.compile(r"\s*([-*+]\s|\d+[.)]\s|#|>|\||\$\$|```|~~~|<)")
 
 def chinese_texts() -> list[tuple[str, str]]:
     """(where, text) for every Chinese text a student reads: statements, stubs, check titles,
-    exercise and unit titles, the CLI's own lines."""
+    exercise and unit titles, the CLI's own lines, failure messages and help."""
+    from nnlab.commands.localized_help import COMMAND_HELP_ZH, OPTION_HELP_ZH
     from nnlab.grader.exercise import UNIT_TITLES_ZH
-    from nnlab.i18n import MESSAGES
+    from nnlab.i18n import FAILURES, MESSAGES
 
     texts = []
     for exercise_id in EXERCISE_IDS:
@@ -174,7 +175,8 @@ def chinese_texts() -> list[tuple[str, str]]:
             if (folder / name).is_file():
                 texts.append((f"{exercise_id}/{name}", (folder / name).read_text(encoding="utf-8")))
     texts.append(("unit titles", " ".join(UNIT_TITLES_ZH.values())))
-    texts += [(f"message {key}", table["zh"]) for key, table in MESSAGES.items()]
+    texts += [(f"message {key}", table["zh"]) for key, table in {**MESSAGES, **FAILURES}.items()]
+    texts += [(f"help of {key}", text) for key, text in {**COMMAND_HELP_ZH, **OPTION_HELP_ZH}.items()]
     return texts
 
 
