@@ -10,13 +10,10 @@ from typing import Any
 
 from nnlab.course.config import Assignment, Course
 from nnlab.errors import RequestRejected
-from nnlab.grader.submission import MAX_SOURCE_BYTES, SUFFIXES, from_bytes, max_bytes
+from nnlab.grader.submission import SUFFIXES, from_bytes, max_bytes
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """The largest request body accepted (base64 makes files a third larger)."""
-MAX_FILE_BYTES = MAX_SOURCE_BYTES
-"""The largest ID.py, the same limit the grader puts on a source file (a notebook's is the
-grader's too, within the body's)."""
 MAX_FILES = 32
 _NAME_SHOWN = 80
 
@@ -39,7 +36,7 @@ def shown(text: str) -> str:
 
 def _decode(entry: Any, index: int) -> tuple[str, bytes | None, str]:
     """(name, data, problem) of one entry of the `files` list; 413 for a file over the
-    grader's size limit, counted in decoded bytes."""
+    grader's size limit (max_bytes), counted in decoded bytes."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
             or not isinstance(entry.get("content"), str):
         return f"file {index + 1}", None, 'must be {"name": "ID.py", "content": "<base64>"}'
@@ -58,8 +55,8 @@ def _decode(entry: Any, index: int) -> tuple[str, bytes | None, str]:
 
 
 def _problem(exercise_id: str, name: str, data: bytes) -> str:
-    """What the grader would say it cannot read in the file (''when it can read it): the
-    grader's own reading, so an accepted file is one the grader reads."""
+    """Why the grader could not read the file ('' when it can): the grader's own reading, so
+    an accepted file is one the grader reads."""
     read = from_bytes(exercise_id, Path(name), data)
     if read.source is not None:
         return ""
