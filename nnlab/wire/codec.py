@@ -45,9 +45,16 @@ class Handle:
 
 @dataclass(frozen=True)
 class NonContiguous:
-    """Asks the worker to rebuild this tensor as a non-contiguous (strided) view."""
+    """Asks the worker to rebuild this tensor as a non-contiguous (strided) view.
+
+    Without a layout: a stride-2 slice of the last dimension. With one: `order` lists the
+    dimensions from outermost to innermost in memory (reversed: a transpose; (0, 2, 3, 1):
+    channels_last) and `step` spaces each dimension out (2: every other element).
+    """
 
     tensor: torch.Tensor
+    order: tuple[int, ...] | None = None
+    step: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -187,7 +194,9 @@ class _Encoder:
         if isinstance(obj, torch.Tensor):
             return self.tensor(obj, {})
         if isinstance(obj, NonContiguous):
-            return self.tensor(obj.tensor, {"noncontig": True})
+            layout: Any = True if obj.order is None else {"order": list(obj.order),
+                                                          "step": list(obj.step or ())}
+            return self.tensor(obj.tensor, {"noncontig": layout})
         if isinstance(obj, OnDevice):
             return self.tensor(obj.tensor, {"to": obj.device})
         if isinstance(obj, RequiresGrad):
@@ -206,6 +215,34 @@ class _Encoder:
         if self.handle_for is not None:
             return self(self.handle_for(obj), depth)
         raise ProtocolViolation(f"cannot send a value of type {type(obj).__name__}")
+
+
+def strided_layout(shape: Sequence[int], layout: Any, device: str = "meta",
+                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """An empty tensor of `shape` laid out as `layout` asks (True: a stride-2 last dimension;
+    {"order": [...], "step": [...]}: see NonContiguous); a malformed layout is refused."""
+    n = len(shape)
+    if layout is True:
+        order, step = list(range(n)), [1] * (n - 1) + [2]
+    elif isinstance(layout, dict):
+        order, step = layout.get("order"), layout.get("step")
+    else:
+        raise ProtocolViolation("malformed tensor layout in message")
+    if not (isinstance(order, list) and all(type(d) is int for d in order)
+            and sorted(order) == list(range(n)) and isinstance(step, list)
+            and len(step) == n and all(type(s) is int and 1 <= s <= 4 for s in step)
+            and math.prod(step) <= 16):  # a spaced-out copy costs at most 16 times the tensor
+        raise ProtocolViolation("malformed tensor layout in message")
+    buffer = torch.empty([shape[d] * step[d] for d in order], dtype=dtype, device=device)
+    spaced = buffer[tuple(slice(None, None, step[d]) for d in order)]
+    return spaced.permute([order.index(d) for d in range(n)])
+
+
+def strided_copy(tensor: torch.Tensor, layout: Any) -> torch.Tensor:
+    """`tensor`'s values in a new tensor laid out as `layout` asks."""
+    out = strided_layout(list(tensor.shape), layout, device=str(tensor.device), dtype=tensor.dtype)
+    out.copy_(tensor)
+    return out
 
 
 def encode(obj: Any, handle_for: Any = None,
@@ -261,9 +298,7 @@ class _Decoder:
         else:
             tensor = flat.reshape(shape)
         if node.get("noncontig") and tensor.dim() > 0:
-            padded = torch.empty(*shape[:-1], shape[-1] * 2, dtype=dtype)
-            padded[..., ::2] = tensor
-            tensor = padded[..., ::2]
+            tensor = strided_copy(tensor, node["noncontig"])
         if node.get("to"):
             tensor = tensor.to(str(node["to"]))
         if node.get("requires_grad"):

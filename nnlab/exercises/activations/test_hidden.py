@@ -9,6 +9,10 @@ import torch.nn.functional as F
 from nnlab.grader.checks import (TOLERANCES, CheckFailed, Remote, assert_close, assert_tensor,
                                  audited_call, gradcheck_remote, noncontig, randn, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 REFERENCES: dict[str, Callable[..., torch.Tensor]] = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,

@@ -6,8 +6,12 @@ from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal, assert_tensor,
                                  audited_call, evaluate, gradcheck_remote,
-                                 load_reference_state, noncontig, parameters_of, randn,
+                                 load_reference_state, noncontig, parameters_of, randint, randn,
                                  state_dict_of, vjp)
+
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
 
 
 class Reference(nn.Module):
@@ -49,9 +53,18 @@ def _pair(result: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _random_mask(batch: int, steps: int, empty_rows: tuple[int, ...] = ()) -> torch.Tensor:
-    """A random boolean mask with at least one True per row, except the rows listed as empty."""
+    """A random boolean mask with at least one True per row, except the rows listed as empty.
+
+    Its boundary rows are there every time, at drawn places: one all True, one with a single
+    True step, and the first and the last step each a row's only sure True.
+    """
     mask = torch.rand(batch, steps) < 0.6
-    mask[torch.arange(batch), torch.randint(0, steps, (batch,))] = True
+    mask[torch.arange(batch), randint(0, steps, batch)] = True
+    rows = [r for r in torch.randperm(batch).tolist() if r not in empty_rows]
+    if len(rows) >= 2 and steps >= 2:
+        mask[rows[0]] = True
+        mask[rows[1]] = False
+        mask[rows[1], randint(0, steps, 1)] = True
     for row in empty_rows:
         mask[row] = False
     return mask

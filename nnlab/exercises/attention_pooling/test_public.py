@@ -6,6 +6,10 @@ from torch import nn
 
 from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, load_reference_state, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _pair(result: object, what: str) -> tuple:
     if not isinstance(result, (tuple, list)) or len(result) != 2:

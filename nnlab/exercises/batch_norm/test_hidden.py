@@ -10,6 +10,10 @@ from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert
                                  assert_equal, assert_tensor, audited_call, buffers_of, expect_raises,
                                  gradcheck_remote, noncontig, parameters_of, randn, state_dict_of, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
@@ -263,6 +267,14 @@ def test_stability_and_dtypes(sub):
 
 def test_invalid_inputs(sub):
     """Does it raise ValueError, as nn.BatchNorm1d does, for 1-D or 4-D inputs and one value per channel in training?"""
+    # The nearest valid inputs first: a rule that raises too widely (every batch of one
+    # sample, every L of 1) fails here, and a layer that always raises earns nothing.
+    for family, shape in (("one sample, two values per channel", (1, 3, 2)), ("two samples", (2, 3)),
+                          ("two samples of length 1", (2, 3, 1))):
+        layer, reference, label = _pair(sub, 3)
+        x = _batch(*shape)
+        assert_close(layer(x), _forward(reference.train(), x),
+                     f"{label} in training mode on a {shape} batch", family=family)
     layer = sub.MyBatchNorm1d(3)
     with expect_raises(ValueError, "MyBatchNorm1d(3) on a 1-D (3,) input"):
         layer(randn(3))

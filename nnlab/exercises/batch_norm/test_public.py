@@ -5,6 +5,10 @@ from torch import nn
 
 from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, randn, state_dict_of
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def test_train_forward_small(sub):
     """In training mode, does MyBatchNorm1d(4) normalize a (8, 4) batch like nn.BatchNorm1d?"""

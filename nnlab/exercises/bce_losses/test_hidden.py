@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nnlab.grader.checks import assert_close, expect_raises, gradcheck_remote, noncontig, randn, vjp
+from nnlab.grader.checks import (assert_close, expect_raises, gradcheck_remote, noncontig, randint,
+                                 randn, vjp)
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -38,10 +39,10 @@ def _describe(name: str, weight: torch.Tensor | None, pos_weight: torch.Tensor |
 
 def _targets(*shape: int) -> torch.Tensor:
     """Hard 0/1 labels in the first half of the last dim, soft labels in the rest."""
-    hard = torch.randint(0, 2, shape).float()
-    soft = torch.rand(*shape)
-    keep_hard = torch.arange(shape[-1]) < (shape[-1] + 1) // 2
-    return torch.where(keep_hard, hard, soft)
+    hard_columns = (shape[-1] + 1) // 2
+    hard = randint(0, 2, *shape[:-1], hard_columns).float()
+    soft = torch.rand(*shape[:-1], shape[-1] - hard_columns)
+    return torch.cat([hard, soft], dim=-1)
 
 
 def _probs(*shape: int) -> torch.Tensor:

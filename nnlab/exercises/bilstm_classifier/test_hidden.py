@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor, evaluate,
-                                 load_reference_state, noncontig, single_threaded, vjp)
+                                 load_reference_state, noncontig, randint, single_threaded, vjp)
 
 
 class _Reference(nn.Module):
@@ -86,7 +86,7 @@ def test_forward_parity(sub):
              ("one class", (20, 4, 3, 1), 5, 5)]
     for family, sizes, batch, steps in cases:
         model, reference = _pair(sub, sizes)
-        tokens = torch.randint(0, sizes[0], (batch, steps))
+        tokens = randint(0, sizes[0], batch, steps)
         assert_close(model(tokens), _expected(reference, tokens), f"BiLSTMClassifier{sizes} on "
                      f"({batch}, {steps}) token ids", family=family, atol=_ATOL32)
 
@@ -96,7 +96,7 @@ def test_last_hidden_states(sub):
     single_threaded(sub)
     sizes, batch, steps = (60, 7, 6, 4), 5, 9
     model, reference = _pair(sub, sizes)
-    tokens = torch.randint(0, sizes[0], (batch, steps))
+    tokens = randint(0, sizes[0], batch, steps)
     got = model(tokens)
     expected = _expected(reference, tokens)
     assert_tensor(got, f"BiLSTMClassifier{sizes} output", shape=expected.shape, dtype=torch.float32)
@@ -132,7 +132,7 @@ def test_batch_of_one(sub):
     model, reference = _pair(sub, sizes)
     for family, shape in (("batch of one", (1, 6)), ("one-token sequences", (3, 1)),
                           ("one sequence of one token", (1, 1))):
-        tokens = torch.randint(0, sizes[0], shape)
+        tokens = randint(0, sizes[0], *shape)
         assert_close(model(tokens), _expected(reference, tokens), f"BiLSTMClassifier{sizes} on "
                      f"{shape} token ids", family=family, atol=_ATOL32)
 
@@ -142,7 +142,7 @@ def test_token_inputs(sub):
     single_threaded(sub)
     sizes = (17, 5, 4, 3)
     model, reference = _pair(sub, sizes)
-    tokens = torch.randint(0, sizes[0], (4, 8))
+    tokens = randint(0, sizes[0], 4, 8)
     tokens[0, :] = 0
     tokens[1, :] = sizes[0] - 1
     tokens[2, ::2] = sizes[0] - 1
@@ -161,7 +161,7 @@ def test_float64(sub):
     sizes = (30, 6, 5, 4)
     model, reference = _pair(sub, sizes)
     model64 = model.double()
-    tokens = torch.randint(0, sizes[0], (3, 10))
+    tokens = randint(0, sizes[0], 3, 10)
     assert_close(model64(tokens), _expected(reference, tokens, torch.float64),
                  f"BiLSTMClassifier{sizes}.double() on (3, 10) token ids", family="float64")
 
@@ -173,7 +173,7 @@ def test_gradients(sub):
     model, reference = _pair(sub, sizes)
     model = model.double()
     ref64 = _Reference_double(reference)
-    tokens = torch.randint(0, sizes[0], (batch, steps))
+    tokens = randint(0, sizes[0], batch, steps)
     grad_out = torch.randn(batch, sizes[3], dtype=torch.float64)
     out, _, param_grads = vjp(model, [], [grad_out], module=model, extra_args=(tokens,))
     ref_out = ref64(tokens)

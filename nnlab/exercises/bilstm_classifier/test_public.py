@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import torch
 
-from nnlab.grader.checks import assert_equal, assert_tensor, state_dict_of
+from nnlab.grader.checks import assert_equal, assert_tensor, randint, state_dict_of
 
 
 def test_output_shape(sub):
     """Does BiLSTMClassifier(50, 8, 6, 3) map (4, 7) token ids to (4, 3) float32 logits?"""
     model = sub.BiLSTMClassifier(50, 8, 6, 3)
-    tokens = torch.randint(0, 50, (4, 7))
+    tokens = randint(0, 50, 4, 7)
     assert_tensor(model(tokens), "BiLSTMClassifier(50, 8, 6, 3) on (4, 7) token ids",
                   shape=(4, 3), dtype=torch.float32)
 

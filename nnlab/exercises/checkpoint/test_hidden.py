@@ -11,7 +11,7 @@ from torch import nn
 
 from nnlab.errors import StudentCodeError
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, buffers_of, evaluate,
-                                 parameters_of)
+                                 parameters_of, randint)
 
 _MODEL = "nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))"
 _ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"
@@ -41,7 +41,7 @@ def _trained(steps: int = 3, lr_after: float = 3e-3) -> tuple[nn.Module, torch.o
     optimizer = eval(_ADAM, {"torch": torch}, {"m": model})
     for _ in range(steps):
         optimizer.zero_grad()
-        F.cross_entropy(model(torch.randn(6, 5)), torch.randint(0, 3, (6,))).backward()
+        F.cross_entropy(model(torch.randn(6, 5)), randint(0, 3, 6)).backward()
         optimizer.step()
     for group in optimizer.param_groups:
         group["lr"] = lr_after  # as a scheduler would have left it
@@ -227,7 +227,7 @@ def test_resumes_identically(sub):
     _save(sub, path, model, optimizer, 5)
     fresh_model, fresh_optimizer = _fresh(sub)
     _load(sub, path, fresh_model, fresh_optimizer)
-    x, y = torch.randn(6, 5), torch.randint(0, 3, (6,))
+    x, y = torch.randn(6, 5), randint(0, 3, 6)
     # The next training step, run by trusted code on the objects load_checkpoint was given.
     evaluate(sub, "(o.zero_grad(), F.cross_entropy(m(x), y).backward(), o.step(), None)[3]",
              label="one more training step", m=fresh_model,

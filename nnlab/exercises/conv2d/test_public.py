@@ -6,6 +6,10 @@ import torch.nn.functional as F
 
 from nnlab.grader.checks import assert_close, assert_tensor, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def test_output_shape(sub):
     """Does conv2d map a (2, 3, 7, 9) input and a (4, 3, 3, 3) kernel to (2, 4, 5, 7)?"""

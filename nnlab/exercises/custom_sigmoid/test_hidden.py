@@ -11,6 +11,10 @@ from nnlab.grader.checks import (CheckFailed, GradingContext, Remote, RequiresGr
                                  assert_tensor, audited_call, evaluate, gradcheck_remote,
                                  noncontig, randn, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _randn(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, scale: float = 1.0) -> torch.Tensor:
     """randn for any shape, 0-d included."""

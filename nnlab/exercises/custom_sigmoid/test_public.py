@@ -5,6 +5,10 @@ import torch
 
 from nnlab.grader.checks import CheckFailed, assert_close, randn, vjp
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def test_forward_small(sub):
     """Does custom_sigmoid match torch.sigmoid on a small (4, 5) batch?"""

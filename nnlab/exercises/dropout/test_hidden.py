@@ -17,6 +17,10 @@ from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert
                                  audited_call, expect_raises, noncontig, parameters_of,
                                  randn, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 # (p, shape): about 10^5 elements per case, so the fraction's standard deviation is <= 0.0016.
 FRACTION_CASES = [(0.1, (500, 200)), (0.3, (250, 400)), (0.5, (100, 1000)), (0.8, (400, 250)),
                   (0.95, (200, 500))]

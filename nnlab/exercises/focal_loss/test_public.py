@@ -6,6 +6,10 @@ import torch.nn.functional as F
 
 from nnlab.grader.checks import assert_close, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _binary(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     # torchvision.ops.sigmoid_focal_loss with alpha=0.25, gamma=2, reduction='mean', in float64.

@@ -10,6 +10,10 @@ from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert
                                  audited_call, evaluate, gradcheck_remote, noncontig, randn,
                                  vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _expected(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.relu(x.double() + b.double()).to(x.dtype)

@@ -10,6 +10,10 @@ from nnlab.errors import StudentCodeError
 from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert_detached,
                                  assert_tensor, audited_call, evaluate, noncontig, randn)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 Analytic = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 # fn(x) = <formula>, built in the worker: the formula is the check's data (torch ops on x).

@@ -8,6 +8,10 @@ import torch
 from nnlab.errors import StudentCodeError
 from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, evaluate, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 # fn(x) = <formula>, built in the worker: the formula is the check's data (torch ops on x).
 FUNCTION = "eval('lambda x: ' + formula)"
 

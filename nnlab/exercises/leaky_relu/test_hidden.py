@@ -8,6 +8,10 @@ from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert
                                  assert_not_view_of_input, assert_tensor, audited_call, buffers_of,
                                  gradcheck_remote, noncontig, parameters_of, randn, state_dict_of, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _expected(x: torch.Tensor, slope: float) -> torch.Tensor:
     # The reference in float64 from a pristine copy, cast back to the input's dtype.

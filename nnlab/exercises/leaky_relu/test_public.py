@@ -6,6 +6,10 @@ import torch.nn.functional as F
 
 from nnlab.grader.checks import assert_close, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _expected(x: torch.Tensor, slope: float) -> torch.Tensor:
     # The reference in float64 from a pristine copy, cast back to the input's dtype.

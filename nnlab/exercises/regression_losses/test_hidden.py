@@ -10,6 +10,10 @@ import torch.nn.functional as F
 from nnlab.grader.checks import (assert_close, audited_call, expect_raises,
                                  gradcheck_remote, noncontig, randn, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 REDUCTIONS = ("none", "mean", "sum")
 TORCH_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "mse_loss": F.mse_loss, "l1_loss": F.l1_loss, "smooth_l1_loss": F.smooth_l1_loss,

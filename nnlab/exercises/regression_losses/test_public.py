@@ -5,6 +5,10 @@ import torch.nn.functional as F
 
 from nnlab.grader.checks import assert_close, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def test_mse_small(sub):
     """Does mse_loss match F.mse_loss on a small (4, 5) batch with the default reduction?"""

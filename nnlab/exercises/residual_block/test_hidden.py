@@ -12,6 +12,10 @@ from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal
                                  load_reference_state, noncontig, parameters_of, randn,
                                  state_dict_of, vjp)
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 LAYOUT = ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear", "BatchNorm1d"]
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 

@@ -8,6 +8,10 @@ from torch import nn
 
 from nnlab.grader.checks import assert_close, assert_tensor, load_reference_state, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 def _reference(hidden_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(hidden_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU(),

@@ -14,6 +14,10 @@ from nnlab.grader.checks import (CheckFailed, Remote, assert_close, assert_equal
 
 from .test_public import Block
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 RESNET18_PARAMETERS = 11_186_442
 
 

@@ -9,6 +9,10 @@ from torch import nn
 
 from nnlab.grader.checks import assert_close, assert_tensor, load_reference_state, randn
 
+# The statement says the caller's inputs are left as they were: every call through
+# `sub` (and what it returns) is audited, in every check, edge cases included.
+AUDIT_INPUTS = True
+
 
 class Block(nn.Module):
     """The grader's BasicBlock, written with torch.nn (also the reference of test_hidden.py

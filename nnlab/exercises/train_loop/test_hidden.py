@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, buffers_of, evaluate,
-                                 parameters_of)
+                                 parameters_of, randint)
 
 Loader = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -30,7 +30,7 @@ def _regression(sizes: tuple[int, ...], features: int, outputs: int, scale: floa
 
 
 def _classification(sizes: tuple[int, ...], features: int, classes: int) -> Loader:
-    return [(torch.randn(n, features, dtype=torch.float64), torch.randint(0, classes, (n,)))
+    return [(torch.randn(n, features, dtype=torch.float64), randint(0, classes, n))
             for n in sizes]
 
 
@@ -212,6 +212,12 @@ def test_gradient_clipping(sub):
         unclipped = _reference(_MLP, state, _SGD, "nn.MSELoss()", loader)
         _assert_params(parameters_of(trained.model), unclipped.model, f"large gradients, {what}",
                        rtol=1e-5, atol=1e-8)
+    # 0.0 is a limit like any other, not "no limit" (`if max_grad_norm:` reads it as None):
+    # every step's gradient is scaled to zero.
+    trained = _student(sub, _MLP, state, _SGD, "nn.MSELoss()", loader, max_grad_norm=0.0)
+    zeroed = _reference(_MLP, state, _SGD, "nn.MSELoss()", loader, max_grad_norm=0.0)
+    _assert_params(parameters_of(trained.model), zeroed.model, "large gradients, max_grad_norm=0.0",
+                   rtol=1e-5, atol=1e-8)
 
 
 def test_training_mode(sub):

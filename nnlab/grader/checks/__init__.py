@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from nnlab.grader.checks.asserts import (TOLERANCES, CheckFailed, assert_close, assert_equal,
-                                         assert_tensor, expect_raises, noncontig, randn)
+                                         assert_tensor, expect_raises, noncontig, randint, randn)
 from nnlab.grader.checks.context import CheckBoard, GradingContext, is_timing_check, timing
-from nnlab.grader.checks.meta import (assert_detached, assert_not_view_of_input,
-                                      assert_same_tensor_returned, audited_call, meta_of)
+from nnlab.grader.checks.meta import (AUDIT_SETTING, AuditedRemote, assert_detached,
+                                      assert_not_view_of_input, assert_same_tensor_returned,
+                                      audited, audited_call, meta_of)
 from nnlab.grader.checks.remote import (buffers_of, call_returning_args, evaluate, gradcheck_remote,
                                         load_reference_state, parameters_of, remote_function,
                                         repr_of, single_threaded, state_dict_of, vjp)
@@ -20,11 +21,11 @@ __all__ = [
     # what a check knows, and how it is marked
     "GradingContext", "CheckBoard", "timing", "is_timing_check",
     # inputs and verdicts
-    "CheckFailed", "TOLERANCES", "randn", "noncontig", "assert_tensor", "assert_close",
+    "CheckFailed", "TOLERANCES", "randn", "randint", "noncontig", "assert_tensor", "assert_close",
     "assert_equal", "expect_raises", "NonContiguous", "RequiresGrad",
     # what a returned tensor was in the worker, and what a call did to its inputs
     "assert_detached", "assert_not_view_of_input", "assert_same_tensor_returned", "meta_of",
-    "audited_call",
+    "audited_call", "audited", "AuditedRemote", "AUDIT_SETTING",
     # the submission's objects in the worker
     "Remote", "evaluate", "call_returning_args", "single_threaded", "vjp", "remote_function",
     "gradcheck_remote", "parameters_of", "buffers_of", "state_dict_of", "load_reference_state",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 from typing import Any, Iterator, Sequence
 
@@ -9,7 +10,7 @@ import torch
 
 from nnlab.errors import StudentCodeError
 from nnlab.i18n import failure
-from nnlab.wire.codec import NonContiguous
+from nnlab.wire.codec import NonContiguous, strided_layout
 
 # (rtol, atol) per dtype: loose enough for a different but stable formula, tight enough
 # that a wrong constant or a missing term fails.
@@ -30,9 +31,75 @@ def randn(*shape: int, dtype: torch.dtype = torch.float32, scale: float = 1.0) -
     return torch.randn(shape, dtype=torch.float64).mul_(scale).to(dtype)
 
 
-def noncontig(t: torch.Tensor) -> NonContiguous:
-    """Sends `t` to the worker as a non-contiguous view with the same values."""
-    return NonContiguous(t)
+def randint(low: int, high: int, *shape: int, dtype: torch.dtype = torch.int64) -> torch.Tensor:
+    """Integers in [low, high) from the check's seeded generator, like torch.randint, where
+    `low` and `high - 1` each appear at least once (at drawn places) when there is room.
+
+    A discrete draw that may miss its boundary values passes code that is wrong only there
+    (an embedding with padding_idx=0, a class index off by one) on some seeds and not others.
+    """
+    values = torch.randint(low, high, shape, dtype=torch.int64)
+    flat = values.view(-1)
+    if flat.numel() >= 2 and high - low >= 2:
+        first, second = torch.randperm(flat.numel())[:2].tolist()
+        flat[first], flat[second] = low, high - 1
+    elif flat.numel() == 1:  # room for one: either boundary
+        flat[0] = (low, high - 1)[int(torch.randint(0, 2, ()))]
+    return values.to(dtype)
+
+
+def noncontig(t: torch.Tensor, channels_last: bool = True) -> NonContiguous:
+    """Sends `t` to the worker as a non-contiguous view with the same values.
+
+    The layout depends on the check's seed and the tensor (so a run is reproducible, and
+    drawing it takes nothing from the check's random stream): a transpose, a permutation,
+    channels_last for 4-D, or strides on inner dimensions, chosen among those on which no
+    two neighbouring dimensions can be merged by `.view`, so code that works only on
+    contiguous memory fails whichever layout is drawn. `.reshape` works on every one.
+    `channels_last=False` leaves channels_last out, for a model whose statement allows
+    `.view` after a convolution (a convolution keeps channels_last in its output).
+    """
+    layouts = noncontig_layouts(tuple(t.shape), channels_last)
+    if not layouts:
+        return NonContiguous(t)
+    digest = hashlib.blake2b(repr((torch.initial_seed(), tuple(t.shape), str(t.dtype))).encode()
+                             + t.detach().reshape(-1)[:64].cpu().numpy().tobytes(),
+                             digest_size=8).digest()
+    order, step = layouts[int.from_bytes(digest, "little") % len(layouts)]
+    return NonContiguous(t, order, step)
+
+
+def noncontig_layouts(shape: tuple[int, ...], channels_last: bool = True
+                      ) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The (order, step) layouts `noncontig` may send a tensor of `shape` in: non-contiguous,
+    and, where the shape has two dimensions of size > 1, with no mergeable neighbours."""
+    n = len(shape)
+    if n == 0 or math.prod(shape) <= 1:
+        return []
+    ident, ones = tuple(range(n)), (1,) * n
+    candidates = [(ident, (2,) * n), (ident, (2,) * (n - 1) + (1,)), (ident[::-1], ones)]
+    if n >= 2:
+        swapped = ident[:-2] + (n - 1, n - 2)
+        candidates += [(swapped, ones), (swapped, (2,) * (n - 2) + (1, 1)),
+                       (ident[1:] + (0,), ones), (ident[1:] + (0,), (1,) + (2,) * (n - 1))]
+    if n == 4 and channels_last:
+        candidates += [((0, 2, 3, 1), ones), ((0, 2, 3, 1), (1, 1, 2, 1))]
+    usable = []
+    for order, step in dict.fromkeys(candidates):
+        if math.prod(step) > 16:
+            continue
+        meta = strided_layout(shape, {"order": list(order), "step": list(step)})
+        if not meta.is_contiguous():
+            usable.append(((order, step), _no_mergeable_neighbours(meta)))
+    strict = [layout for layout, unmergeable in usable if unmergeable]
+    return strict or [layout for layout, _ in usable]
+
+
+def _no_mergeable_neighbours(t: torch.Tensor) -> bool:
+    """Whether `.view` can merge no two neighbouring dimensions of size > 1 of `t`
+    (dimensions of size 1 merge with anything, so they are left out)."""
+    dims = [(size, stride) for size, stride in zip(t.shape, t.stride()) if size > 1]
+    return all(outer[1] != inner[1] * inner[0] for outer, inner in zip(dims, dims[1:]))
 
 
 def _fmt(x: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from nnlab.grader.checks.asserts import CheckFailed, assert_tensor
-from nnlab.grader.session import Remote, remote_label, remote_session
+from nnlab.grader.session import Remote, handle_of, remote_label, remote_session
 from nnlab.wire.codec import TensorMeta, tensor_meta
 
 
@@ -71,3 +71,34 @@ def audited_call(target: Remote, args: Sequence[Any], kwargs: dict[str, Any] | N
         raise CheckFailed(f"{remote_label(target)} must leave what the caller passed in as it was, "
                           f"but {listed}{more}")
     return result
+
+
+AUDIT_SETTING = "AUDIT_INPUTS"
+"""A check file that sets this module-level name to True gets an auditing `sub` in every
+check: each call through it (and through what it returns) is an `audited_call`."""
+
+
+class AuditedRemote(Remote):
+    """A Remote whose every call is audited: the caller's tensors and modules must come out
+    of it as they went in. Attributes it reads and objects calls return are audited too, so
+    `sub.Model(...)(x)` and `sub.fn(x)` both are."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return audited(Remote.__getattr__(self, name))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        result = audited_call(self, args, kwargs)
+        if isinstance(result, Remote):
+            # Named as a plain call names it ("Model(3, 4)"), not by the request ("running ...").
+            label = remote_label(result).removeprefix("running ")
+            return AuditedRemote(remote_session(result), handle_of(result), label)
+        return result
+
+
+def audited(value: Any) -> Any:
+    """`value` with every later call through it audited, when it is a worker object."""
+    if isinstance(value, Remote) and not isinstance(value, AuditedRemote):
+        return AuditedRemote(remote_session(value), handle_of(value), remote_label(value))
+    return value
