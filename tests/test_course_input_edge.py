@@ -108,6 +108,14 @@ def test_a_lone_surrogate_gets_an_answer_that_can_be_read(edge: dict[str, Any], 
     assert "\\ud800" in detail and "\ud800" not in detail
 
 
+def test_any_error_quoting_a_lone_surrogate_can_be_encoded(edge: dict[str, Any]) -> None:
+    """Does an error whose message quotes the request as sent (an adjustment's unknown field)
+    still answer a 4xx whose JSON decodes, the surrogate escaped?"""
+    status, _, body = call(edge["served"].url, "POST", "/api/v1/assignments/hw1/adjustments",
+                           edge["tokens"]["instructor"], raw=encoded({"student": "ada", "\udc80": 1}))
+    assert status == 422 and "\\udc80" in body["detail"] and "\udc80" not in body["detail"]
+
+
 @pytest.mark.parametrize("over", [1, 2])
 def test_a_file_just_over_the_limit_is_a_413(edge: dict[str, Any], over: int) -> None:
     """Is a file 1 or 2 bytes over the grader's limit refused with 413, counted in decoded bytes?"""
