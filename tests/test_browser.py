@@ -161,3 +161,41 @@ def test_demo_reports_open_cleanly(browser: Any, tmp_path: Path) -> None:
         page = Opened(browser, path)
         assert page.errors == [], path.name
         assert page.js("() => document.querySelector('h1').textContent") == f"Score report: {path.stem}"
+
+
+def test_the_checks_table_fits_a_1280_px_screen(browser: Any, big_report: Path) -> None:
+    """With 24 exercises' long check names, does the checks table fit the screen's width, every
+    column (the outcome counts and runs included) visible without scrolling sideways?"""
+    opened = Opened(browser, big_report / "index.html")
+    fits = opened.js("() => { const s = document.querySelector('#check-pass-rates').parentElement;"
+                     " return [s.scrollWidth, s.clientWidth]; }")
+    assert fits[0] <= fits[1], f"the checks table is {fits[0]} px wide in a {fits[1]} px box"
+
+
+def test_needs_a_look_leaves_no_hole_under_a_short_card(browser: Any, big_report: Path) -> None:
+    """Does each card of 'Needs a look' start right under the card above it (or at the top),
+    instead of below a row as tall as the longest card, leaving a blank area?"""
+    opened = Opened(browser, big_report / "index.html")
+    boxes = opened.js("""() => {
+        const top = document.querySelector('#attention .cards').getBoundingClientRect().top;
+        return Array.from(document.querySelectorAll('#attention .card')).map(c => {
+            const b = c.getBoundingClientRect();
+            return [b.left, b.right, b.top - top, b.bottom - top]; }); }""")
+    assert len(boxes) >= 4
+    for left, right, top, _ in boxes:
+        if top < 2:
+            continue
+        above = [b for b in boxes if b[0] < right and b[1] > left and b[3] <= top + 1]
+        assert above and top - max(b[3] for b in above) <= 24, (boxes, top)
+
+
+def test_the_distribution_legend_covers_no_bar(browser: Any, tmp_path: Path) -> None:
+    """Is the legend of the score distribution drawn outside the plot, so that it hides no bar
+    (the 0% bar sits in the corner a legend inside would take)?"""
+    results = synthetic_class(40)
+    write_class_report(results, [e.id for e in results[0].exercises], tmp_path)
+    opened = Opened(browser, tmp_path / "index.html")
+    legend, plot = opened.js("""() => ['legend_1', 'patch_2'].map(id => {
+        const b = document.getElementById('score-distribution-' + id).getBoundingClientRect();
+        return [b.top, b.bottom]; })""")
+    assert legend[1] <= plot[0] + 1, (legend, plot)

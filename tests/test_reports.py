@@ -415,3 +415,63 @@ def test_the_closing_line_names_every_file_written(report_dir: Path) -> None:
     for name in ("index.html", "students/", "scores.csv", "canvas.csv", "results.json"):
         assert str(report_dir / name) in line, name
     assert "similarity.csv" not in line  # not written here, so not named
+
+
+# ---------------------------------------------------------------- states kept apart
+
+
+def _nothing(student: str) -> SubmissionResult:
+    missing = ExerciseResult("my_linear", "A linear layer", (), 5.0, "my_linear.py was not submitted",
+                             submitted=False)
+    return submission(student, missing)
+
+
+def test_a_student_who_handed_in_nothing_is_not_a_grading_problem(tmp_path: Path) -> None:
+    """Is a student who handed in nothing listed under 'Nothing handed in', not under 'Might be
+    a grading problem' (which then says nothing looks off)?"""
+    from nnlab.reports import render_class_report
+
+    html = render_class_report([submission("alice", linear(Outcome.PASSED, Outcome.PASSED)),
+                                _nothing("zed")], ["my_linear"])
+    flags = html[html.index('<div class="card flags">'):]
+    flags = flags[:flags.index("</div>")]
+    assert "zed" not in flags and "Nothing looks off" in flags
+    card = html[html.index('id="nothing-handed-in"'):]
+    assert "zed" in card[:card.index("</div>")]
+
+
+def test_a_late_perfect_submission_keeps_full_marks_and_shows_the_penalty_apart(tmp_path: Path) -> None:
+    """A perfect submission two days late at 10% a day: do the exercise statistics still count
+    full marks (the checks' verdict), while the total, scores.csv and the student's page show the
+    grade after the penalty, saying what the checks gave?"""
+    from nnlab.reports import LatePenalty
+
+    perfect = submission("ana", linear(Outcome.PASSED, Outcome.PASSED))
+    write_class_report([perfect, submission("bo", linear(Outcome.PASSED, Outcome.FAILED))],
+                       ["my_linear"], tmp_path, late={"ana": LatePenalty(2, 0.8)})
+    page = Page((tmp_path / "index.html").read_text(encoding="utf-8"))
+    stats = page.rows("exercise-stats")["my_linear"]
+    assert stats[-1] == "1 (50%)"  # full marks: ana (late) counts, bo does not
+    ana = page.rows("scores")["ana"]
+    assert ana[1] == "5" and ana[-1].startswith("4 / 5") and "−20%" in ana[-1]
+    with (tmp_path / "scores.csv").open(newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert float(rows["ana"]["total"]) == 4.0 and float(rows["ana"]["my_linear"]) == 4.0
+    student = " ".join((tmp_path / "students" / "ana.html").read_text(encoding="utf-8").split())
+    assert "2 days late: the checks gave 5" in student and "takes 20%" in student
+
+
+def test_the_headline_mean_and_the_charts_mean_are_one_number() -> None:
+    """With a mean total of exactly 54.5%, do the headline and the distribution chart show the
+    same whole percentage?"""
+    from nnlab.reports import render_class_report
+
+    # Totals 100% and 9%: mean 54.5%, which float arithmetic puts a hair above or below.
+    results = [submission("a", linear(Outcome.PASSED, Outcome.PASSED)),
+               submission("b", ExerciseResult("my_linear", "A linear layer", (
+                   check("forward matches nn.Linear", Outcome.PASSED, 0.45, visible=True),
+                   check("speed", Outcome.FAILED, 4.55)), 5.0))]
+    html = render_class_report(results, ["my_linear"])
+    headline = re.search(r'<span class="value">([^<]+)</span><span class="what">mean total', html)
+    assert headline is not None
+    assert headline.group(1) == "55%" and "mean 55%" in html and "mean 54%" not in html

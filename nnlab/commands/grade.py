@@ -178,7 +178,7 @@ def grade_class(options: GradeOptions) -> None:
     from nnlab.course.policy import apply_gradebook
     from nnlab.engine.classroom import list_students, stray_files
     from nnlab.engine.store import ResultStore, remember_run
-    from nnlab.reports import write_class_report
+    from nnlab.reports import LatePenalty, write_class_report
     from nnlab.review.adjustments import read_adjustments
 
     students = list_students(options.class_dir)
@@ -205,10 +205,14 @@ def grade_class(options: GradeOptions) -> None:
     counted, unmatched = apply_gradebook(
         [results[s.name] for s in students], (book.adjustment_rows() if book else []) + adjustment_rows,
         book.late_days() if book else {}, book.late_penalty_per_day if book else 0.0)
-    ordered = [c.final for c in counted]
+    # The reports show the late penalty apart from what the checks gave; their CSVs apply it.
+    days = book.late_days() if book else {}
+    late = {c.adjusted.student or "": LatePenalty(days.get(c.adjusted.student or "", 0), c.factor)
+            for c in counted if c.factor < 1.0}
+    ordered = [c.adjusted for c in counted]
     for row in unmatched:
         click.echo(f"nnlab: warning: adjustment not applied: {row.describe()}", err=True)
-    write_class_report(ordered, chosen.ids, options.out_dir, unmatched_adjustments=unmatched,
+    write_class_report(ordered, chosen.ids, options.out_dir, unmatched_adjustments=unmatched, late=late,
                        extra_sections=_similarity(options, chosen.ids))
     if lost:
         click.echo(f"{len(lost)} student(s) could not be graded (infrastructure error, scored zero): "

@@ -170,12 +170,15 @@ class CourseServer:
             return path.read_text(encoding="utf-8")
 
     def report_html(self, assignment: Assignment) -> str:
-        from nnlab.reports import render_class_report
-        from nnlab.results import result_from_json
+        from nnlab.reports import LatePenalty, render_class_report
 
-        counted, unmatched = gradebook.counted_with_unmatched(self.db, assignment)
-        return render_class_report([result_from_json(r) for r in counted], assignment.exercises,
-                                   unmatched_adjustments=unmatched)
+        counted = gradebook.grades(self.db, assignment)
+        unmatched = sorted((u for g in counted for u in g.unmatched), key=lambda u: u.seq)
+        # What the checks gave (adjusted), with each late penalty shown apart on the total.
+        late = {g.result.student or "": LatePenalty(int(g.row["late_days"]), g.factor)
+                for g in counted if g.row is not None and g.factor < 1.0}
+        return render_class_report([g.result for g in counted], assignment.exercises,
+                                   unmatched_adjustments=unmatched, late=late)
 
 
 async def read_body(request: Request) -> bytes:

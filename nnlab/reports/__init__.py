@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from nnlab.reports.canvas import write_canvas_csv
-from nnlab.reports.classview import ExtraSection
+from nnlab.reports.classview import ExtraSection, LatePenalty
 from nnlab.reports.export import write_results_json, write_scores_csv
 from nnlab.reports.render import (
     render_class_report,
@@ -23,6 +23,7 @@ from nnlab.reports.summaries import (
 
 __all__ = [
     "ExtraSection",
+    "LatePenalty",
     "check_pass_rates",
     "check_records",
     "exercise_ids_in",

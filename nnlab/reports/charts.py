@@ -69,10 +69,13 @@ def _attribute(text: str) -> str:
     return str(Markup.escape(text))
 
 
-def score_distribution(fractions: Sequence[float]) -> Markup:
-    """Histogram of the students' totals in percent of the maximum, with mean and median marked."""
+def score_distribution(fractions: Sequence[float], mean: float, median: float) -> Markup:
+    """Histogram of the students' totals in percent of the maximum, with the `mean` and `median`
+    (0..1, the numbers the page's headline shows, so chart and headline agree) marked."""
     import matplotlib
     from matplotlib.ticker import MaxNLocator
+
+    from nnlab.reports.render import format_percent
 
     values = np.asarray(fractions, dtype=float) * 100.0
     with matplotlib.rc_context(_RC):
@@ -80,11 +83,13 @@ def score_distribution(fractions: Sequence[float]) -> Markup:
         ax = fig.add_subplot()
         ax.hist(values, bins=np.linspace(0, 100, 21), color=ACCENT, edgecolor="white", linewidth=0.6)
         if values.size:
-            ax.axvline(float(np.mean(values)), color=RED, linestyle="--", linewidth=1.2,
-                       label=f"mean {np.mean(values):.0f}%")
-            ax.axvline(float(np.median(values)), color="#1f2328", linewidth=1.2,
-                       label=f"median {np.median(values):.0f}%")
-            ax.legend(frameon=False, loc="upper left")
+            ax.axvline(mean * 100.0, color=RED, linestyle="--", linewidth=1.2,
+                       label=f"mean {format_percent(mean)}")
+            ax.axvline(median * 100.0, color="#1f2328", linewidth=1.2,
+                       label=f"median {format_percent(median)}")
+            # Above the plot, not inside it: inside, a corner legend hides the 0% or 100% bar.
+            ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.0),
+                      borderaxespad=0.2)
         ax.set_xlim(0, 100)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
         ax.set_xlabel("total score, % of the maximum")

@@ -46,6 +46,22 @@ class ExtraSection:
     """Start folded in a <details> element."""
 
 
+@dataclass(frozen=True)
+class LatePenalty:
+    """A student's late penalty, which the reports show apart from what the checks gave: the
+    exercise cells, statistics and charts of quality read the checks; the total is the grade."""
+
+    days: int
+    """Started days late."""
+    factor: float
+    """What the penalty leaves of the score, 0..1 (0.8 for 20% off)."""
+
+    @property
+    def penalty(self) -> float:
+        """The share taken, 0..1."""
+        return round(1.0 - self.factor, 6)
+
+
 class Describable(Protocol):
     """Anything that says in one line what went wrong (an adjustment that matched nothing)."""
 
@@ -113,18 +129,25 @@ def adjustment_rows(results: Sequence[SubmissionResult], hrefs: Sequence[str | N
 
 
 def score_rows(results: Sequence[SubmissionResult], ids: Sequence[str], table: pd.DataFrame,
-               hrefs: Sequence[str | None]) -> list[dict[str, Any]]:
-    """One row per student for the class score table: per-exercise cells and the total."""
+               hrefs: Sequence[str | None],
+               late: Mapping[str, LatePenalty] | None = None) -> list[dict[str, Any]]:
+    """One row per student for the class score table: per-exercise cells (what the checks gave,
+    adjusted) and the total (the grade: after the late penalty, if any; `checked` before it)."""
+    late = late or {}
     rows = []
     for result, href, scores in zip(results, hrefs, table.itertuples(index=False)):
         graded = {e.id: e for e in result.exercises}
         cells = [_cell(graded.get(i), value) for i, value in zip(ids, scores[1:-1])]
-        total = float(scores[-1])
+        penalty = late.get(scores[0])
+        checked = float(scores[-1])
+        total = round(checked * penalty.factor, 6) if penalty else checked
         rows.append({
-            "label": scores[0], "href": href, "cells": cells, "total": total,
+            "label": scores[0], "href": href, "cells": cells, "total": total, "checked": checked,
+            "late": penalty if penalty and penalty.days else None,
             "max_score": result.max_score,
             "fraction": total / result.max_score if result.max_score else 0.0,
             "missing": sum(1 for c in cells if c["cls"] in ("ns", "ng")),
+            "handed_in": any(e.submitted for e in result.exercises),
         })
     return rows
 
@@ -190,11 +213,8 @@ def _flags(results: Sequence[SubmissionResult], checks: list[dict[str, Any]],
             flags.append({"kind": "exercise", "what": ex["exercise"],
                           "why": f"{ex['unrunnable']} of {ex['submitted']} files could not run at all "
                                  f"(syntax error, empty file or banned API)"})
-    graded_out = [r["label"] for r in rows if r["missing"] == len(r["cells"]) and r["cells"]]
-    if graded_out:
-        flags.append({"kind": "students", "what": f"{len(graded_out)} student(s)",
-                      "why": "handed in nothing that was graded: " + ", ".join(graded_out[:20])
-                             + (" …" if len(graded_out) > 20 else "")})
+    # A student who handed in nothing is not a grading problem (and may still be working while
+    # the assignment is open): they are listed apart, under "Nothing handed in".
     return flags
 
 
@@ -215,33 +235,46 @@ def _chart_inputs(results: Sequence[SubmissionResult], ids: Sequence[str], table
     return fractions, handed_in, table["total"].to_numpy(dtype=float)
 
 
-def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[str],
-                  hrefs: Sequence[str | None], timings: Timings,
-                  render_section: Callable[[ExtraSection], Markup],
-                  extra_sections: Sequence[ExtraSection] = (),
-                  unmatched_adjustments: Sequence[Describable] = ()) -> dict[str, Any]:
-    """Every value class.html.j2 reads."""
-    with timings.step("summaries"):
-        table = summaries.score_table(results, exercise_ids)
-        ids = list(table.columns[1:-1])
-        exercises = _exercise_rows(summaries.exercise_stats(results, ids))
-        checks = summaries.ranked_checks(summaries.check_pass_rates(results)).to_dict("records")
-        rows = score_rows(results, ids, table, hrefs)
+def _charts(results: Sequence[SubmissionResult], ids: Sequence[str], table: pd.DataFrame,
+            exercises: list[dict[str, Any]], rows: list[dict[str, Any]], centre: tuple[float, float],
+            timings: Timings) -> tuple[np.ndarray, dict[str, Markup | None]]:
+    """(handed-in flags, the three charts); `centre` is the (mean, median) the headline shows."""
     fractions, handed_in, totals = _chart_inputs(results, ids, table, exercises)
-    max_total = max((r.max_score for r in results), default=0.0)
     chart: dict[str, Markup | None] = {"distribution": None, "exercises": None, "heat_map": None}
     if rows:
         with timings.step("chart: score distribution"):
-            chart["distribution"] = charts.score_distribution([r["fraction"] for r in rows])
+            chart["distribution"] = charts.score_distribution([r["fraction"] for r in rows], *centre)
     if rows and ids:
         with timings.step("chart: per exercise"):
             chart["exercises"] = charts.exercise_distributions(ids, fractions, handed_in)
         with timings.step("chart: heat map"):
             chart["heat_map"] = charts.heat_map(ids, fractions, handed_in, totals)
+    return handed_in, chart
+
+
+def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[str],
+                  hrefs: Sequence[str | None], timings: Timings,
+                  render_section: Callable[[ExtraSection], Markup],
+                  extra_sections: Sequence[ExtraSection] = (),
+                  unmatched_adjustments: Sequence[Describable] = (),
+                  late: Mapping[str, LatePenalty] | None = None) -> dict[str, Any]:
+    """Every value class.html.j2 reads. `results` are what the checks gave (adjusted); `late`
+    (by student) applies only to the totals: the grade, its distribution, who is struggling."""
+    with timings.step("summaries"):
+        table = summaries.score_table(results, exercise_ids)
+        ids = list(table.columns[1:-1])
+        exercises = _exercise_rows(summaries.exercise_stats(results, ids))
+        checks = summaries.ranked_checks(summaries.check_pass_rates(results)).to_dict("records")
+        rows = score_rows(results, ids, table, hrefs, late)
+    max_total = max((r.max_score for r in results), default=0.0)
+    fractions_total = [r["fraction"] for r in rows]
+    # One mean and one median, computed once: the headline and the chart show the same numbers.
+    mean = float(np.mean(fractions_total)) if rows else float("nan")
+    median = float(np.median(fractions_total)) if rows else float("nan")
+    handed_in, chart = _charts(results, ids, table, exercises, rows, (mean, median), timings)
     with timings.step("extra sections"):
         extras = [{"title": s.title, "anchor": s.anchor or _anchor(s.title), "folded": s.folded,
                    "html": render_section(s)} for s in extra_sections]
-    fractions_total = [r["fraction"] for r in rows]
     return {
         "n_students": len(results),
         "exercises": exercises,
@@ -250,6 +283,7 @@ def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[st
         "any_not_graded": any(c["cls"] == "ng" for r in rows for c in r["cells"]),
         "any_not_submitted": any(c["cls"] == "ns" for r in rows for c in r["cells"]),
         "any_adjusted": any(c["adjusted"] for r in rows for c in r["cells"]),
+        "any_late": any(r["late"] for r in rows),
         "adjustments": adjustment_rows(results, hrefs),
         "unmatched_adjustments": [u.describe() for u in unmatched_adjustments],
         "outcomes": summaries.OUTCOMES,
@@ -257,12 +291,13 @@ def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[st
         "extras": extras,
         "glance": {
             "max_total": max_total,
-            "mean": float(np.mean(fractions_total)) if rows else float("nan"),
-            "median": float(np.median(fractions_total)) if rows else float("nan"),
+            "mean": mean,
+            "median": median,
             "not_submitted": int((~handed_in).sum()) if rows and ids else 0,
             "files": len(rows) * len(ids),
         },
         "struggling": _struggling(rows),
+        "nothing_handed_in": [r for r in rows if not r["handed_in"]],
         "struggling_below": STRUGGLING_BELOW,
         "hardest": sorted((e for e in exercises if not math.isnan(e["mean_fraction"])),
                           key=lambda e: e["mean_fraction"])[:5],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 import nnlab
 from nnlab.results import ExerciseResult, Outcome, SubmissionResult, format_seconds
 from nnlab.reports import canvas, export, summaries
-from nnlab.reports.classview import Describable, ExtraSection, Timings, class_context
+from nnlab.reports.classview import Describable, ExtraSection, LatePenalty, Timings, class_context
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -35,10 +35,14 @@ def format_number(value: float | None, digits: int = 2) -> str:
 
 
 def format_percent(fraction: float | None) -> str:
-    """A 0..1 fraction as a whole percentage: 2/3 -> '67%'."""
+    """A 0..1 fraction as a whole percentage, halves rounded up: 2/3 -> '67%', 0.545 -> '55%'.
+
+    The one rounding of the reports (headline, tables, chart labels): 0.545 * 100 is
+    54.50000000000001 and a mean of percentages 54.49999999999999, so the value is first
+    rounded to 9 digits, where such float noise disappears."""
     if fraction is None or math.isnan(fraction):
         return "—"
-    return f"{fraction * 100:.0f}%"
+    return f"{math.floor(round(fraction * 100, 9) + 0.5):.0f}%"
 
 
 def score_class(score: float, max_score: float) -> str:
@@ -177,10 +181,13 @@ def _sections(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
     return sections
 
 
-def render_student_report(result: SubmissionResult, *, class_href: str | None = None) -> str:
-    """The HTML report of one submission; `class_href` adds a link back to the class report."""
+def render_student_report(result: SubmissionResult, *, class_href: str | None = None,
+                          late: LatePenalty | None = None) -> str:
+    """The HTML report of one submission; `class_href` adds a link back to the class report.
+    With `late`, `result` is what the checks gave and the page shows the penalty apart."""
     return environment().get_template("student.html.j2").render(
         r=result,
+        late=late if late is not None and late.days else None,
         heading=report_heading(result),
         label=summaries.student_label(result),
         confinement=result.confinement.describe(),
@@ -194,11 +201,12 @@ def render_student_report(result: SubmissionResult, *, class_href: str | None = 
     )
 
 
-def write_student_report(result: SubmissionResult, path: Path, *, class_href: str | None = None) -> None:
+def write_student_report(result: SubmissionResult, path: Path, *, class_href: str | None = None,
+                         late: LatePenalty | None = None) -> None:
     """Writes render_student_report(result) to `path` (UTF-8), creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_student_report(result, class_href=class_href), encoding="utf-8")
+    path.write_text(render_student_report(result, class_href=class_href, late=late), encoding="utf-8")
 
 
 # ---------------------------------------------------------------- class report
@@ -244,17 +252,20 @@ def render_class_report(
     extra_sections: Sequence[ExtraSection] = (),
     timings: Timings | None = None,
     unmatched_adjustments: Sequence[Describable] = (),
+    late: Mapping[str, LatePenalty] | None = None,
 ) -> str:
     """The HTML class report (index.html); `student_hrefs[i]` links student i to their report.
 
     `extra_sections` are appended after the built-in sections (see ExtraSection); `timings`,
     when given, collects the seconds each step took; `unmatched_adjustments` (each with a
-    `describe()` line) are listed under "Needs a look".
+    `describe()` line) are listed under "Needs a look". `late` maps a student to their late
+    penalty: `results` are then what the checks gave (adjusted), and the penalty is applied to
+    the totals only, shown apart.
     """
     timings = timings if timings is not None else Timings()
     hrefs = list(student_hrefs) if student_hrefs is not None else [None] * len(results)
     context = class_context(results, exercise_ids, hrefs, timings, render_extra_section, extra_sections,
-                            unmatched_adjustments)
+                            unmatched_adjustments, late)
     with timings.step("class page"):
         return environment().get_template("class.html.j2").render(env=_environment_info(results), **context)
 
@@ -267,6 +278,7 @@ def write_class_report(
     extra_sections: Sequence[ExtraSection] = (),
     timings: Timings | None = None,
     unmatched_adjustments: Sequence[Describable] = (),
+    late: Mapping[str, LatePenalty] | None = None,
 ) -> None:
     """Writes out_dir/index.html, out_dir/students/<safe_name>.html per student,
     out_dir/scores.csv, out_dir/canvas.csv and out_dir/results.json.
@@ -276,21 +288,36 @@ def write_class_report(
     autoescape. `timings` collects the seconds per step (the benchmark reads it).
     `unmatched_adjustments` are instructor adjustments that matched nothing (for example
     `apply_adjustments`' second return value): index.html lists them under "Needs a look".
+    `late` maps a student to their late penalty (see render_class_report): the pages show it
+    apart from the checks, and scores.csv, canvas.csv and results.json hold the grade, after it.
     """
     timings = timings if timings is not None else Timings()
+    late = late or {}
     out_dir = Path(out_dir)
     students_dir = out_dir / "students"
     students_dir.mkdir(parents=True, exist_ok=True)
-    names = unique_safe_names([summaries.student_label(r) for r in results])
+    labels = [summaries.student_label(r) for r in results]
+    names = unique_safe_names(labels)
     with timings.step("student pages"):
-        for result, name in zip(results, names):
-            write_student_report(result, students_dir / f"{name}.html", class_href="../index.html")
+        for result, name, label in zip(results, names, labels):
+            write_student_report(result, students_dir / f"{name}.html", class_href="../index.html",
+                                 late=late.get(label))
     hrefs = [f"students/{name}.html" for name in names]
     html = render_class_report(results, exercise_ids, hrefs, extra_sections=extra_sections, timings=timings,
-                               unmatched_adjustments=unmatched_adjustments)
+                               unmatched_adjustments=unmatched_adjustments, late=late)
     (out_dir / "index.html").write_text(html, encoding="utf-8")
+    graded = [_after_penalty(r, late.get(label)) for r, label in zip(results, labels)]
     with timings.step("csv exports"):
-        export.write_scores_csv(results, exercise_ids, out_dir / "scores.csv")
-        canvas.write_canvas_csv(results, exercise_ids, out_dir / "canvas.csv")
+        export.write_scores_csv(graded, exercise_ids, out_dir / "scores.csv")
+        canvas.write_canvas_csv(graded, exercise_ids, out_dir / "canvas.csv")
     with timings.step("results.json"):
-        export.write_results_json(results, out_dir / "results.json")
+        export.write_results_json(graded, out_dir / "results.json")
+
+
+def _after_penalty(result: SubmissionResult, late: LatePenalty | None) -> SubmissionResult:
+    """The grade that is exported: the course's one penalty arithmetic, when a penalty applies."""
+    if late is None or late.factor >= 1.0:
+        return result
+    from nnlab.course.policy import penalized
+
+    return penalized(result, late.factor)
