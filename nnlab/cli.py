@@ -68,8 +68,21 @@ def _lang_for_every_command(ctx: click.Context, _param: click.Parameter, value: 
         ctx.default_map = {name: {"lang": value} for name in getattr(ctx.command, "commands", {})}
 
 
+def _course_for_every_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    from nnlab.course.repository import export_course
+
+    try:  # exported as NNLAB_COURSE: every process that grades for this command follows it
+        ctx.call_on_close(export_course(value))  # an in-process run leaves the environment as it was
+    except NnlabError as error:
+        raise click.BadParameter(str(error), param_hint="--course") from None
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnlab")
+@click.option("--course", type=click.Path(path_type=Path), default=None, expose_value=False,
+              callback=_course_for_every_command, metavar="PATH",
+              help="The course repository (its folder or course.toml; default: $NNLAB_COURSE, "
+                   "else course.toml in this folder or a parent).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, expose_value=False,
               callback=_lang_for_every_command,
               help="Language of this help and of every command's messages (default: $NNLAB_LANG, "
@@ -209,11 +222,13 @@ def doctor() -> None:
 # live in their own command modules; each registers its commands here.
 from nnlab.commands.course_cli import register as _register_course  # noqa: E402
 from nnlab.commands.export_cli import register as _register_export  # noqa: E402
+from nnlab.commands.new_cli import register as _register_new  # noqa: E402
 from nnlab.commands.review_cli import register as _register_review  # noqa: E402
 
 _register_course(main)
 _register_review(main)
 _register_export(main)
+_register_new(main)
 
 
 if __name__ == "__main__":

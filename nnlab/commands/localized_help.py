@@ -41,11 +41,18 @@ COMMAND_HELP_ZH: dict[str, str] = {
     "similarity": "按练习给学生两两排序，看代码有多相似；标出互相抄袭和与参考实现相同的代码，并生成对照页面。",
     "export": "导出到其他评分平台（Canvas 的 canvas.csv 由 `nnlab grade` 生成）。",
     "export gradescope": "生成用 nnlab 评分的 Gradescope 自动评分 zip（setup.sh、run_autograder）。",
+    "new": "新建课程仓库，或在找到的课程中新建练习。",
+    "new course": "在 DIRECTORY 中生成可用的课程仓库：course.toml、.gitignore 和一道练习。",
+    "new exercise": "在找到的课程中生成练习文件夹 exercises/EXERCISE_ID，并填好内容。",
 }
 """Command path ('' for `nnlab` itself) -> its help; the first line is the one-line help."""
 
 OPTION_HELP_ZH: dict[str, str] = {
     "--help": "显示本帮助并退出。",
+    "nnlab --course": "课程仓库（其文件夹或 course.toml；默认：$NNLAB_COURSE，其次是当前文件夹或上级文件夹中的 "
+                      "course.toml）。",
+    "new exercise --from": "参考实现：其中 `# BEGIN SOLUTION` … `# END SOLUTION` 之间的部分变成练习模板，"
+                           "顶层名字成为练习的 `requires`。",
     "nnlab --lang": "本帮助以及各命令提示信息的语言（默认：$NNLAB_LANG，其次是系统区域设置）。",
     "--version": "显示版本号并退出。",
     "--lang": "题目说明和提示信息的语言（默认：$NNLAB_LANG，其次是系统区域设置）。",

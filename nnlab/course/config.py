@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on older Pythons only
 COUNTS = ("last", "best")
 HIDDEN_FEEDBACK = ("after_due", "immediate", "never")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_COURSE_KEYS = {"name", "timezone"}
+_COURSE_KEYS = {"name", "timezone", "exercises", "library"}
 _ASSIGNMENT_KEYS = {"id", "title", "exercises", "due", "late_until", "late_penalty_per_day",
                     "attempts_per_hour", "counts", "hidden_feedback"}
 
@@ -53,6 +53,23 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class CourseSources:
+    """Where a course's exercises come from: its own folders and the built-in library."""
+
+    course_file: Path
+    """The course.toml, absolute."""
+    exercise_dirs: tuple[Path, ...]
+    """Folders of exercise folders, absolute (course.toml's `exercises`, relative to it)."""
+    library: bool | tuple[str, ...]
+    """True: every built-in exercise; False: none; a tuple: those built-in ids."""
+
+    @property
+    def root(self) -> Path:
+        """The course repository: the folder holding course.toml."""
+        return self.course_file.parent
+
+
+@dataclass(frozen=True)
 class Course:
     """A parsed course.toml."""
 
@@ -61,6 +78,8 @@ class Course:
     """IANA name used for dates written without an offset ('' when none was given)."""
     assignments: tuple[Assignment, ...]
     path: Path
+    sources: CourseSources | None = None
+    """Where its exercises come from ([course]'s `exercises` and `library`)."""
 
     def assignment(self, assignment_id: str) -> Assignment:
         for assignment in self.assignments:
@@ -182,18 +201,49 @@ def parse_course(text: str, path: Path, known_exercises: set[str]) -> Course:
         if assignment.id in seen:
             raise _fail(str(path), f"assignment id '{assignment.id}' is used twice")
         seen.add(assignment.id)
-    return Course(course["name"], zone_name, tuple(assignments), path)
+    return Course(course["name"], zone_name, tuple(assignments), path, parse_sources(data, path))
 
 
-def load_course(path: Path) -> Course:
-    """Reads and validates course.toml against the exercise catalogue."""
-    from nnlab.grader.exercise import load_catalogue
-
-    path = Path(path)
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file (the course's course.toml)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot be read ({exc})") from None
-    return parse_course(text, path, {e.id for e in load_catalogue()})
+
+
+def parse_sources(data: dict[str, Any], path: Path) -> CourseSources:
+    """[course]'s `exercises` (default ["exercises"]) and `library` (default true)."""
+    course = data.get("course", {})
+    course = course if isinstance(course, dict) else {}
+    folders = course.get("exercises", ["exercises"])
+    if not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders):
+        raise _fail(str(path), "[course] 'exercises' must be a list of folders (e.g. [\"exercises\"])")
+    library = course.get("library", True)
+    if isinstance(library, list) and all(isinstance(i, str) for i in library):
+        library = tuple(library)
+    elif not isinstance(library, bool):
+        raise _fail(str(path), "[course] 'library' must be true, false or a list of built-in ids")
+    path = path.resolve()
+    return CourseSources(path, tuple(path.parent / f for f in folders), library)
+
+
+def read_sources(path: Path) -> CourseSources:
+    """Only where the course's exercises come from: the catalogue needs it before the
+    assignments can be checked against the catalogue."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(_read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(str(path), f"not valid TOML ({exc})") from None
+    return parse_sources(data, path)
+
+
+def load_course(path: Path) -> Course:
+    """Reads and validates course.toml against its own catalogue (its exercises and library)."""
+    from nnlab.grader.exercise import load_catalogue
+
+    path = Path(path)
+    text = _read_text(path)
+    return parse_course(text, path, {e.id for e in load_catalogue(path)})

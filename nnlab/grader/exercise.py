@@ -156,7 +156,7 @@ class Exercise:
         if not ships_solutions():
             raise UsageError("this nnlab is a grading build (nnlab export gradescope): it holds no "
                              "solutions; run `nnlab verify` where nnlab is installed from its source")
-        return SOLUTIONS_DIR / f"{self.id}.py"
+        return solution_file(self.folder, self.id)
 
     def check_files(self, include_hidden: bool) -> list[Path]:
         if include_hidden and is_student_kit():
@@ -228,12 +228,24 @@ def _read_toml(toml_path: Path) -> dict[str, Any]:
         raise ExerciseFormatError(f"{toml_path}: not valid TOML ({exc})") from exc
 
 
+def solution_file(folder: Path, ex_id: str) -> Path:
+    """The reference solution: the folder's own solution.py (a course's exercise), else the
+    library's nnlab/solutions/ID.py (a built-in, whose solutions stay apart from its folder so
+    that a kit or a grading build leaves them out whole)."""
+    own = folder / "solution.py"
+    if own.is_file():
+        return own
+    library = SOLUTIONS_DIR / f"{ex_id}.py"
+    return library if library.is_file() else own
+
+
 def _required_files(folder: Path, ex_id: str) -> None:
     for path in (folder / "stub.py", folder / "statement.md", folder / "test_public.py"):
         if not path.is_file():
             raise ExerciseFormatError(f"{path}: file is missing")
-    if not (SOLUTIONS_DIR / f"{ex_id}.py").is_file() and ships_solutions():
-        raise ExerciseFormatError(f"{SOLUTIONS_DIR / (ex_id + '.py')}: solution file is missing")
+    solution = solution_file(folder, ex_id)
+    if not solution.is_file() and ships_solutions():
+        raise ExerciseFormatError(f"{solution}: solution file is missing")
 
 
 def _checks(folder: Path, points_table: dict[str, Any], toml_path: Path) -> list[CheckSpec]:
@@ -302,8 +314,8 @@ def _requires(data: dict[str, Any], folder: Path, ex_id: str, toml_path: Path) -
     the stub is what a student starts from, and the checks fetch exactly these names."""
     required = _string_list(data, "requires", toml_path)
     sources = [folder / "stub.py"]
-    if (SOLUTIONS_DIR / f"{ex_id}.py").is_file():
-        sources.append(SOLUTIONS_DIR / f"{ex_id}.py")
+    if solution_file(folder, ex_id).is_file():
+        sources.append(solution_file(folder, ex_id))
     for source in sources:
         missing = [name for name in required if name not in _top_level_names(source)]
         if missing:
@@ -348,10 +360,67 @@ def load_exercise(folder: Path) -> Exercise:
 
 
 @lru_cache(maxsize=None)
-def load_catalogue(root: Path = EXERCISES_DIR) -> tuple[Exercise, ...]:
-    """Every exercise, in curriculum order (unit, then order within the unit)."""
+def load_folder(root: Path) -> tuple[Exercise, ...]:
+    """Every exercise folder directly under `root` (a folder holding exercise.toml)."""
+    if not root.is_dir():
+        raise ExerciseFormatError(f"{root}: no such folder of exercises")
     folders = [p for p in sorted(root.iterdir()) if p.is_dir() and (p / "exercise.toml").exists()]
-    exercises = [load_exercise(folder) for folder in folders]
+    return tuple(load_exercise(folder) for folder in folders)
+
+
+def _library(builtins: tuple[Exercise, ...], wanted: bool | tuple[str, ...],
+             course_file: Path) -> list[Exercise]:
+    if wanted is True or wanted is False:
+        return list(builtins) if wanted else []
+    known = {e.id: e for e in builtins}
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        raise UsageError(f"{course_file}: [course] library names {', '.join(unknown)}, which is "
+                         f"no built-in exercise (built-ins: {', '.join(sorted(known))})")
+    return [known[i] for i in wanted]
+
+
+@lru_cache(maxsize=None)
+def _course_catalogue(course_file: Path | None) -> tuple[Exercise, ...]:
+    from nnlab.course.config import read_sources
+
+    builtins = load_folder(EXERCISES_DIR)
+    if course_file is None:
+        return builtins
+    sources = read_sources(course_file)
+    places = {e.id: e.folder for e in builtins}
+    own: list[Exercise] = []
+    for root in sources.exercise_dirs:
+        for exercise in load_folder(root):
+            if exercise.id in places:
+                # One id, one exercise: results, reports and uploads name exercises by id.
+                raise ExerciseFormatError(
+                    f"exercise id '{exercise.id}' is used twice: {exercise.folder} and "
+                    f"{places[exercise.id]}; rename the course's folder (and its exercise.toml id)")
+            places[exercise.id] = exercise.folder
+            own.append(exercise)
+    return tuple(own + _library(builtins, sources.library, course_file))
+
+
+def active_course_file() -> Path | None:
+    """The course.toml whose exercises are in force; None in a kit, a grading build, or
+    outside any course. A kit or a build carries the course's exercises in its own folder."""
+    if is_student_kit() or GRADING_BUILD_FILE.is_file():
+        return None
+    from nnlab.course.repository import find_course
+
+    return find_course()
+
+
+def load_catalogue(course_file: Path | None = None) -> tuple[Exercise, ...]:
+    """Every exercise in curriculum order (unit, then order within the unit): the built-ins
+    outside a course; in one, the course's own exercises and the built-ins its `library` draws.
+    `course_file`: that course's catalogue instead of the one in force."""
+    if course_file is None:
+        course_file = active_course_file()
+    else:
+        course_file = Path(course_file).resolve()
+    exercises = _course_catalogue(course_file)
     return tuple(sorted(exercises, key=lambda e: (e.unit, e.order, e.id)))
 
 

@@ -86,6 +86,20 @@ def nnlab_dir() -> Path:
     return Path(nnlab.__file__).resolve().parent
 
 
+COURSE_ENV = "NNLAB_COURSE"
+"""Names the course in force: every nnlab command exports it (nnlab.course.repository)."""
+
+
+def course_dirs() -> list[Path]:
+    """The course repository in force, hidden like the package: solutions, hidden checks,
+    mutants, tokens and the data folder may all live beneath it."""
+    named = os.environ.get(COURSE_ENV, "").strip()
+    if not named:
+        return []
+    path = Path(named)
+    return [Path(os.path.realpath(path if path.is_dir() else path.parent))]
+
+
 def _resolve(p: Path | str) -> Path | None:
     try:
         return Path(os.path.realpath(p))
@@ -159,8 +173,9 @@ def _runtime_roots() -> list[Path]:
 
 def landlock_rules(scratch: Path, readable: Sequence[Path],
                    gpu: bool = False) -> list[tuple[Path, int]]:
-    """(path, rights) rules before masking by the ABI; the nnlab package is carved out."""
-    excluded = [nnlab_dir()]
+    """(path, rights) rules before masking by the ABI; the nnlab package and the course
+    repository are carved out (Landlock only grants, so they are left out of every grant)."""
+    excluded = [nnlab_dir(), *course_dirs()]
     rules: list[tuple[Path, int]] = []
     seen: set[Path] = set()
 

@@ -1,0 +1,208 @@
+"""A course repository: found like .git, its own exercises beside the built-ins, authored with `nnlab new`."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nnlab.cli import main
+from nnlab.commands.authoring import authoring_notes, stub_from_solution
+from nnlab.commands.new import new_course
+from nnlab.course.config import load_course
+from nnlab.course.repository import COURSE_ENV, find_course
+from nnlab.errors import ExerciseFormatError
+from nnlab.grader.exercise import EXERCISES_DIR, load_catalogue, load_exercise
+from nnlab.worker.sandbox import landlock
+
+
+def _nnlab(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k != COURSE_ENV} | (env or {})
+    return subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=full, timeout=600)
+
+
+def _course(root: Path, own_id: str = "rms_norm", library: str = "true") -> Path:
+    """A course made by `nnlab new course`, its example renamed to `own_id`."""
+    new_course(root)
+    if own_id != "rms_norm":
+        (root / "exercises" / "rms_norm").rename(root / "exercises" / own_id)
+    text = (root / "course.toml").read_text()
+    text = text.replace('exercises = ["rms_norm"]', f'exercises = ["{own_id}"]')
+    (root / "course.toml").write_text(text.replace("library = true", f"library = {library}"))
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _no_course_in_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Set then removed: monkeypatch then restores the variable's absence after the test too,
+    # whatever an in-process command exported meanwhile.
+    monkeypatch.setenv(COURSE_ENV, "")
+    monkeypatch.delenv(COURSE_ENV)
+
+
+def test_course_is_found_from_option_then_environment_then_parents(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does --course beat $NNLAB_COURSE, which beats a course.toml in the folder or a parent?"""
+    option, env, here = (_course(tmp_path / n, f"norm_{n}") for n in ("option", "env", "here"))
+    inside = here / "exercises" / "norm_here"
+    monkeypatch.chdir(inside)
+    assert find_course() == here / "course.toml"
+    assert {"norm_here", "my_linear"} <= {e.id for e in load_catalogue()}
+    monkeypatch.setenv(COURSE_ENV, str(env))
+    assert find_course() == env / "course.toml"
+    ids = [line.split()[0] for line in CliRunner().invoke(
+        main, ["--course", str(option), "list"], env={COURSE_ENV: str(env)}).output.splitlines() if line.strip()]
+    assert "norm_option" in ids and "norm_env" not in ids and "norm_here" not in ids
+    listed = CliRunner().invoke(main, ["list"], env={COURSE_ENV: str(env)}).output
+    assert "norm_env" in listed and "norm_option" not in listed
+    monkeypatch.delenv(COURSE_ENV)
+    monkeypatch.chdir(tmp_path)
+    assert find_course() is None
+    assert "norm_here" not in {e.id for e in load_catalogue()}
+
+
+def test_library_draws_the_named_built_ins_only(tmp_path: Path) -> None:
+    """Does `library` take every built-in (true), none (false) or only the listed ids?"""
+    course = _course(tmp_path / "c", library='["leaky_relu"]')
+    assert {e.id for e in load_catalogue(course / "course.toml")} == {"rms_norm", "leaky_relu"}
+    bare = _course(tmp_path / "bare", library="false")
+    assert {e.id for e in load_catalogue(bare / "course.toml")} == {"rms_norm"}
+    # The assignments are checked against the course's own catalogue.
+    assert load_course(course / "course.toml").assignments[0].exercises == ("rms_norm",)
+
+
+def test_an_id_that_clashes_with_a_built_in_names_both_folders(tmp_path: Path) -> None:
+    """Is a course exercise named like a built-in an error naming both places (and exit 2)?"""
+    course = _course(tmp_path / "c")
+    shutil.copytree(EXERCISES_DIR / "leaky_relu", course / "exercises" / "leaky_relu")
+    with pytest.raises(ExerciseFormatError) as caught:
+        load_catalogue(course / "course.toml")
+    message = str(caught.value)
+    assert str(course / "exercises" / "leaky_relu") in message and str(EXERCISES_DIR / "leaky_relu") in message
+    result = CliRunner().invoke(main, ["--course", str(course), "list"], env={COURSE_ENV: None})
+    assert result.exit_code == 2 and "used twice" in result.output
+
+
+def test_course_exercise_has_its_own_solution(tmp_path: Path) -> None:
+    """Does a course exercise use the solution.py beside its checks, a built-in nnlab/solutions/ID.py?"""
+    course = _course(tmp_path / "c")
+    own = load_exercise(course / "exercises" / "rms_norm")
+    assert own.solution_path == course / "exercises" / "rms_norm" / "solution.py"
+    assert load_exercise(EXERCISES_DIR / "leaky_relu").solution_path.parent.name == "solutions"
+    (own.solution_path).unlink()
+    with pytest.raises(ExerciseFormatError, match="solution file is missing"):
+        load_exercise(course / "exercises" / "rms_norm")
+
+
+def test_stub_is_generated_from_the_solution_regions() -> None:
+    """Does each BEGIN/END SOLUTION region become `raise NotImplementedError` at its indentation?"""
+    solution = ("class A:\n    def f(self):\n        x = 1\n        # BEGIN SOLUTION\n        return x\n"
+                "        # END SOLUTION\n\n\ndef g():\n    # BEGIN SOLUTION\n    return 2\n    # END SOLUTION\n")
+    assert stub_from_solution(solution) == ("class A:\n    def f(self):\n        x = 1\n"
+                                            "        raise NotImplementedError\n\n\ndef g():\n"
+                                            "    raise NotImplementedError\n")
+    with pytest.raises(ExerciseFormatError, match="has no '# END SOLUTION'"):
+        stub_from_solution("def g():\n    # BEGIN SOLUTION\n    return 2\n")
+
+
+def test_new_exercise_from_a_solution_and_what_verify_says_is_missing(tmp_path: Path) -> None:
+    """Does `new exercise --from` fill the folder (stub, requires) and the author hear what is left?"""
+    course = _course(tmp_path / "c")
+    solution = tmp_path / "softplus.py"
+    solution.write_text("import torch\n\n\ndef softplus(x, beta=1.0):\n    # BEGIN SOLUTION\n"
+                        "    return torch.log1p(torch.exp(beta * x)) / beta\n    # END SOLUTION\n\n\n"
+                        "def _helper():\n    pass\n")
+    result = CliRunner().invoke(main, ["--course", str(course), "new", "exercise", "softplus",
+                                       "--from", str(solution)], env={COURSE_ENV: None})
+    assert result.exit_code == 0, result.output
+    exercise = load_exercise(course / "exercises" / "softplus")
+    assert exercise.requires == ("softplus",)
+    assert "raise NotImplementedError" in exercise.stub_path.read_text()
+    assert "log1p" not in exercise.stub_path.read_text()
+    notes = "\n".join(authoring_notes(exercise))
+    assert "statement.md" in notes and "[points]" in notes and "rules.toml: no [[rule]]" in notes
+    assert authoring_notes(load_exercise(course / "exercises" / "rms_norm")) == []
+    taken = CliRunner().invoke(main, ["--course", str(course), "new", "exercise", "leaky_relu"],
+                               env={COURSE_ENV: None})
+    assert taken.exit_code == 2 and "taken" in taken.output
+
+
+@pytest.mark.slow
+def test_new_course_verifies_and_grades_its_exercise(tmp_path: Path) -> None:
+    """Does a fresh course verify (solution full, stub zero), and check/submit a student file?"""
+    assert _nnlab("new", "course", "course", cwd=tmp_path).returncode == 0
+    course = tmp_path / "course"
+    verified = _nnlab("verify", "rms_norm", cwd=course / "exercises")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "solution 6/6  stub 0  ok" in verified.stdout + verified.stderr
+    work = tmp_path / "student"
+    work.mkdir()
+    shutil.copy(course / "exercises" / "rms_norm" / "solution.py", work / "rms_norm.py")
+    env = {COURSE_ENV: str(course)}
+    submitted = _nnlab("submit", "rms_norm.py", "--json", cwd=work, env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    assert json.loads(submitted.stdout)["score"] == 6
+    started = _nnlab("--course", str(course), "start", "rms_norm", "--dir", "stubs", cwd=work)
+    assert started.returncode == 0, started.stderr
+    checked = _nnlab("check", "stubs/rms_norm.py", cwd=work, env=env)
+    assert checked.returncode == 1 and "rms_norm" in checked.stdout
+
+
+@pytest.mark.slow
+def test_grade_a_class_on_a_course_exercise(tmp_path: Path) -> None:
+    """Does `nnlab grade` grade a course exercise on the Dask engine (its workers find the course)?"""
+    course = _course(tmp_path / "course")
+    solution = (course / "exercises" / "rms_norm" / "solution.py").read_text()
+    for student, text in (("ada", solution), ("bob", (course / "exercises" / "rms_norm" / "stub.py").read_text())):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / "rms_norm.py").write_text(text)
+    result = _nnlab("--course", str(course), "grade", "class", "--out", "out", "--workers", "1",
+                    "--exercises", "rms_norm", "--no-similarity", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "out" / "scores.csv").open())}
+    assert float(rows["ada"]["rms_norm"]) == 6 and float(rows["bob"]["rms_norm"]) == 0
+
+
+def test_course_inside_a_readable_tree_is_carved_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Is the course in force left out of the worker's grants even inside a folder it may read?"""
+    course = _course(tmp_path / "tree" / "course")
+    (tmp_path / "tree" / "lib.py").write_text("")
+    monkeypatch.setenv(COURSE_ENV, str(course))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    rules = landlock.landlock_rules(scratch, [tmp_path / "tree"])
+    granted = [p for p, rights in rules if rights != landlock.FS_READ_DIR]
+    solution = (course / "exercises" / "rms_norm" / "solution.py").resolve()
+    assert not [p for p in granted if p == solution or p in solution.parents]
+    assert (tmp_path / "tree" / "lib.py").resolve() in granted
+
+
+@pytest.mark.slow
+def test_a_cheat_cannot_read_the_solution_beside_the_checks(tmp_path: Path, launcher,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does a submission that reads the course's solution.py, course.toml and tokens get nothing?"""
+    if landlock.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock: the worker cannot be kept from the course's files")
+    from nnlab.grader.pipeline import grade_one
+
+    course = _course(tmp_path / "course")
+    (course / "tokens.csv").write_text("student,token\nada,secret\n")
+    monkeypatch.setenv(COURSE_ENV, str(course))
+    exercise = load_exercise(course / "exercises" / "rms_norm")
+    targets = [exercise.solution_path, course / "course.toml", course / "tokens.csv"]
+    cheat = (f"_read = {{}}\nfor _p in {[str(t) for t in targets]!r}:\n    try:\n"
+             "        _read[_p] = open(_p).read()\n    except OSError:\n        pass\n\n\n"
+             "def rms_norm(x, weight, eps=1e-6):\n    ns = {}\n"
+             f"    exec(_read[{str(targets[0])!r}], ns)\n    return ns['rms_norm'](x, weight, eps)\n")
+    honest = grade_one(exercise, exercise.solution_path.read_text(), "rms_norm.py", launcher, seed=5,
+                       include_hidden=True).result
+    graded = grade_one(exercise, cheat, "rms_norm.py", launcher, seed=5, include_hidden=True).result
+    assert honest.score == 6
+    assert graded.score == 0, [c.message for c in graded.checks]
