@@ -58,3 +58,19 @@ def test_every_upload_is_taken_exactly_once(tmp_path: Path) -> None:
     taken = _drain(db)
     assert sorted(taken) == sorted(ids)
     assert db.claim_next() is None
+
+
+def test_the_estimate_follows_the_recent_pace(tmp_path: Path) -> None:
+    """Four uploads graded in the last 100 s: is the third in line told about 100 s, none when idle?"""
+    db = Database(tmp_path)
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+    assert db.queue_estimate(0, now) is None  # nothing graded yet: no guess
+    for n in range(4):
+        _upload(db, f"s{n}", 0)
+        row = db.claim_next()
+        db.finish(row["seq"], "done", "{}", 1.0, 1.0)
+        graded = (now - dt.timedelta(seconds=100 - 25 * n)).isoformat(timespec="seconds")
+        with db.write() as conn:
+            conn.execute("UPDATE submissions SET graded_at = ? WHERE seq = ?", (graded, row["seq"]))
+    assert db.queue_estimate(2, now) == 75.0  # 4 graded over 100 s: 25 s each, three to go
+    assert db.queue_estimate(2, now + dt.timedelta(hours=1)) is None  # an idle hour says nothing

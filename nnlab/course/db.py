@@ -256,6 +256,21 @@ class Database:
         order = [row["seq"] for row in self.query(_FAIR_ORDER)]
         return order.index(seq) if seq in order else 0
 
+    def queue_estimate(self, position: int, now: dt.datetime | None = None) -> float | None:
+        """Seconds until an upload `position` places back is graded, at the last ten minutes' pace.
+
+        None when fewer than two uploads were graded in those ten minutes: no honest guess then.
+        """
+        # graded_at is written in UTC, and ISO strings in one zone compare as times do.
+        now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        since = (now - dt.timedelta(minutes=10)).isoformat(timespec="seconds")
+        done = sorted(dt.datetime.fromisoformat(r["graded_at"]) for r in self.query(
+            "SELECT graded_at FROM submissions WHERE graded_at IS NOT NULL AND graded_at >= ?", (since,)))
+        if len(done) < 2:
+            return None
+        span = max((now - done[0]).total_seconds(), 1.0)
+        return (position + 1) * span / len(done)
+
     # ------------------------------------------------------------------ the grading queue
 
     def requeue_running(self) -> int:

@@ -66,6 +66,9 @@ def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment
     }
     if row["status"] == "queued":
         data["queue_position"] = db.queue_position(row["seq"])
+        estimate = db.queue_estimate(data["queue_position"], now)
+        if estimate is not None:
+            data["queue_estimate_s"] = round(estimate)
     if row["status"] == "error":
         data["error"] = row["error"] or "the grader failed"
     result = stored_result(row) if row["status"] == "done" else None
