@@ -22,7 +22,6 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A server before hw1's due date, with accounts made straight in its database."""
     root = tmp_path_factory.mktemp("edge")
     (root / "course.toml").write_text(COURSE_TOML, encoding="utf-8")
-    (root / "exercises").mkdir()  # the course's own exercises: none, the built-ins serve
     state = {"root": root, "tokens": add_accounts(root / "data")}
     state["served"] = Served(root / "course.toml", root / "data", BEFORE_DUE)
     yield state
