@@ -206,3 +206,25 @@ def test_a_cheat_cannot_read_the_solution_beside_the_checks(tmp_path: Path, laun
     graded = grade_one(exercise, cheat, "rms_norm.py", launcher, seed=5, include_hidden=True).result
     assert honest.score == 6
     assert graded.score == 0, [c.message for c in graded.checks]
+
+
+def test_kit_and_grading_build_carry_the_course_exercise_without_its_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Do the kit (stub, statement, public checks) and the Gradescope build (every check) carry a
+    course's own exercise, and neither its solution.py?"""
+    from nnlab.course import kit
+    from nnlab.reports.gradescope import _course_exercise_files
+
+    course = _course(tmp_path / "c")
+    (course / "exercises" / "rms_norm" / "mutants").mkdir()
+    (course / "exercises" / "rms_norm" / "mutants" / "no_eps.py").write_text("# nnlab-expect: full\n")
+    exercises = tmp_path / "kit" / "exercises"
+    exercises.mkdir(parents=True)
+    copied = kit._copy_course_exercises(load_course(course / "course.toml"), exercises)
+    assert copied == [course / "exercises" / "rms_norm"]
+    assert sorted(p.name for p in (exercises / "rms_norm").iterdir()) == [
+        "__init__.py", "exercise.toml", "statement.md", "stub.py", "test_public.py"]
+    monkeypatch.setenv(COURSE_ENV, str(course))
+    build = {name.split("/nnlab/exercises/")[1] for _, name in _course_exercise_files(["rms_norm", "my_linear"])}
+    assert "rms_norm/test_hidden.py" in build and "rms_norm/solution.py" not in build
+    assert not [n for n in build if "mutants" in n or not n.startswith("rms_norm/")]

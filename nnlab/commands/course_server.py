@@ -22,8 +22,10 @@ def release_kit(course_file: Path, out_dir: Path, server: str | None) -> None:
     from nnlab.course.client import normalize_url
     from nnlab.course.config import load_course
     from nnlab.course.kit import build_kit
+    from nnlab.course.repository import use_course
 
     _instructor_side("release")
+    use_course(course_file)  # its own exercises, for the verification and the kit
     course = load_course(course_file)
     server = normalize_url(server) if server else None
     assigned = tuple(dict.fromkeys(ex for a in course.assignments for ex in a.exercises))
@@ -90,8 +92,11 @@ def serve_course(course_file: Path, data_dir: Path, host: str, port: int, worker
 
     from nnlab.course.app import create_app
     from nnlab.course.policy import FAKE_NOW_ENV
+    from nnlab.course.repository import use_course
 
     _instructor_side("serve")
+    # Exported before the queue's workers start: they grade the course's own exercises too.
+    use_course(course_file)
     app = create_app(course_file, data_dir, workers=workers, scheduler=scheduler)
     server = app.state.server
     stored = len(server.db.submissions(None, None))

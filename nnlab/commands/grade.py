@@ -181,6 +181,10 @@ def grade_class(options: GradeOptions) -> None:
     from nnlab.reports import LatePenalty, write_class_report
     from nnlab.review.adjustments import read_adjustments
 
+    if options.course_file is not None:  # that course's exercises, in every Dask worker too
+        from nnlab.course.repository import use_course
+
+        use_course(options.course_file)
     students = list_students(options.class_dir)
     # Read before grading, so a typo in either file fails in a second, not after the class.
     book = _read_gradebook(options, students)

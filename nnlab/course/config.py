@@ -62,6 +62,8 @@ class CourseSources:
     """Folders of exercise folders, absolute (course.toml's `exercises`, relative to it)."""
     library: bool | tuple[str, ...]
     """True: every built-in exercise; False: none; a tuple: those built-in ids."""
+    exercises_given: bool = True
+    """False when course.toml leaves `exercises` out: then a missing exercises/ folder is no error."""
 
     @property
     def root(self) -> Path:
@@ -226,7 +228,7 @@ def parse_sources(data: dict[str, Any], path: Path) -> CourseSources:
     elif not isinstance(library, bool):
         raise _fail(str(path), "[course] 'library' must be true, false or a list of built-in ids")
     path = path.resolve()
-    return CourseSources(path, tuple(path.parent / f for f in folders), library)
+    return CourseSources(path, tuple(path.parent / f for f in folders), library, "exercises" in course)
 
 
 def read_sources(path: Path) -> CourseSources:

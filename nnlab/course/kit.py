@@ -10,7 +10,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from nnlab.course.config import Course
 from nnlab.course.tomlw import dumps
@@ -41,8 +41,31 @@ def _kept(path: Path) -> bool:
     if name in _DROPPED_DIRS or name.endswith((".pyc", ".egg-info")) or path == STUDENT_KIT_FILE:
         return False
     if path.parent.parent == EXERCISES_DIR:
-        return name in _KEPT_IN_EXERCISE or name.startswith(("stub", "statement"))
+        return _kept_in_exercise(name)
     return True
+
+
+def _kept_in_exercise(name: str) -> bool:
+    return name in _KEPT_IN_EXERCISE or name.startswith(("stub", "statement"))
+
+
+def _course_exercises(course: Course) -> list[Path]:
+    """The folders of the course's own exercises (not built-ins) that its assignments name."""
+    from nnlab.grader.exercise import load_catalogue
+
+    named = {ex for a in course.assignments for ex in a.exercises}
+    return [e.folder for e in load_catalogue(course.path)
+            if e.id in named and e.folder.parent.resolve() != EXERCISES_DIR.resolve()]
+
+
+def _copy_course_exercises(course: Course, exercises: Path) -> list[Path]:
+    """Into the kit's exercise folder, where the kit's loader finds them like the built-ins:
+    stubs, statements, public checks; never solution.py, hidden checks or mutants."""
+    folders = _course_exercises(course)
+    for folder in folders:
+        shutil.copytree(folder, exercises / folder.name, ignore=lambda d, names, top=folder: [
+            n for n in names if Path(d) != top or not _kept_in_exercise(n) or (Path(d) / n).is_dir()])
+    return folders
 
 
 def _copy_package(target: Path) -> None:
@@ -113,16 +136,19 @@ include = ["nnlab*"]
 """
 
 
-def _audit(wheel: Path) -> None:
+def _audit(wheel: Path, course_folders: Sequence[Path] = ()) -> None:
     """Refuses a wheel that carries a solution, a hidden or timing check, or a copy of either."""
     secret = {hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in SOLUTIONS_DIR.glob("*.py")}
+    secret.update({hashlib.sha256(p.read_bytes()).hexdigest(): f"{p.parent.name}/{p.name}"
+                   for folder in course_folders for p in folder.glob("*.py")
+                   if p.name in ("solution.py", "test_hidden.py", "test_timing.py")})
     for name in ("test_hidden.py", "test_timing.py"):
         secret.update({hashlib.sha256(p.read_bytes()).hexdigest(): f"{p.parent.name}/{name}"
                        for p in EXERCISES_DIR.glob(f"*/{name}")})
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         leaks = [n for n in names if "/solutions/" in n or n.endswith(("test_hidden.py", "test_timing.py",
-                                                                       ".pyc")) or "/demo/" in n]
+                                                                       ".pyc", "/solution.py")) or "/demo/" in n]
         leaks += [f"{n} (a copy of {secret[h]})" for n in names
                   if (h := hashlib.sha256(archive.read(n)).hexdigest()) in secret]
         if "nnlab/kit.toml" not in names:
@@ -154,6 +180,7 @@ def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
         source = Path(tmp) / "source"
         package = source / "nnlab"
         _copy_package(package)
+        course_folders = _copy_course_exercises(course, package / "exercises")
         for folder in sorted((package / "exercises").iterdir()):
             if (folder / "exercise.toml").is_file():
                 _rewrite_exercise_toml(folder)
@@ -161,7 +188,7 @@ def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
                                                      encoding="utf-8")
         (source / "pyproject.toml").write_text(_pyproject(course), encoding="utf-8")
         wheel = _build_wheel(source, Path(tmp) / "wheels")
-        _audit(wheel)
+        _audit(wheel, course_folders)
         final = out_dir / wheel.name
         shutil.copy2(wheel, final)
     (out_dir / "README.txt").write_text(_readme(course, final.name, server), encoding="utf-8")

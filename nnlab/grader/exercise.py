@@ -363,7 +363,8 @@ def load_exercise(folder: Path) -> Exercise:
 def load_folder(root: Path) -> tuple[Exercise, ...]:
     """Every exercise folder directly under `root` (a folder holding exercise.toml)."""
     if not root.is_dir():
-        raise ExerciseFormatError(f"{root}: no such folder of exercises")
+        raise ExerciseFormatError(f"{root}: no such folder of exercises (course.toml's "
+                                  "[course] exercises names it)")
     folders = [p for p in sorted(root.iterdir()) if p.is_dir() and (p / "exercise.toml").exists()]
     return tuple(load_exercise(folder) for folder in folders)
 
@@ -391,6 +392,8 @@ def _course_catalogue(course_file: Path | None) -> tuple[Exercise, ...]:
     places = {e.id: e.folder for e in builtins}
     own: list[Exercise] = []
     for root in sources.exercise_dirs:
+        if not root.is_dir() and not sources.exercises_given:
+            continue  # a course of built-ins only, with no folder of its own
         for exercise in load_folder(root):
             if exercise.id in places:
                 # One id, one exercise: results, reports and uploads name exercises by id.

@@ -127,6 +127,23 @@ def _package_files() -> list[tuple[Path, str]]:
     return files
 
 
+def _course_exercise_files(exercise_ids: Sequence[str]) -> list[tuple[Path, str]]:
+    """A course's own exercises join the build's exercise folder (checks, no solution.py), where
+    the build's loader finds them as it finds the built-ins."""
+    from nnlab.grader.exercise import EXERCISES_DIR, get_exercise
+
+    files = []
+    for exercise in (get_exercise(i) for i in exercise_ids):
+        if exercise.folder.parent.resolve() == EXERCISES_DIR.resolve():
+            continue
+        for path in sorted(exercise.folder.rglob("*")):
+            relative = path.relative_to(exercise.folder)
+            if (path.is_file() and relative.parts[0] not in ("mutants", "__pycache__", "solution.py")
+                    and path.suffix not in (".pyc", ".pyo")):
+                files.append((path, f"{SOURCE_FOLDER}/nnlab/exercises/{exercise.id}/{relative.as_posix()}"))
+    return files
+
+
 def _add_text(archive: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> None:
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -154,7 +171,7 @@ def build_autograder(exercise_ids: Sequence[str], out_path: Path) -> Path:
                 root=ROOT_VARIABLE, python=PYTHON_VARIABLE, exercises=",".join(exercise_ids)),
                 executable=True)
             _add_text(archive, f"{SOURCE_FOLDER}/pyproject.toml", _pyproject(requirements))
-            for path, name in _package_files():
+            for path, name in _package_files() + _course_exercise_files(exercise_ids):
                 archive.write(path, name)
             _add_text(archive, f"{SOURCE_FOLDER}/nnlab/{GRADING_BUILD_FILE.name}",
                       "A grading build of nnlab: every check of the exercises, no solution.\n")

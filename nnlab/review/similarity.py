@@ -300,13 +300,13 @@ def _text(path: Path) -> str:
 
 def compare_exercise(exercise_id: str, folders: Sequence[Path]) -> ExerciseComparison:
     """Fingerprints every student's file of one exercise (less its stub) and scores them."""
-    from nnlab.grader.exercise import SOLUTIONS_DIR, get_exercise
+    from nnlab.grader.exercise import get_exercise, solution_file
 
     folder_of_exercise = get_exercise(exercise_id).folder
     stub_text = _text(folder_of_exercise / "stub.py")
     required = top_level_names(stub_text)
     stub_hashes = np.unique(kgram_hashes(normalize(stub_text, required).tokens))
-    solution = SOLUTIONS_DIR / f"{exercise_id}.py"
+    solution = solution_file(folder_of_exercise, exercise_id)  # a course's beside its checks
     given = exercise_given_runs(_text(folder_of_exercise / "statement.md"), stub_text, _text(solution))
     documents = []
     for folder in folders:
