@@ -34,12 +34,23 @@ def register(group: click.Group) -> None:
     @click.option("--revoke", multiple=True, metavar="STUDENT", help="Stop STUDENT's token working.")
     @click.option("--reissue", multiple=True, metavar="STUDENT",
                   help="Give STUDENT a new token (the old one stops working).")
+    @click.option("--links", "links_out", type=click.Path(path_type=Path), default=None,
+                  help="New file for `student,link`: a one-time browser sign-in link per student.")
+    @click.option("--url", "base_url", default=None, metavar="URL",
+                  help="The server's address as students open it (with --links).")
     def roster(course_file: Path, data_dir: Path, roster_file: Path | None, tokens_out: Path | None,
-               revoke: tuple[str, ...], reissue: tuple[str, ...]) -> None:
+               revoke: tuple[str, ...], reissue: tuple[str, ...], links_out: Path | None,
+               base_url: str | None) -> None:
         """Add students (and the instructor account) and write their tokens once."""
         from nnlab.commands.course_server import RosterOptions, update_roster
 
-        update_roster(RosterOptions(course_file, data_dir, roster_file, tokens_out, revoke, reissue))
+        if roster_file or revoke or reissue or links_out is None:
+            update_roster(RosterOptions(course_file, data_dir, roster_file, tokens_out, revoke, reissue))
+        if links_out is not None:
+            from nnlab.course.web.links import write_links
+
+            written = write_links(data_dir, links_out, base_url or "")
+            click.echo(f"{written} one-time sign-in link(s) written to {links_out} (readable by you only).")
 
     @group.command()
     @_COURSE

@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from nnlab.course import adjust, gradebook, policy, safety, uploads
+from nnlab.course import adjust, gradebook, policy, safety, uploads, web
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
 from nnlab.course.queue import GradingQueue, submission_folder
@@ -308,5 +308,6 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
     app.state.server = server
     _routes(app, server)
     _instructor_routes(app, server)
+    web.install(app, server)  # the browser pages: sessions, sign-in, students' and instructor's pages
     safety.install(app)  # error answers always encodable; input that slipped through is a 4xx
     return app
