@@ -51,6 +51,12 @@ class ProtocolViolation(WorkerFault):
     """The worker sent something the grader does not accept (wrong type, forged data)."""
 
 
+class BadRequest(NnlabError):
+    """The worker refused a request the grader sent (an unknown operation, a field missing,
+    extra or mistyped): a grader bug, never the student's; not a WorkerFault, so the check
+    records an internal grader error."""
+
+
 class BannedApiUsed(WorkerFault):
     """Student code called an API the exercise bans (caught at run time)."""
 

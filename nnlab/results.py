@@ -1,9 +1,13 @@
 """Frozen result records, from one check up to a whole submission, and their JSON form."""
 from __future__ import annotations
 
+import dataclasses
 import enum
-from dataclasses import dataclass
-from typing import Any
+import functools
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from nnlab.wire.confinement import Confinement
 
@@ -30,8 +34,23 @@ class Visibility(str, enum.Enum):
     HIDDEN = "hidden"
 
 
+def _read_as(fallback: Any) -> dict[str, Any]:
+    """Field metadata: the value read when a JSON object lacks the key (a callable gets the object)."""
+    return {"missing": fallback}
+
+
+class _JsonRecord:
+    """A result record whose JSON form is derived from its dataclass fields (`record_json`)."""
+
+    JSON_KEYS: ClassVar[tuple[str, ...]] = ()
+    """The keys in output order, derived properties included; empty: the fields in order."""
+
+    def to_json(self) -> dict[str, Any]:
+        return record_json(self)
+
+
 @dataclass(frozen=True)
-class TimingInfo:
+class TimingInfo(_JsonRecord):
     """What a timing check measured, shown in reports."""
 
     device: str
@@ -51,41 +70,31 @@ class TimingInfo:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(_JsonRecord):
     """The verdict on one check of one exercise."""
+
+    JSON_KEYS = ("name", "score", "max_score", "outcome", "visibility", "message", "test_id",
+                 "duration_s", "timing")
 
     name: str
     """Human name of the check: the first line of the test's docstring."""
-    test_id: str
+    test_id: str = field(metadata=_read_as(lambda data: data["name"]))
     """The pytest function name, stable across runs (used as a column key)."""
     score: float
     max_score: float
     outcome: Outcome
     visibility: Visibility
-    message: str
+    message: str = field(metadata=_read_as(""))
     """What was expected and what came back; never the hidden test's source."""
-    duration_s: float = 0.0
-    timing: TimingInfo | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "score": self.score,
-            "max_score": self.max_score,
-            "outcome": self.outcome.value,
-            "visibility": self.visibility.value,
-            "message": self.message,
-            "test_id": self.test_id,
-            "duration_s": round(self.duration_s, 4),
-        }
-        if self.timing is not None:
-            data["timing"] = {k: getattr(self.timing, k) for k in self.timing.__dataclass_fields__}
-        return data
+    duration_s: float = field(default=0.0, metadata={"round": 4})
+    timing: TimingInfo | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True)
-class Adjustment:
+class Adjustment(_JsonRecord):
     """An instructor's change to one exercise's score, applied after grading, with its reason."""
+
+    JSON_KEYS = ("check", "kind", "points", "change", "reason", "author", "date")
 
     kind: str
     """'delta' (points added, negative to take away) or 'override' (the points to set)."""
@@ -93,33 +102,25 @@ class Adjustment:
     """The delta or the override as the instructor wrote it."""
     change: float
     """What it changed the exercise score by once clamped to [0, max]: the number reports add up."""
-    reason: str
+    reason: str = field(metadata=_read_as(""))
     """Why, in the instructor's words: shown to the student beside the score."""
-    author: str
+    author: str = field(metadata=_read_as(""))
     """Who decided it."""
-    date: str
+    date: str = field(metadata=_read_as(""))
     """When the instructor decided it, as written (ISO 8601); empty when not given."""
-    check: str = ""
+    check: str = field(default="", metadata={"empty_is_null": True})
     """The test id of the check it applies to; empty for the exercise as a whole."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "check": self.check or None,
-            "kind": self.kind,
-            "points": self.points,
-            "change": self.change,
-            "reason": self.reason,
-            "author": self.author,
-            "date": self.date,
-        }
 
 
 @dataclass(frozen=True)
-class ExerciseResult:
+class ExerciseResult(_JsonRecord):
     """All checks of one exercise for one submission file."""
 
+    JSON_KEYS = ("id", "title", "score", "max_score", "original_score", "adjustments", "note",
+                 "submitted", "checks")
+
     id: str
-    title: str
+    title: str = field(metadata=_read_as(lambda data: data["id"]))
     checks: tuple[CheckResult, ...]
     max_score: float
     """The exercise's points, also when no check could run (a missing file)."""
@@ -143,33 +144,23 @@ class ExerciseResult:
         each adjustment changed."""
         return round(self.original_score + sum(a.change for a in self.adjustments), 6)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "score": self.score,
-            "max_score": self.max_score,
-            "original_score": self.original_score,
-            "adjustments": [a.to_json() for a in self.adjustments],
-            "note": self.note,
-            "submitted": self.submitted,
-            "checks": [c.to_json() for c in self.checks],
-        }
-
 
 @dataclass(frozen=True)
-class SubmissionResult:
+class SubmissionResult(_JsonRecord):
     """One student's graded submission: the object `nnlab submit --json` prints."""
 
-    student: str | None
+    JSON_KEYS = ("student", "score", "max_score", "original_score", "exercises", "seed",
+                 "confinement", "device", "nnlab_version", "graded_at")
+
+    student: str | None = field(metadata=_read_as(None))
     exercises: tuple[ExerciseResult, ...]
-    seed: int
+    seed: int = field(metadata=_read_as(0))
     """The per-run secret seed; `--seed` reproduces the same inputs."""
-    confinement: Confinement
-    device: str
+    confinement: Confinement = field(metadata=_read_as(Confinement("none", ())))
+    device: str = field(metadata=_read_as(""))
     """Where timing checks ran."""
-    nnlab_version: str
-    graded_at: str
+    nnlab_version: str = field(metadata=_read_as(""))
+    graded_at: str = field(metadata=_read_as(""))
     """ISO 8601 timestamp, UTC."""
 
     @property
@@ -185,72 +176,84 @@ class SubmissionResult:
         """The total the checks gave, before instructor adjustments."""
         return round(sum(e.original_score for e in self.exercises), 6)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "student": self.student,
-            "score": self.score,
-            "max_score": self.max_score,
-            "original_score": self.original_score,
-            "exercises": [e.to_json() for e in self.exercises],
-            "seed": self.seed,
-            "confinement": {
-                "level": self.confinement.level,
-                "applied": list(self.confinement.applied),
-                "missing": list(self.confinement.missing),
-            },
-            "device": self.device,
-            "nnlab_version": self.nnlab_version,
-            "graded_at": self.graded_at,
-        }
+
+# -- the JSON form, derived from the fields ---------------------------------------------------
+# results.json, `nnlab submit --json` and the course server's stored results all use it: the
+# keys, their order and the rounding are a stable interface. A field's metadata says what
+# differs from writing its value as it is: "round" (digits), "omit_none" (no key when None),
+# "empty_is_null" ("" written as null), "missing" (what a reader takes when the key is absent).
+
+
+def record_json(record: Any) -> dict[str, Any]:
+    """The JSON object of a result record (a dataclass): the keys its class lists, in order."""
+    fields = {f.name: f for f in dataclasses.fields(record)}
+    keys = getattr(type(record), "JSON_KEYS", ()) or tuple(fields)
+    data: dict[str, Any] = {}
+    for key in keys:
+        value = getattr(record, key)
+        meta = fields[key].metadata if key in fields else {}
+        if value is None and meta.get("omit_none"):
+            continue
+        if "round" in meta:
+            value = round(value, meta["round"])
+        data[key] = None if meta.get("empty_is_null") and not value else _json_value(value)
+    return data
+
+
+def _json_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return record_json(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def record_from_json(cls: type[Any], data: dict[str, Any]) -> Any:
+    """Rebuilds a result record of `cls` from its JSON object (derived properties are ignored)."""
+    hints = _hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        raw = data.get(f.name)
+        if raw is None or (raw in ({}, "") and dataclasses.is_dataclass(hints[f.name])):
+            if "missing" in f.metadata:
+                fallback = f.metadata["missing"]
+                values[f.name] = fallback(data) if callable(fallback) else fallback
+                continue
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                continue
+            if f.name not in data:
+                raise KeyError(f.name)
+        values[f.name] = "" if raw is None and f.metadata.get("empty_is_null") else \
+            _from_json_value(hints[f.name], raw)
+    return cls(**values)
+
+
+def _from_json_value(hint: Any, value: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = next(a for a in args if a is not type(None))
+        if value is None or (not value and dataclasses.is_dataclass(inner)):
+            return None
+        return _from_json_value(inner, value)
+    if origin is tuple:
+        return tuple(_from_json_value(args[0], v) for v in value)
+    if dataclasses.is_dataclass(hint):
+        return record_from_json(hint, value)
+    if isinstance(hint, type) and issubclass(hint, (enum.Enum, float, int, bool)):
+        return hint(value)
+    return value
 
 
 def result_from_json(data: dict[str, Any]) -> SubmissionResult:
     """Rebuilds a SubmissionResult from its JSON form (for re-rendering reports)."""
-    exercises = []
-    for ex in data["exercises"]:
-        checks = []
-        for c in ex["checks"]:
-            timing = TimingInfo(**c["timing"]) if c.get("timing") else None
-            checks.append(
-                CheckResult(
-                    name=c["name"],
-                    test_id=c.get("test_id", c["name"]),
-                    score=float(c["score"]),
-                    max_score=float(c["max_score"]),
-                    outcome=Outcome(c["outcome"]),
-                    visibility=Visibility(c["visibility"]),
-                    message=c.get("message", ""),
-                    duration_s=float(c.get("duration_s", 0.0)),
-                    timing=timing,
-                )
-            )
-        adjustments = tuple(
-            Adjustment(kind=a["kind"], points=float(a["points"]), change=float(a["change"]),
-                       reason=a.get("reason", ""), author=a.get("author", ""),
-                       date=a.get("date", ""), check=a.get("check") or "")
-            for a in ex.get("adjustments", ())
-        )
-        exercises.append(
-            ExerciseResult(
-                id=ex["id"], title=ex.get("title", ex["id"]), checks=tuple(checks),
-                max_score=float(ex["max_score"]), note=ex.get("note", ""),
-                submitted=bool(ex.get("submitted", True)), adjustments=adjustments,
-            )
-        )
-    conf = data.get("confinement") or {}
-    return SubmissionResult(
-        student=data.get("student"),
-        exercises=tuple(exercises),
-        seed=int(data.get("seed", 0)),
-        confinement=Confinement(
-            level=conf.get("level", "none"),
-            applied=tuple(conf.get("applied", ())),
-            missing=tuple(conf.get("missing", ())),
-        ),
-        device=data.get("device", ""),
-        nnlab_version=data.get("nnlab_version", ""),
-        graded_at=data.get("graded_at", ""),
-    )
+    return record_from_json(SubmissionResult, data)  # type: ignore[no-any-return]
 
 
 def format_seconds(seconds: float) -> str:

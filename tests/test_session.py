@@ -6,6 +6,7 @@ import torch
 
 from nnlab.errors import BannedApiUsed, LoadTimeout, StudentCodeError, WorkerCrashed, WorkerTimeout
 from nnlab.grader.session import Remote, WorkerSession
+from nnlab.wire.confinement import Confinement
 
 _SOURCE = '''
 import os
@@ -130,3 +131,15 @@ def test_a_fresh_worker_has_torchs_lazy_imports_paid(launcher) -> None:
     finally:
         session.close()
     assert loaded == [True, True, True]
+
+
+def test_the_worker_says_its_confinement_as_a_record(launcher) -> None:
+    """Does the worker's first message carry its confinement as the Confinement record itself
+    (through the codec, not a dict rebuilt by hand)?"""
+    session = _session(launcher)
+    try:
+        confinement = session.confinement
+    finally:
+        session.close()
+    assert isinstance(confinement, Confinement) and confinement.level in ("full", "partial", "none")
+    assert isinstance(confinement.applied, tuple) and all(isinstance(a, str) for a in confinement.applied)

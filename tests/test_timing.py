@@ -451,8 +451,7 @@ def test_memory_round_trip_with_a_stopped_worker(launcher) -> None:
         pid = session.process.pid
         if not freezer.memory_reachable(pid):
             pytest.skip("this system does not let the grader reach a worker's memory")
-        address = session.request("eval", "address", expression="submission.BUF.data_ptr()",
-                                  bindings={})
+        address = session.eval("submission.BUF.data_ptr()", label="address")
         stopper = freezer.Freezer(pid)
         stopper.freeze()
         values = torch.randn(1000)

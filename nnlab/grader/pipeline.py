@@ -48,7 +48,7 @@ class ExerciseGrading:
 
     result: ExerciseResult
     """What the student and the reports see."""
-    confinement: dict | None = None
+    confinement: Confinement | None = None
     """What the worker's confinement achieved (None: no worker ran)."""
     internal_errors: tuple[str, ...] = ()
     """Test ids of the checks that failed because of the grader or the check itself."""
@@ -78,16 +78,15 @@ def grade_one(exercise: Exercise, source: str | None, filename: str, launcher: W
 
 def grade_exercise(exercise: Exercise, source: str | None, filename: str,
                    launcher: WorkerLauncher, seed: int, include_hidden: bool,
-                   problem: str = "") -> tuple[ExerciseResult, dict | None]:
+                   problem: str = "") -> tuple[ExerciseResult, Confinement | None]:
     """`grade_one`, as (result, confinement)."""
     graded = grade_one(exercise, source, filename, launcher, seed, include_hidden, problem)
     return graded.result, graded.confinement
 
 
-def _confinement(seen: dict | None, launcher: WorkerLauncher) -> Confinement:
-    if seen:
-        return Confinement(seen.get("level", "none"), tuple(seen.get("applied", ())),
-                           tuple(seen.get("missing", ())))
+def _confinement(seen: Confinement | None, launcher: WorkerLauncher) -> Confinement:
+    if seen is not None:
+        return seen
     if launcher.limits is None:
         return Confinement("none", (), ("disabled",))
     from nnlab.worker.sandbox import probe
@@ -115,7 +114,7 @@ def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
     files = {f.exercise_id: f for f in collect(request.path, catalogue)}
     wanted = request.exercise_ids if request.exercise_ids is not None else tuple(files)
     results: list[ExerciseResult] = []
-    confinement_seen: dict | None = None
+    confinement_seen: Confinement | None = None
     for exercise in catalogue:
         if exercise.id not in wanted:
             continue

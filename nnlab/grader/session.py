@@ -9,11 +9,11 @@ from typing import Any
 
 import torch
 
-from nnlab.errors import (BannedApiUsed, LoadTimeout, LoopedAgain, ProtocolViolation,
+from nnlab.errors import (BadRequest, BannedApiUsed, LoadTimeout, LoopedAgain, ProtocolViolation,
                           StudentCodeError, WorkerCrashed, WorkerTimeout)
-from nnlab.wire import codec
-from nnlab.wire.looping import (GRACE_S, STACK_FILE, STACK_LIMIT, LoopSite, parse_stack,
-                                site_to_wire)
+from nnlab.wire import codec, messages
+from nnlab.wire.confinement import Confinement
+from nnlab.wire.looping import GRACE_S, STACK_FILE, STACK_LIMIT, LoopSite, parse_stack
 from nnlab.grader.exercise import Exercise
 from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
 
@@ -86,17 +86,19 @@ class WorkerSession:
         # imported) must not eat the student's time.
         self.process: WorkerProcess | None = launcher.start()
         self.deadline = time.monotonic() + max(time_limit_s, STARTUP_LIMIT_S)
-        self.confinement: dict[str, Any] = {}
+        self.confinement: Confinement | None = None
+        """What the worker said it is confined by (None until it said so)."""
         try:
             hello = self._exchange(None, "starting the worker")
+            if not isinstance(hello, messages.Hello):
+                raise ProtocolViolation("the worker did not introduce itself")
             self.deadline = time.monotonic() + time_limit_s
-            self.confinement = hello.get("hello", {}) if isinstance(hello, dict) else {}
+            self.confinement = hello.confinement
             self.root = Remote(self, codec.Handle(0, "module"), filename.removesuffix(".py"))
-            # Code that ran out of time in an earlier check of this exercise gets a short grace.
-            guard = {"looped": [site_to_wire(site) for site in looped]} if looped else {}
             try:
-                self.request("load", "loading your file", source=source, filename=filename,
-                             banned=banned, banned_ops=banned_ops, seed=seed, **guard)
+                # Code that ran out of time in an earlier check of this exercise gets a short grace.
+                self.request(messages.Load(source, filename, list(banned), list(banned_ops), seed,
+                                           tuple(looped)), "loading your file")
             except WorkerTimeout as exc:
                 raise LoadTimeout(str(exc)) from None
         except BaseException:
@@ -172,24 +174,26 @@ class WorkerSession:
             return Remote(self, handle, label)
         return resolve
 
-    def request(self, op: str, doing: str, label: str | None = None, **fields: Any) -> Any:
-        """Sends one operation; returns its value or raises the matching WorkerFault."""
-        payload = codec.encode({"op": op, **fields}, handle_for=_handle_of)
-        reply = self._exchange(payload, doing)
-        if not isinstance(reply, dict):
+    def request(self, request: messages.Request, doing: str) -> Any:
+        """Sends one request; returns its reply record or raises the matching fault.
+
+        A request the worker refuses is the grader's bug (BadRequest, never the student's);
+        a reply of the wrong kind is the worker's (ProtocolViolation).
+        """
+        reply = self._exchange(codec.encode(request, handle_for=_handle_of), doing)
+        if isinstance(reply, messages.Refused):
+            raise BadRequest(f"the worker refused {type(request).__name__} while {doing}: "
+                             f"{reply.reason}")
+        if not isinstance(reply, (messages.Done, messages.Failed)):
             raise ProtocolViolation("the worker sent a malformed reply")
-        banned = reply.get("banned") or []
-        if banned:
-            names = ", ".join(str(b) for b in banned)
+        if reply.banned:
+            names = ", ".join(reply.banned)
             raise BannedApiUsed(f"{doing}: your code called {names}, which this exercise bans")
-        if "error" in reply:
-            raise _student_error(reply["error"], doing)
-        if "ok" not in reply:
+        if isinstance(reply, messages.Failed):
+            raise _student_error(reply.error, doing)
+        if not isinstance(reply.reply, request.Reply):
             raise ProtocolViolation("the worker sent a malformed reply")
-        value = reply["ok"]
-        if label is not None:
-            value = _relabel(value, label)
-        return value
+        return reply.reply
 
     def close(self) -> None:
         if self.process is not None:
@@ -199,62 +203,58 @@ class WorkerSession:
     # -- operations ------------------------------------------------------------------
     def get(self, target: Remote, name: str) -> Any:
         label = name if target._handle.id == 0 else f"{target._label}.{name}"
-        return self.request("get", f"reading {label}", label=label,
-                            target=target._handle, name=name)
+        value = self.request(messages.Get(target._handle, name), f"reading {label}").value
+        return _relabel(value, label)
 
     def call(self, target: Remote, args: tuple[Any, ...], kwargs: dict[str, Any],
              traced: bool = True, names: tuple[str, ...] = ()) -> Any:
         label = f"{target._label}({_short_args(args, kwargs)})"
-        extra = {"names": [str(n) for n in names]} if names else {}
-        return self.request("call", f"running {label}", label=label, target=target._handle,
-                            args=list(args), kwargs=dict(kwargs), traced=traced, **extra)
+        request = messages.Call(target._handle, list(args), dict(kwargs), traced=traced,
+                                names=tuple(str(n) for n in names))
+        return _relabel(self.request(request, f"running {label}").result, label)
 
     def audited_call(self, target: Remote, args: tuple[Any, ...], kwargs: dict[str, Any],
                      names: tuple[str, ...] = ()) -> tuple[Any, list[tuple[str, str]]]:
         """Calls `target` in the worker; (its result, what the call changed in the caller's
         tensors and modules: (input label, change) pairs, read by the worker's own code)."""
         label = f"{target._label}({_short_args(args, kwargs)})"
-        reply = self.request("call", f"running {label}", label=label, target=target._handle,
-                             args=list(args), kwargs=dict(kwargs), audit=True,
-                             names=[str(n) for n in names])
-        changes = reply.get("changes") if isinstance(reply, dict) else None
-        if not (isinstance(changes, list) and all(
-                isinstance(c, list) and len(c) == 2 and all(isinstance(v, str) for v in c)
-                for c in changes)):
+        request = messages.Call(target._handle, list(args), dict(kwargs), audit=True,
+                                names=tuple(str(n) for n in names))
+        reply = self.request(request, f"running {label}")
+        if reply.changes is None:
             raise ProtocolViolation("the worker sent a malformed audit")
-        return reply["result"], [(c[0], c[1]) for c in changes]
+        return reply.result, list(reply.changes)
 
     def call_returning_args(self, target: Remote, args: tuple[Any, ...],
                             kwargs: dict[str, Any]) -> tuple[Any, list[Any]]:
         label = f"{target._label}({_short_args(args, kwargs)})"
-        reply = self.request("call", f"running {label}", label=label, target=target._handle,
-                             args=list(args), kwargs=dict(kwargs), return_args=True)
-        return reply["result"], reply["args"]
+        request = messages.Call(target._handle, list(args), dict(kwargs), return_args=True)
+        reply = self.request(request, f"running {label}")
+        if reply.args is None:
+            raise ProtocolViolation("the worker did not send the arguments back")
+        return reply.result, reply.args
 
     def vjp(self, target: Remote, args: tuple[Any, ...], grad_outputs: list[Any],
             kwargs: dict[str, Any] | None = None, module: Remote | None = None) -> dict[str, Any]:
+        """Forward and backward in the worker: {"output", "input_grads", "param_grads"}."""
         label = f"{target._label}({_short_args(args, kwargs or {})})"
-        return self.request("vjp", f"running forward and backward of {label}", label=label,
-                            target=target._handle, args=list(args), kwargs=dict(kwargs or {}),
-                            grad_outputs=list(grad_outputs),
-                            module=module._handle if module is not None else None)
+        request = messages.Vjp(target._handle, list(args), dict(kwargs or {}), list(grad_outputs),
+                               module._handle if module is not None else None)
+        reply = self.request(request, f"running forward and backward of {label}")
+        return {"output": reply.output, "input_grads": reply.input_grads,
+                "param_grads": reply.param_grads}
 
     def eval(self, expression: str, label: str = "helper", **bindings: Any) -> Any:
-        return self.request("eval", f"preparing {label}", label=label,
-                            expression=expression, bindings=bindings)
+        value = self.request(messages.Eval(expression, bindings), f"preparing {label}").value
+        return _relabel(value, label)
 
     def repr(self, target: Remote) -> str:
-        text = self.request("repr", f"calling repr() on {target._label}", target=target._handle)
-        if not isinstance(text, str):
-            raise ProtocolViolation("repr() did not come back as text")
-        return text
+        request = messages.Repr(target._handle)
+        return str(self.request(request, f"calling repr() on {target._label}").text)
 
     def tensors(self, target: Remote, kind: str) -> dict[str, torch.Tensor]:
-        value = self.request("tensors", f"reading the {kind} of {target._label}",
-                             target=target._handle, kind=kind)
-        if not isinstance(value, dict):
-            raise ProtocolViolation(f"the {kind} did not come back as a mapping")
-        return value
+        request = messages.Tensors(target._handle, kind)
+        return dict(self.request(request, f"reading the {kind} of {target._label}").tensors)
 
     # -- timing (nnlab.grader.timing) ------------------------------------------------------
     def restart_clock(self) -> None:
@@ -263,12 +263,11 @@ class WorkerSession:
 
     def store(self, tensors: list[Any], release: list[codec.Handle] | None = None) -> list[codec.Handle]:
         """Leaves tensors (codec.OnDevice for a device) in the worker; returns their handles."""
-        value = self.request("store", "receiving the timing inputs", tensors=list(tensors),
-                             release=list(release or []))
-        if not (isinstance(value, list) and len(value) == len(tensors)
-                and all(isinstance(v, Remote) for v in value)):
+        stored = self.request(messages.Store(list(tensors), list(release or [])),
+                              "receiving the timing inputs")
+        if len(stored.handles) != len(tensors):
             raise ProtocolViolation("the worker did not keep the timing inputs")
-        return [handle_of(v) for v in value]
+        return [handle_of(v) for v in stored.handles]
 
     def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
                   first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
@@ -281,28 +280,28 @@ class WorkerSession:
         missing grad) per held tensor, and "drawn": one digest per input pool it drew.
         """
         what = "forward and backward of " if backward else ""
-        value = self.request("time_loop", f"timing {what}{target._label}", target=target._handle,
-                             args=list(args), kwargs=dict(kwargs), iterations=int(iterations),
-                             first=int(first), backward=bool(backward), grad_output=grad_output,
-                             threads=int(threads), digests=bool(digests), traced=bool(traced))
-        if not (isinstance(value, dict) and isinstance(value.get("threads"), int)
-                and isinstance(value.get("kept"), Remote) and isinstance(value.get("where"), list)):
-            raise ProtocolViolation("the timing loop sent a malformed reply")
+        request = messages.TimeLoop(target._handle, list(args), dict(kwargs), int(iterations),
+                                    int(first), bool(backward), grad_output, int(threads),
+                                    bool(digests), bool(traced))
+        timed = self.request(request, f"timing {what}{target._label}")
+        value: dict[str, Any] = {"threads": timed.threads, "kept": timed.kept, "where": timed.where}
         if digests:
-            committed = value.get("digests")
+            value["digests"], value["drawn"] = timed.digests, timed.drawn
+            committed = timed.digests
             if not (isinstance(committed, list) and len(committed) == iterations
                     and all(isinstance(call, list) and all(d is None or _is_digest(d) for d in call)
                             for call in committed)):
                 raise ProtocolViolation("the timing loop did not commit to its outputs")
-            drawn = value.get("drawn")
+            drawn = timed.drawn
             if not (isinstance(drawn, list) and all(_is_digest(d) for d in drawn)):
                 raise ProtocolViolation("the timing loop did not say which inputs it drew")
         return value
 
     def kept_outputs(self, kept: Remote, picks: list[int]) -> Any:
         """The output and input grads of the picked timed calls, as plain data."""
-        return self.request("eval", "reading the timed outputs", expression="[kept[i] for i in picks]",
-                            bindings={"kept": kept, "picks": [int(i) for i in picks]})
+        request = messages.Eval("[kept[i] for i in picks]",
+                                {"kept": kept, "picks": [int(i) for i in picks]})
+        return self.request(request, "reading the timed outputs").value
 
 
 def _read_plain_file(path: str, limit: int) -> str:
@@ -343,19 +342,16 @@ def _relabel(value: Any, label: str) -> Any:
     return value
 
 
-def _student_error(info: Any, doing: str) -> Exception:
-    if not isinstance(info, dict):
-        return ProtocolViolation("the worker sent a malformed error")
-    if info.get("missing"):
-        return StudentCodeError(str(info.get("message")))
-    if info.get("looped"):
-        return LoopedAgain(f"{doing}: your {info.get('message')} ran out of time in an earlier check "
+def _student_error(info: messages.StudentFailure, doing: str) -> Exception:
+    if info.missing:
+        return StudentCodeError(info.message)
+    if info.looped:
+        return LoopedAgain(f"{doing}: your {info.message} ran out of time in an earlier check "
                            f"of this exercise, and did not return within the {GRACE_S:g} s it gets "
                            "after that")
-    where = str(info.get("where") or "")
-    text = f"{doing}: {info.get('type')}: {info.get('message')}"
-    if where:
-        text += "\n" + where.rstrip()
+    text = f"{doing}: {info.type}: {info.message}"
+    if info.where:
+        text += "\n" + info.where.rstrip()
     error = StudentCodeError(text)
-    error.mro = [str(m) for m in info.get("mro") or []]  # type: ignore[attr-defined]
+    error.mro = list(info.classes)  # type: ignore[attr-defined]
     return error

@@ -1,6 +1,7 @@
 """The wire format between grader and worker: plain data and raw tensor bytes, never pickle."""
 from __future__ import annotations
 
+import collections
 import json
 import math
 import struct
@@ -11,6 +12,7 @@ from typing import Any, Sequence
 import torch
 
 from nnlab.errors import ProtocolViolation
+from nnlab.wire import messages
 
 # Only these dtypes cross the boundary; anything else is a protocol violation.
 DTYPES: dict[str, torch.dtype] = {
@@ -201,6 +203,9 @@ class _Encoder:
             return self.tensor(obj.tensor, {"to": obj.device})
         if isinstance(obj, RequiresGrad):
             return self.tensor(obj.tensor, {"requires_grad": True})
+        if type(obj) in messages.NAMES:
+            fields = [[k, self(getattr(obj, k), depth + 1)] for k in obj.__dataclass_fields__]
+            return {"__record__": messages.NAMES[type(obj)], "fields": fields}
         if isinstance(obj, Handle):
             return {"__handle__": obj.id, "type": obj.type_name}
         if isinstance(obj, torch.dtype):
@@ -307,6 +312,29 @@ class _Decoder:
             _remember(tensor, _meta_in(node["meta"]))
         return tensor
 
+    def record(self, node: dict[str, Any], depth: int) -> Any:
+        """A registered record, rebuilt only with exactly its fields, each of its declared type."""
+        name = node["__record__"]
+        cls = messages.RECORDS.get(name) if isinstance(name, str) else None
+        pairs = node.get("fields")
+        if cls is None or not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+            raise ProtocolViolation(f"unknown record {str(name)[:60]!r} in message")
+        types = messages.field_types(cls)
+        given = collections.Counter(p[0] for p in pairs)
+        missing = [n for n in types if n not in given]
+        extra = sorted(n[:60] for n, times in given.items() if n not in types or times > 1)
+        if missing or extra:
+            raise ProtocolViolation(f"{cls.__name__} with fields missing {missing} "
+                                    f"or unexpected {extra}")
+        values = {}
+        for field, child in pairs:
+            values[field] = self(child, depth + 1)
+            if not messages.conforms(types[field], child, values[field]):
+                raise ProtocolViolation(f"{cls.__name__}.{field} is not "
+                                        f"{messages.type_name(types[field])}")
+        return cls(**values)
+
     def __call__(self, node: Any, depth: int = 0) -> Any:
         self.items += 1
         if depth > MAX_DEPTH or self.items > MAX_ITEMS:
@@ -332,6 +360,8 @@ class _Decoder:
             return float(node["__float__"])
         if "__bigint__" in node and isinstance(node["__bigint__"], str):
             return int(node["__bigint__"][:64])
+        if "__record__" in node:
+            return self.record(node, depth)
         if "__handle__" in node and isinstance(node["__handle__"], int):
             handle = Handle(node["__handle__"], str(node.get("type", "object"))[:200])
             return self.resolve(handle) if self.resolve else handle

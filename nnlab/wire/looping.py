@@ -108,13 +108,3 @@ class LoopGuard:
             signal.signal(signal.SIGALRM, self._expired)
             sys.setprofile(self)
 
-
-def site_to_wire(site: LoopSite) -> list[Any]:
-    return [site.function, site.line]
-
-
-def site_from_wire(value: Any) -> LoopSite:
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-            and type(value[1]) is int):
-        raise ValueError("a loop site is [function, line]")
-    return LoopSite(value[0], value[1])

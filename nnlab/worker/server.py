@@ -16,8 +16,10 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-from nnlab.wire import codec
-from nnlab.wire.looping import STACK_FILE, LoopedBefore, LoopGuard, site_from_wire
+from nnlab.errors import ProtocolViolation
+from nnlab.wire import codec, messages
+from nnlab.wire.confinement import Confinement
+from nnlab.wire.looping import STACK_FILE, LoopedBefore, LoopGuard
 from nnlab.wire.timed import HandleTable, LoopRequest, time_loop
 from nnlab.wire.tracing import BannedTrace, DispatchTracer, FunctionTracer
 
@@ -109,19 +111,19 @@ def _same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(((a == b) | ((a != a) & (b != b))).all())
 
 
-def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[list[str]]:
-    """What changed between two snapshots: [label, what changed] pairs, in input order."""
-    changes: list[list[str]] = []
+def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
+    """What changed between two snapshots: (label, what changed) pairs, in input order."""
+    changes: list[tuple[str, str]] = []
     for label, old in before.items():
         new = after.get(label)
         if new is None:
-            changes.append([label, "was removed"])
+            changes.append((label, "was removed"))
         elif isinstance(old, int):
             if new != old:
-                changes.append([label, f"hooks registered on it ({old} before, {new} after)"])
+                changes.append((label, f"hooks registered on it ({old} before, {new} after)"))
         else:
-            changes += [[label, what] for what in _tensor_changes(old, new)]
-    changes += [[label, "was added"] for label in after if label not in before]
+            changes += [(label, what) for what in _tensor_changes(old, new)]
+    changes += [(label, "was added") for label in after if label not in before]
     return changes
 
 
@@ -166,44 +168,41 @@ class Worker(HandleTable):
         with FunctionTracer(self.trace), DispatchTracer(self.trace):
             return fn()
 
-    def op_load(self, source: str, filename: str, banned: list[str], banned_ops: list[str],
-                seed: int = 0, looped: list[Any] | None = None) -> Any:
-        self.filename = filename
-        torch.manual_seed(seed)
-        self.trace.configure(banned, banned_ops)
+    def op_load(self, request: messages.Load) -> messages.Loaded:
+        self.filename = filename = request.filename
+        torch.manual_seed(request.seed)
+        self.trace.configure(request.banned, request.banned_ops)
         module = types.ModuleType("submission")
         module.__file__ = filename
         # Registered so tracebacks show the student's own lines.
+        source = request.source
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         code = compile(source, filename, "exec")
         sys.modules["submission"] = module
         self.module = module
         self.student(lambda: exec(code, module.__dict__))
         # After the import: a file whose import-time code loops has its own verdict.
-        LoopGuard(filename, [site_from_wire(site) for site in looped or []]).install()
-        return sorted(k for k in module.__dict__ if not k.startswith("__"))
+        LoopGuard(filename, list(request.looped)).install()
+        return messages.Loaded(sorted(k for k in module.__dict__ if not k.startswith("__")))
 
-    def op_get(self, target: Any, name: str) -> Any:
+    def op_get(self, request: messages.Get) -> messages.Value:
+        target, name = request.target, request.name
         if target is self.module and name not in self.module.__dict__:
             raise _Missing(f"the submission does not define `{name}`")
-        return self.student(lambda: getattr(target, name))
+        return messages.Value(self.student(lambda: getattr(target, name)))
 
-    def op_call(self, target: Any, args: list[Any], kwargs: dict[str, Any],
-                return_args: bool = False, traced: bool = True, audit: bool = False,
-                names: list[str] | None = None) -> Any:
-        labelled = labelled_inputs(args, kwargs, names)
+    def op_call(self, request: messages.Call) -> messages.Called:
+        args, kwargs = request.args, request.kwargs
+        labelled = labelled_inputs(args, kwargs, list(request.names))
         self.call_inputs = _tensors_in(labelled)
-        before = snapshot(labelled) if audit else {}
-        result = self.student(lambda: target(*args, **kwargs), traced)
-        if audit:
-            # Read by the worker's own code once the student's call has returned.
-            return {"result": result, "changes": state_changes(before, snapshot(labelled))}
-        if return_args:
-            return {"result": result, "args": list(args)}
-        return result
+        before = snapshot(labelled) if request.audit else {}
+        result = self.student(lambda: request.target(*args, **kwargs), request.traced)
+        # Read by the worker's own code once the student's call has returned.
+        changes = state_changes(before, snapshot(labelled)) if request.audit else None
+        return messages.Called(result, changes, list(args) if request.return_args else None)
 
-    def op_vjp(self, target: Any, args: list[Any], kwargs: dict[str, Any],
-               grad_outputs: list[Any], module: Any = None) -> Any:
+    def op_vjp(self, request: messages.Vjp) -> messages.Gradients:
+        target, args, kwargs, module = request.target, request.args, request.kwargs, request.module
         self.call_inputs = _tensors_in(labelled_inputs(args, kwargs))
         leaves = [a for a in args if isinstance(a, torch.Tensor) and a.requires_grad]
         params = list(module.named_parameters()) if isinstance(module, torch.nn.Module) else []
@@ -214,84 +213,83 @@ class Worker(HandleTable):
             with torch.enable_grad():
                 output = target(*args, **kwargs)
             outputs = list(output) if isinstance(output, (tuple, list)) else [output]
-            pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
+            pairs = [(o, g) for o, g in zip(outputs, request.grad_outputs)
                      if g is not None and isinstance(o, torch.Tensor) and o.requires_grad]
             if pairs:
                 torch.autograd.backward([o for o, _ in pairs], [g.to(o.device) for o, g in pairs])
             return output
 
         output = self.student(run)
-        return {
-            "output": output,
-            "input_grads": [leaf.grad for leaf in leaves],
-            "param_grads": {name: p.grad for name, p in params},
-        }
+        return messages.Gradients(output, [leaf.grad for leaf in leaves],
+                                  {name: p.grad for name, p in params})
 
-    def op_eval(self, expression: str, bindings: dict[str, Any]) -> Any:
-        self.call_inputs = _tensors_in(list(bindings.items()))
+    def op_eval(self, request: messages.Eval) -> messages.Value:
+        self.call_inputs = _tensors_in(list(request.bindings.items()))
         namespace = {"torch": torch, "nn": torch.nn, "F": F, "math": math,
-                     "submission": self.module, **bindings}
-        return self.student(lambda: eval(expression, namespace))  # trusted: sent by the grader
+                     "submission": self.module, **request.bindings}
+        # Trusted: the expression is the grader's own.
+        return messages.Value(self.student(lambda: eval(request.expression, namespace)))
 
-    def op_repr(self, target: Any) -> str:
-        return str(self.student(lambda: repr(target)))[:MAX_TEXT]
+    def op_repr(self, request: messages.Repr) -> messages.Text:
+        return messages.Text(str(self.student(lambda: repr(request.target)))[:MAX_TEXT])
 
-    def op_tensors(self, target: Any, kind: str) -> dict[str, Any]:
+    def op_tensors(self, request: messages.Tensors) -> messages.Named:
+        target, kind = request.target, request.kind
         if not isinstance(target, torch.nn.Module):
             raise TypeError(f"expected an nn.Module, got {type(target).__name__}")
         if kind == "parameters":
-            return dict(self.student(lambda: list(target.named_parameters())))
+            return messages.Named(dict(self.student(lambda: list(target.named_parameters()))))
         if kind == "buffers":
-            return dict(self.student(lambda: list(target.named_buffers())))
+            return messages.Named(dict(self.student(lambda: list(target.named_buffers()))))
         if kind == "grads":
-            return {n: p.grad for n, p in target.named_parameters()}
+            return messages.Named({n: p.grad for n, p in target.named_parameters()})
         raise ValueError(f"unknown tensor kind {kind}")
 
-    def dispatch(self, request: dict[str, Any]) -> Any:
-        op = request.pop("op")
-        self.call_inputs = []
-        handler = getattr(self, f"op_{op}", None)
-        if handler is None:
-            raise LookupError(f"unknown operation {op}")
-        return handler(**request)
-
     # -- timing (the grader's timing checks) -----------------------------------------------------
-    def op_store(self, tensors: list[Any], release: list[Any] | None = None) -> list[codec.Handle]:
+    def op_store(self, request: messages.Store) -> messages.Stored:
         """Keeps grader-made tensors (a timing pool) here; returns their handles.
 
         `release` drops earlier pools so a long measurement does not pile up memory.
         """
-        for old in release or ():
+        for old in request.release:
             hid = self.by_identity.get(id(old))
             if hid is not None and self.objects.get(hid) is old:
                 self.objects[hid] = None
-        handles = []
-        for tensor in tensors:
-            if type(tensor) is not torch.Tensor:
-                raise TypeError("only tensors can be stored for timing")
-            handles.append(self.handle_for(tensor))
-        return handles
+        return messages.Stored([self.handle_for(tensor) for tensor in request.tensors])
 
-    def op_time_loop(self, target: Any, args: list[Any], kwargs: dict[str, Any], iterations: int,
-                     first: int = 0, backward: bool = False, grad_output: Any = None,
-                     threads: int = 0, digests: bool = False,
-                     traced: bool = False) -> dict[str, Any]:
+    def op_time_loop(self, request: messages.TimeLoop) -> messages.Timed:
         """The timed loop (`nnlab.wire.timed.time_loop`), on the student's code."""
         # A loop guard's hook would slow the student's side of the comparison: off while timed
         # (code that loops again meets the check's time limit instead).
         guard = sys.getprofile()
         sys.setprofile(None)
         try:
-            return time_loop(self, self.trace, target, LoopRequest(
-                args, kwargs, iterations, first, backward, grad_output, threads, digests, traced))
+            reply = time_loop(self, self.trace, request.target, LoopRequest(
+                request.args, request.kwargs, request.iterations, request.first, request.backward,
+                request.grad_output, request.threads, request.digests, request.traced))
         finally:
             sys.setprofile(guard)
+        return messages.Timed(reply["threads"], reply["kept"], reply["where"],
+                              reply.get("digests"), reply.get("drawn"))
+
+    def handler(self, request: Any) -> Callable[[Any], Any]:
+        """The operation that serves `request`; a record that is no request is refused."""
+        handlers: dict[type, Callable[[Any], Any]] = {
+            messages.Load: self.op_load, messages.Get: self.op_get, messages.Call: self.op_call,
+            messages.Vjp: self.op_vjp, messages.Eval: self.op_eval, messages.Repr: self.op_repr,
+            messages.Tensors: self.op_tensors, messages.Store: self.op_store,
+            messages.TimeLoop: self.op_time_loop}
+        found = handlers.get(type(request))
+        if found is None:
+            raise ProtocolViolation(f"{type(request).__name__} is not a request")
+        return found
+
 
 class _Missing(Exception):
     """The grader asked for a name the submission does not define."""
 
 
-def describe_exception(exc: BaseException, filename: str) -> dict[str, Any]:
+def describe_exception(exc: BaseException, filename: str) -> messages.StudentFailure:
     """Type, message and the student's own frames; safe against hostile __str__."""
     try:
         message = str(exc)[:MAX_TEXT]
@@ -303,9 +301,8 @@ def describe_exception(exc: BaseException, filename: str) -> dict[str, Any]:
         f"  {filename}, line {f.lineno}, in {f.name}\n    {(f.line or '').strip()}\n"
         for f in frames[-6:]
     )
-    return {"type": type(exc).__name__, "mro": mro, "message": message,
-            "where": where[:MAX_TEXT], "missing": isinstance(exc, _Missing),
-            "looped": isinstance(exc, LoopedBefore)}
+    return messages.StudentFailure(type(exc).__name__, mro, message, where[:MAX_TEXT],
+                                   isinstance(exc, _Missing), isinstance(exc, LoopedBefore))
 
 
 def _redirect_output(worker: Worker, scratch: str) -> None:
@@ -342,32 +339,44 @@ def serve(conn: Any, config: WorkerConfig) -> None:
     worker = Worker()
     _redirect_output(worker, config.scratch)
     stacks = _stack_dump_on_signal(config.scratch)
-    confinement: dict[str, Any] = {"level": "none", "applied": [], "missing": []}
+    confinement = Confinement("none", ())
     if config.limits is not None:
         from nnlab.worker import sandbox
 
         # Nothing beyond the runtime is readable: the submission arrives as text.
         keep = [conn.fileno()] + ([stacks.fileno()] if stacks is not None else [])
-        applied = sandbox.confine(Path(config.scratch), [], config.limits, keep_fds=keep)
-        confinement = {"level": applied.level, "applied": list(applied.applied),
-                       "missing": list(applied.missing)}
-    conn.send_bytes(codec.encode({"hello": confinement, "pid": os.getpid()}))
+        confinement = sandbox.confine(Path(config.scratch), [], config.limits, keep_fds=keep)
+    conn.send_bytes(codec.encode(messages.Hello(confinement, os.getpid())))
     while True:
         try:
             message = conn.recv_bytes()
         except (EOFError, OSError):
             break
-        worker.trace.seen.clear()
-        try:
-            request = codec.decode(message, resolve=worker.resolve)
-            value = worker.dispatch(request)
-            reply = codec.encode({"ok": value, "banned": list(worker.trace.seen)},
-                                 handle_for=worker.handle_for, inputs=worker.call_inputs)
-        except BaseException as exc:  # noqa: BLE001 - sys.exit() too is a student failure, not ours
-            reply = codec.encode({"error": describe_exception(exc, worker.filename),
-                                  "banned": list(worker.trace.seen)})
-        conn.send_bytes(reply)
+        conn.send_bytes(_answer(worker, message))
     os._exit(0)
+
+
+def _answer(worker: Worker, message: bytes) -> bytes:
+    """The reply to one request: its value, what the student's code raised, or a refusal."""
+    worker.trace.seen.clear()
+    worker.call_inputs = []
+    try:
+        request = codec.decode(message, resolve=worker.resolve)
+        handler = worker.handler(request)
+    except ProtocolViolation as exc:
+        # A request this worker does not accept is the grader's bug: refused before any
+        # student code runs, so it can never be charged to the student.
+        return codec.encode(messages.Refused(str(exc)))
+    except BaseException as exc:  # noqa: BLE001 - an unknown handle, as before: the student's
+        return codec.encode(messages.Failed(describe_exception(exc, worker.filename),
+                                            list(worker.trace.seen)))
+    try:
+        value = handler(request)
+        return codec.encode(messages.Done(value, list(worker.trace.seen)),
+                            handle_for=worker.handle_for, inputs=worker.call_inputs)
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() too is a student failure, not ours
+        return codec.encode(messages.Failed(describe_exception(exc, worker.filename),
+                                            list(worker.trace.seen)))
 
 
 def warm_up() -> None:
@@ -395,4 +404,6 @@ def warm_up() -> None:
         schedule.step()
         optimizer.zero_grad()
     codec.decode(codec.encode({"t": torch.ones(2), "x": [1.5, float("nan")]}))
+    for kind in messages.RECORDS.values():  # each record's field types, read once for all workers
+        messages.field_types(kind)
 

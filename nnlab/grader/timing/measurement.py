@@ -102,9 +102,8 @@ class Measurement:
         sizes = [t.numel + t.step * (self.max_windows - 1) for t in self.inputs]
         self.buffers = self.session.store(
             [torch.zeros(n, dtype=t.dtype) for n, t in zip(sizes, self.inputs)])
-        where = self.session.request(
-            "eval", "preparing the timing inputs",
-            expression="[t.data_ptr() for t in buffers]", bindings={"buffers": self.buffers})
+        where = self.session.eval("[t.data_ptr() for t in buffers]", label="the timing inputs",
+                                  buffers=self.buffers)
         if not (isinstance(where, list) and len(where) == len(self.buffers)
                 and all(isinstance(a, int) and a > 0 for a in where)):
             raise ProtocolViolation("the worker did not say where its timing inputs are")
