@@ -475,3 +475,15 @@ def test_the_headline_mean_and_the_charts_mean_are_one_number() -> None:
     headline = re.search(r'<span class="value">([^<]+)</span><span class="what">mean total', html)
     assert headline is not None
     assert headline.group(1) == "55%" and "mean 55%" in html and "mean 54%" not in html
+
+
+def test_grading_problems_are_counted_in_words() -> None:
+    """Does a single student whose grading failed read '1 student: was not graded', not
+    '1 student(s)'?"""
+    from nnlab.reports import render_class_report
+
+    failed = ExerciseResult("my_linear", "A linear layer", (), 5.0, "infrastructure error: worker lost")
+    html = render_class_report([submission("alice", linear(Outcome.PASSED, Outcome.PASSED)),
+                                submission("zed", failed)], ["my_linear"])
+    text = Page(html).text
+    assert "1 student: was not graded" in text and "(s)" not in text

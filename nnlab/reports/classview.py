@@ -163,6 +163,11 @@ def _exercise_rows(stats: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
+def _counted(count: int, noun: str) -> str:
+    """'1 run', '3 runs'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 _GRADER_FAULT = "internal grader error"
 _INFRASTRUCTURE = ("infrastructure error", "grading failed")
 
@@ -182,12 +187,13 @@ def _grader_faults(results: Sequence[SubmissionResult]) -> list[dict[str, str]]:
                     key = f"{e.id}: {c.name}"
                     faults[key] = faults.get(key, 0) + 1
     flags = [{"kind": "check", "what": key,
-              "why": f"{count} run(s) hit an internal grader error, not the students' fault: "
+              "why": f"{_counted(count, 'run')} hit an internal grader error, not the students' fault: "
                      f"fix the check, then grade again"}
              for key, count in faults.items()]
     if students:
-        flags.append({"kind": "students", "what": f"{len(students)} student(s)",
-                      "why": "were not graded (infrastructure error); grade again: "
+        flags.append({"kind": "students", "what": _counted(len(students), "student"),
+                      "why": f"{'was' if len(students) == 1 else 'were'} not graded (infrastructure "
+                             f"error); grade again: "
                              + ", ".join(students[:20]) + (" …" if len(students) > 20 else "")})
     return flags
 
