@@ -73,7 +73,9 @@ def _course_for_every_command(ctx: click.Context, _param: click.Parameter, value
 
     try:  # exported as NNLAB_COURSE: every process that grades for this command follows it
         ctx.call_on_close(export_course(value))  # an in-process run leaves the environment as it was
-    except NnlabError as error:
+    except NnlabError as error:  # while parsing: click's usage errors, exit 2
+        if value is None:
+            raise click.UsageError(str(error)) from None
         raise click.BadParameter(str(error), param_hint="--course") from None
 
 

@@ -19,8 +19,8 @@ def _course_file(path: Path, where: str) -> Path:
     path = path.expanduser()
     candidate = path / COURSE_FILE if path.is_dir() else path
     if not candidate.is_file():
-        raise UsageError(f"{where}: {path} holds no {COURSE_FILE} (a course repository's root "
-                         "has one; `nnlab new course DIR` makes one)")
+        raise UsageError(f"{where}{path} is no course: no {COURSE_FILE} there (a course "
+                         "repository's root has one; `nnlab new course DIR` makes one)")
     return candidate.resolve()
 
 
@@ -32,7 +32,7 @@ def find_course(start: Path | None = None) -> Path | None:
     """
     named = os.environ.get(COURSE_ENV)
     if named is not None:
-        return _course_file(Path(named), COURSE_ENV) if named.strip() else None
+        return _course_file(Path(named), f"{COURSE_ENV}=") if named.strip() else None
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / COURSE_FILE
@@ -46,7 +46,7 @@ def use_course(path: Path | None) -> Path | None:
     the processes it starts; None leaves discovery as it is."""
     if path is None:
         return None
-    found = _course_file(Path(path), "--course")
+    found = _course_file(Path(path), "")
     os.environ[COURSE_ENV] = str(found)
     return found
 
