@@ -149,6 +149,15 @@ def test_errors_like_torch(sub):
     x, w = randn(1, 2, 4, 4), randn(3, 2, 3, 3)
     assert_close(sub.conv2d(x, w), _expected(x, w, None), "conv2d of a valid (1, 2, 4, 4) input",
                  family="valid input", atol=_atol(x, w, None))
+    # The valid inputs nearest the "does not fit" error: a kernel exactly the input's size, and
+    # a kernel larger than the input that fits once padded (a 1x1 output each).
+    for family, w_shape, kwargs in (("a kernel as large as the input", (3, 2, 4, 4), {}),
+                                    ("a kernel larger than the input, fitting once padded", (3, 2, 6, 6),
+                                     {"padding": 1})):
+        w = randn(*w_shape)
+        assert_close(sub.conv2d(x, w, **kwargs), _expected(x, w, None, **kwargs),
+                     f"conv2d of a (1, 2, 4, 4) input with a {w_shape} kernel", family=family,
+                     atol=_atol(x, w, None, **kwargs))
     with expect_raises(RuntimeError, "conv2d of a (2, 3, 6, 6) input with a (4, 5, 3, 3) kernel "
                                      "(5 input channels expected, 3 given)"):
         sub.conv2d(randn(2, 3, 6, 6), randn(4, 5, 3, 3))

@@ -103,6 +103,9 @@ def test_noncontiguous_and_dtypes(sub):
     x = randn(5, 6)
     assert_close(layer(noncontig(x)), _expected(x, reference), "forward on a non-contiguous input",
                  family="non-contiguous")
+    x = randn(2, 3, 6)
+    assert_close(layer(noncontig(x)), _expected(x, reference), "forward on a non-contiguous (2, 3, 6) input",
+                 family="non-contiguous, leading dimensions")
     layer64 = layer.double()
     x64 = randn(5, 6, dtype=torch.float64)
     assert_close(layer64(x64), _expected(x64, reference), "forward of a float64 layer",
