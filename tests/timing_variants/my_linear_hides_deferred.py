@@ -32,12 +32,13 @@ def _patch_worker() -> None:
         return
     original = worker.Worker.op_eval
 
-    def op_eval(self, expression, bindings):  # noqa: ANN001, ANN202
+    def op_eval(self, request):  # noqa: ANN001, ANN202
+        bindings = request.bindings
         if "picks" in bindings:
             _fill([bindings["kept"][i] for i in bindings["picks"]])
         elif "kept" in bindings:
             _fill(bindings["kept"])
-        return original(self, expression, bindings)
+        return original(self, request)
 
     worker.Worker.op_eval = op_eval
     worker.Worker._deferred = True

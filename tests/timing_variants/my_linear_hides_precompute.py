@@ -29,8 +29,9 @@ def _patch_worker() -> None:
         return
     original = worker.Worker.op_store
 
-    def op_store(self, tensors, release=None):  # noqa: ANN001, ANN202
-        handles = original(self, tensors, release)
+    def op_store(self, request):  # noqa: ANN001, ANN202
+        handles = original(self, request)
+        tensors = request.tensors
         if _SHAPE and _LAYERS:
             shape = _SHAPE[0]
             step = _step(shape[-1])
