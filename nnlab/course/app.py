@@ -17,7 +17,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from nnlab.course import adjust, gradebook, policy, safety, uploads, web
+from nnlab.course import adjust, extensions, gradebook, policy, safety, uploads, web
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
 from nnlab.course.queue import GradingQueue, submission_folder
@@ -78,6 +78,7 @@ class CourseServer:
             assignment, entries = uploads.parse_upload(body, self.course)
             if account.role != "student":
                 raise HTTPException(403, "only student accounts submit")
+            assignment = extensions.for_student(self.db, assignment, account.student)
             if policy.is_closed(now, assignment):
                 raise HTTPException(403, f"{assignment.id} closed at {assignment.late_until.isoformat()}; "
                                          "nothing is accepted after it")
@@ -121,6 +122,8 @@ class CourseServer:
     def assignments_json(self, account: Account, now: dt.datetime) -> list[dict[str, Any]]:
         listed = []
         for assignment in self.course.assignments:
+            if account.role == "student":  # the student's own dates and limit (an extension)
+                assignment = extensions.for_student(self.db, assignment, account.student)
             data = {**assignment.to_json(), "closed": policy.is_closed(now, assignment),
                     "late_days_now": policy.late_days(now, assignment)}
             if account.role == "student" and assignment.attempts_per_hour:
@@ -238,15 +241,6 @@ def _routes(app: FastAPI, server: CourseServer) -> None:
         return {"id": row["id"], "student": row["student"], "files": [
             {"name": name, "content": base64.b64encode((folder / name).read_bytes()).decode("ascii")}
             for name in json.loads(row["files"])]}
-
-    @app.get("/submissions/{submission_id}", response_class=HTMLResponse)
-    def submission_page(request: Request, submission_id: str) -> HTMLResponse:
-        from nnlab.course.pages import render_submission
-
-        account = server.account(request)
-        row = server.visible_row(submission_id, account)
-        return HTMLResponse(render_submission(server.submission_json(row, account),
-                                              server.course.timezone or "UTC"))
 
 
 

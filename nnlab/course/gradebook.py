@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nnlab.course import adjust
+from nnlab.course import adjust, extensions
 from nnlab.course.adjust import ServerUnmatched
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
@@ -58,7 +58,11 @@ def instructor_result(row: dict[str, Any], assignment: Assignment,
 def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment,
                     now: dt.datetime, db: Database) -> dict[str, Any]:
     """GET /api/v1/submissions/{id}: the row, and its result as this viewer may see it, with
-    the instructor's adjustments to this student's grade on this assignment applied."""
+    the instructor's adjustments to this student's grade on this assignment applied, and late
+    days counted against the student's own due date (an extension)."""
+    extension = extensions.granted(db, assignment.id, row["student"]).get(row["student"])
+    row = extensions.with_late_days(row, assignment, extension)
+    assignment = extensions.effective(assignment, extension)
     data: dict[str, Any] = {
         "id": row["id"], "student": row["student"], "assignment": row["assignment"],
         "status": row["status"], "submitted_at": row["submitted_at"], "late_days": row["late_days"],
@@ -139,11 +143,14 @@ def grades(db: Database, assignment: Assignment, student: str | None = None) -> 
     """Each student's counted grade, roster order (`student` narrows it to one).
 
     Students on the roster without a graded upload get every exercise not submitted. Which
-    upload counts is decided on the graded scores; the adjustments then apply to it.
+    upload counts is decided on the graded scores; the adjustments then apply to it. Late days
+    are counted against each student's own due date (their extension, if any).
     """
     by_student: dict[str, list[dict[str, Any]]] = {}
+    granted = extensions.granted(db, assignment.id, student)
     for row in db.submissions(student, assignment.id):
         if row["status"] == "done" and row["result"]:
+            row = extensions.with_late_days(row, assignment, granted.get(row["student"]))
             factor = penalty_factor(int(row["late_days"]), assignment)
             by_student.setdefault(row["student"], []).append(
                 {**row, "shown_score": round(float(row["score"]) * factor, 6)})
