@@ -20,4 +20,4 @@ def run_demo(out_dir: Path) -> None:
     click.echo(f"Sample class: {SAMPLE_CLASS}", err=True)
     grade_class(GradeOptions(class_dir=SAMPLE_CLASS, out_dir=out_dir))
     click.echo(f"Open {out_dir.resolve() / 'index.html'} in a browser: it links each student's "
-               f"report, and {out_dir / 'similarity.csv'} lists every pair of files compared.")
+               f"report, and {out_dir / 'similarity.csv'} lists the most similar pairs of files.")

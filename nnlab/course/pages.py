@@ -44,7 +44,7 @@ p.not-submitted { color: var(--muted); }
   <dt>Submission</dt><dd><code>{{ s.id }}</code></dd>
   <dt>Uploaded</dt><dd>{{ s.submitted_at | when }}{% if s.late_days %} <span class="warn">({{ s.late_days }} day{{ "" if s.late_days == 1 else "s" }} late)</span>{% endif %}</dd>
   <dt>Status</dt><dd><strong>{{ s.status }}</strong></dd>
-  {% if r %}<dt>Graded</dt><dd>{{ r.graded_at | when or "—" }}</dd>{% endif %}
+  {% if r %}<dt>Graded</dt><dd>{{ r.get("graded_at") | when or "—" }}</dd>{% endif %}
 </dl>
 {% if s.get("error") %}<p class="note">{{ s.error }}</p>{% endif %}
 {% if r %}
