@@ -103,6 +103,17 @@ _LANG = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
                      help="Language of statements and messages (default: $NNLAB_LANG, then the locale).")
 _SEED = click.option("--seed", type=int, default=None,
                      help="Reproduce a run: the seed recorded in its results.")
+_NO_DAEMON = click.option("--no-daemon", is_flag=True,
+                          help="Grade in this process: no warm grader used or left behind "
+                               "(also NNLAB_NO_DAEMON=1).")
+
+
+def _want_daemon(no_daemon: bool) -> None:
+    from nnlab.daemon.place import want_daemon
+
+    want_daemon(_as_program and not no_daemon)
+
+
 _EXERCISES = click.option("--exercises", default=None, metavar="ID,ID",
                           help="The exercise set (missing files score zero against the same maximum).")
 
@@ -135,9 +146,12 @@ def start(exercise_id: str, directory: Path | None, force: bool, lang: str | Non
 @click.argument("path", type=click.Path(path_type=Path))
 @_SEED
 @_LANG
-def check(path: Path, seed: int | None, lang: str | None) -> None:
+@_NO_DAEMON
+def check(path: Path, seed: int | None, lang: str | None, no_daemon: bool) -> None:
     """Run the public checks on ID.py or a folder of them (exit 1 if one fails)."""
     from nnlab.commands.check import check_submission
+
+    _want_daemon(no_daemon)
 
     sys.exit(check_submission(path, seed, lang=lang))
 
@@ -153,10 +167,14 @@ def check(path: Path, seed: int | None, lang: str | None) -> None:
               help="Upload to the course server for this assignment (see `nnlab login`).")
 @click.option("--no-wait", is_flag=True, help="With a server: upload and return without waiting.")
 @_LANG
+@_NO_DAEMON
 def submit(path: Path, as_json: bool, report: Path | None, seed: int | None, student: str | None,
-           assignment: str | None, no_wait: bool, lang: str | None) -> None:
+           assignment: str | None, no_wait: bool, lang: str | None,
+           no_daemon: bool) -> None:
     """Grade ID.py or a folder of them with all checks (or upload them to the course server)."""
     from nnlab.commands.submit import submit_submission
+
+    _want_daemon(no_daemon)
 
     submit_submission(path, as_json, report, seed, student=student, assignment=assignment,
                       wait=not no_wait, lang=lang)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from nnlab.commands.display import echo_exercise
-from nnlab.commands.session_setup import grading_launcher, start_fork_server_early
+from nnlab.commands.session_setup import grading_launcher, start_fork_server_early, warm_grader
 from nnlab.grader.exercise import get_exercise, load_catalogue
 from nnlab.grader.submission import SubmissionFile, collect
 from nnlab.i18n import message, resolve_language
@@ -36,10 +36,24 @@ def _echo(result: ExerciseResult, file: SubmissionFile | None, lang: str) -> Non
 
 
 def check_submission(path: Path, seed: int | None, lang: str | None = None) -> int:
-    """Exit status: 0 when every public check passes, 1 otherwise."""
+    """Exit status: 0 when every public check passes, 1 otherwise.
+
+    Run as the `nnlab` program, this user's warm grader runs the command when one answers
+    (the same output, on this terminal); otherwise one is left behind for the next command.
+    """
     language = resolve_language(lang)
     # Named files first: a mistyped path answers before torch is imported (seconds).
     files = {f.exercise_id: f for f in collect(path, load_catalogue())}
+    args = ["check", str(path), *(["--seed", str(seed)] if seed is not None else []),
+            *(["--lang", lang] if lang else [])]
+    with warm_grader(args) as answered:
+        if answered is not None:
+            return answered
+        return _check_here(path, seed, language, files)
+
+
+def _check_here(path: Path, seed: int | None, language: str,
+                files: dict[str, SubmissionFile]) -> int:
     start_fork_server_early()  # boots beside the grader's own torch import
     from nnlab.grader.pipeline import GradeRequest, grade_submission
 

@@ -49,3 +49,22 @@ def exit_promptly(code: int) -> NoReturn:
     sys.stderr.flush()
     atexit._run_exitfuncs()
     os._exit(code)
+
+
+@contextlib.contextmanager
+def warm_grader(args: list[str]) -> Iterator[int | None]:
+    """The exit status of `nnlab ARGS` as this user's warm grader ran it; None: grade here.
+
+    After grading here, a daemon is started in the background for the next command.
+    """
+    from nnlab.daemon.place import daemon_allowed
+
+    if not daemon_allowed():
+        yield None
+        return
+    from nnlab.daemon.client import grade_warm, leave_daemon
+
+    code = grade_warm(args)
+    yield code
+    if code is None:
+        leave_daemon()

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from nnlab.commands.display import echo_exercise, echo_summary
-from nnlab.commands.session_setup import grading_launcher, preflight, start_fork_server_early
+from nnlab.commands.session_setup import (grading_launcher, preflight, start_fork_server_early,
+                                          warm_grader)
 from nnlab.errors import UsageError
 from nnlab.i18n import resolve_language
 from nnlab.grader.exercise import KIT_MESSAGE, is_student_kit
@@ -29,6 +30,21 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
         raise UsageError(KIT_MESSAGE)
     language = resolve_language(lang)  # a bad NNLAB_LANG is refused before grading, not after
     preflight(path)
+    # This user's warm grader runs the very same command, on this terminal, when one answers.
+    args = ["submit", str(path), *(["--json"] if as_json else []),
+            *(["--report", str(report)] if report is not None else []),
+            *(["--seed", str(seed)] if seed is not None else []),
+            *(["--student", student] if student is not None else []),
+            *(["--lang", lang] if lang else [])]
+    with warm_grader(args) as answered:
+        if answered is None:
+            _submit_here(path, as_json, report, seed, student, language)
+        elif answered:
+            raise SystemExit(answered)
+
+
+def _submit_here(path: Path, as_json: bool, report: Path | None, seed: int | None,
+                 student: str | None, language: str) -> None:
     start_fork_server_early()  # boots beside the grader's own torch import
     from nnlab.grader.pipeline import GradeRequest, grade_submission
 

@@ -1,0 +1,245 @@
+"""The warm grader: same output as grading in-process, private socket, stale daemons refused, clean exit."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from nnlab.daemon import place
+from nnlab.daemon.client import FALLBACK_NOTE
+from tests.procs import running
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
+MUTANT = ROOT / "tests" / "mutants" / "my_linear" / "weight_not_transposed.py"
+BOOT_LIMIT_S = 480.0
+"""A daemon imports torch and collects every check: minutes on a crowded two-core machine."""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def frozen() -> Iterator[Path]:
+    """A copy of nnlab that nobody edits, imported by these tests' commands.
+
+    A daemon is stale as soon as a file of its nnlab changes: on a checkout being worked
+    on, the live tree would make these tests depend on others' edits.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="nnlab-frozen-"))
+    shutil.copytree(ROOT / "nnlab", folder / "nnlab", ignore=shutil.ignore_patterns("__pycache__"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One test's runtime folder (short enough for a socket path) and its commands' environment."""
+
+    runtime: Path
+    frozen: Path
+
+    def env(self, idle_s: float) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != place.OFF_SETTING}
+        return {**env, "XDG_RUNTIME_DIR": str(self.runtime), place.IDLE_SETTING: str(idle_s),
+                "PYTHONPATH": str(self.frozen)}
+
+
+@pytest.fixture
+def setting(frozen: Path) -> Iterator[Setting]:
+    folder = Path(tempfile.mkdtemp(prefix="nnd", dir="/tmp"))
+    try:
+        yield Setting(folder, frozen)
+        assert _stop_everything(folder) == [], "processes left behind"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _nnlab(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+
+
+def _connect(runtime: Path) -> socket.socket | None:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(10)
+    try:
+        conn.connect(str(runtime / "nnlab" / place.SOCKET_NAME))
+        return conn
+    except OSError:
+        conn.close()
+        return None
+
+
+def _hello(runtime: Path) -> dict[str, Any] | None:
+    """What the daemon listening in `runtime` says first; None when none answers."""
+    conn = _connect(runtime)
+    if conn is None:
+        return None
+    with conn:
+        try:
+            return place.receive_message(conn)[0]
+        except (OSError, EOFError):
+            return None
+
+
+def _wait_for(what: Callable[[], Any], limit_s: float = BOOT_LIMIT_S) -> Any:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        found = what()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting after {limit_s:g} s")
+
+
+def _start_daemon(env: dict[str, str]) -> dict[str, Any]:
+    """The daemon up and answering; its hello."""
+    runtime = Path(env["XDG_RUNTIME_DIR"])
+    if _hello(runtime) is None:
+        subprocess.Popen([sys.executable, "-m", "nnlab.daemon.server"], env=env, cwd="/",
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    return _wait_for(lambda: _hello(runtime))
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return [pid for pid in found if running(pid)]
+
+
+def _stop_everything(runtime: Path) -> list[int]:
+    """Asks the daemon to leave; the processes still there after a minute (then killed)."""
+    conn = _connect(runtime)
+    if conn is not None:
+        with conn:
+            try:
+                place.receive_message(conn)
+                place.send_message(conn, {"op": "stop"})
+            except (OSError, EOFError):
+                pass
+    deadline = time.monotonic() + 60
+    while (left := _processes_with(str(runtime))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def test_warm_check_gives_the_same_output_as_no_daemon(setting: Setting, tmp_path: Path) -> None:
+    """Does a check the daemon runs print, byte for byte, what --no-daemon prints (and exit alike)?"""
+    env = setting.env(600)
+    served = _start_daemon(env)["served"]
+    shutil.copy(MUTANT, tmp_path / "my_linear.py")
+    warm = _nnlab(env, "check", "my_linear.py", "--seed", "7", cwd=tmp_path)
+    assert _hello(setting.runtime)["served"] == served + 1, "the daemon did not run the check"
+    here = _nnlab(env, "check", "my_linear.py", "--seed", "7", "--no-daemon", cwd=tmp_path)
+    assert _hello(setting.runtime)["served"] == served + 1, "--no-daemon used the daemon"
+    assert (warm.returncode, warm.stdout, warm.stderr) == (here.returncode, here.stdout, here.stderr)
+    assert warm.returncode == 1 and "1 of 2 passed" in warm.stdout and "Seed: 7 " in warm.stdout
+
+
+def test_socket_is_the_users_alone(setting: Setting) -> None:
+    """Is the daemon's socket 0600, in a 0700 folder of this user?"""
+    _start_daemon(setting.env(600))
+    folder = setting.runtime / "nnlab"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and folder.stat().st_uid == os.getuid()
+    sock = folder / place.SOCKET_NAME
+    assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
+
+
+class _FakeDaemon:
+    """Listens where the daemon would and introduces itself as another nnlab version."""
+
+    def __init__(self, runtime: Path) -> None:
+        folder = runtime / "nnlab"
+        folder.mkdir(mode=0o700)
+        self.path = folder / place.SOCKET_NAME
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        self.listener.listen()
+        self.received: list[dict[str, Any]] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        identity = {**place.own_identity().to_json(), "version": "0.0.0-other"}
+        while True:
+            conn, _ = self.listener.accept()
+            with conn:
+                place.send_message(conn, {"identity": identity, "pid": os.getpid(), "served": 0})
+                message, fds = place.receive_message(conn, max_fds=2)
+                for fd in fds:
+                    os.close(fd)
+                self.received.append(message)
+                if message.get("op") == "run":  # taken for the grade, it would be an empty one
+                    place.send_message(conn, {"started": os.getpid()})
+                    place.send_message(conn, {"exit": 0})
+                if message.get("op") == "stop":
+                    self.path.unlink()
+                    self.listener.close()
+                    return
+
+
+def test_a_daemon_of_another_version_is_not_used(setting: Setting, tmp_path: Path) -> None:
+    """Does check grade in its own process, and tell the stale daemon to go, when the daemon
+    listening is another nnlab version?"""
+    fake = _FakeDaemon(setting.runtime)
+    shutil.copy(SOLUTION, tmp_path / "my_linear.py")
+    result = _nnlab(setting.env(1), "check", "my_linear.py", "--seed", "3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "2 of 2 passed" in result.stdout and "Seed: 3 " in result.stdout
+    assert [m.get("op") for m in fake.received] == ["stop"]
+
+
+def test_idle_daemon_leaves_nothing_behind(setting: Setting, tmp_path: Path) -> None:
+    """Does the first check leave a daemon, and does that daemon, idle, remove its socket and
+    folder and leave no process (fork server, workers) behind?"""
+    runtime = setting.runtime
+    shutil.copy(SOLUTION, tmp_path / "my_linear.py")
+    assert _nnlab(setting.env(2), "check", "my_linear.py", cwd=tmp_path).returncode == 0
+    hello = _wait_for(lambda: _hello(runtime))
+    assert hello["identity"]["install"] == str(setting.frozen / "nnlab")
+    _wait_for(lambda: not (runtime / "nnlab").exists() and not _processes_with(str(runtime)), 120)
+
+
+def test_a_daemon_killed_mid_check_leaves_the_client_to_grade(setting: Setting, tmp_path: Path) -> None:
+    """Killed while it runs a check, does the daemon leave the client to grade in its own
+    process, with a one-line note on stderr and no traceback?"""
+    env = setting.env(600)
+    hello = _start_daemon(env)
+    slow = SOLUTION.read_text().replace("import torch\n", "import time\nimport torch\n", 1)
+    (tmp_path / "my_linear.py").write_text(_slowed(slow))
+    client = subprocess.Popen([sys.executable, "-m", "nnlab.cli", "check", "my_linear.py", "--seed", "5"],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    _wait_for(lambda: (_hello(setting.runtime) or {}).get("served", 0) > hello["served"], 120)
+    os.kill(hello["pid"], signal.SIGKILL)
+    out, err = client.communicate(timeout=600)
+    here = _nnlab(env, "check", "my_linear.py", "--seed", "5", "--no-daemon", cwd=tmp_path)
+    assert FALLBACK_NOTE in err and "Traceback" not in err
+    assert (client.returncode, out) == (here.returncode, here.stdout)
+
+
+def _slowed(source: str) -> str:
+    """The solution with a forward that first sleeps a second: a check the test can interrupt."""
+    lines = source.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("def forward("))
+    indent = " " * (len(lines[at]) - len(lines[at].lstrip()) + 4)
+    return "\n".join([*lines[:at + 1], f"{indent}time.sleep(1.0)", *lines[at + 1:]]) + "\n"
