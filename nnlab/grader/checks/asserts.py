@@ -63,7 +63,7 @@ def noncontig(t: torch.Tensor, channels_last: bool = True) -> NonContiguous:
     if not layouts:
         return NonContiguous(t)
     digest = hashlib.blake2b(repr((torch.initial_seed(), tuple(t.shape), str(t.dtype))).encode()
-                             + t.detach().reshape(-1)[:64].cpu().numpy().tobytes(),
+                             + t.detach().reshape(-1)[:64].cpu().double().numpy().tobytes(),
                              digest_size=8).digest()
     order, step = layouts[int.from_bytes(digest, "little") % len(layouts)]
     return NonContiguous(t, order, step)
