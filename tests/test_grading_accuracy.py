@@ -81,6 +81,14 @@ def test_noncontig_layouts_break_every_view_merge(shape: tuple[int, ...]) -> Non
     assert len(seen) >= 3, seen  # varied: not one kind of non-contiguous
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.bool, torch.int32, torch.complex64])
+def test_noncontig_takes_every_dtype_the_wire_carries(dtype: torch.dtype) -> None:
+    """Does noncontig pick a layout for any dtype (bfloat16 has no numpy twin), values kept?"""
+    x = (torch.randn(3, 4) * 3).to(dtype)
+    got = _sent(x)
+    assert torch.equal(got, x) and not got.is_contiguous()
+
+
 def test_noncontig_layouts_include_transpose_and_channels_last() -> None:
     """Are a transpose, an inner-dimension stride and channels_last among the 4-D layouts (and
     channels_last left out on request)?"""

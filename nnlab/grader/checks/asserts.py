@@ -62,9 +62,10 @@ def noncontig(t: torch.Tensor, channels_last: bool = True) -> NonContiguous:
     layouts = noncontig_layouts(tuple(t.shape), channels_last)
     if not layouts:
         return NonContiguous(t)
+    sample = t.detach().reshape(-1)[:64].cpu()
+    sample = torch.view_as_real(sample) if sample.is_complex() else sample
     digest = hashlib.blake2b(repr((torch.initial_seed(), tuple(t.shape), str(t.dtype))).encode()
-                             + t.detach().reshape(-1)[:64].cpu().double().numpy().tobytes(),
-                             digest_size=8).digest()
+                             + sample.double().numpy().tobytes(), digest_size=8).digest()
     order, step = layouts[int.from_bytes(digest, "little") % len(layouts)]
     return NonContiguous(t, order, step)
 
