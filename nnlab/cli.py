@@ -243,12 +243,14 @@ def doctor() -> None:
 from nnlab.commands.course_cli import register as _register_course  # noqa: E402
 from nnlab.commands.export_cli import register as _register_export  # noqa: E402
 from nnlab.commands.new_cli import register as _register_new  # noqa: E402
+from nnlab.commands.lti_cli import register as _register_lti  # noqa: E402
 from nnlab.commands.review_cli import register as _register_review  # noqa: E402
 
 _register_course(main)
 _register_review(main)
 _register_export(main)
 _register_new(main)
+_register_lti(main)
 
 
 if __name__ == "__main__":

@@ -38,10 +38,18 @@ def register(group: click.Group) -> None:
                   help="New file for `student,link`: a one-time browser sign-in link per student.")
     @click.option("--url", "base_url", default=None, metavar="URL",
                   help="The server's address as students open it (with --links).")
+    @click.option("--lti", "from_lms", is_flag=True,
+                  help="Pull the members of the LMS course (LTI names and roles) into accounts.")
     def roster(course_file: Path, data_dir: Path, roster_file: Path | None, tokens_out: Path | None,
                revoke: tuple[str, ...], reissue: tuple[str, ...], links_out: Path | None,
-               base_url: str | None) -> None:
+               base_url: str | None, from_lms: bool) -> None:
         """Add students (and the instructor account) and write their tokens once."""
+        if from_lms:
+            from nnlab.commands.lti_cli import pull_lti_roster
+
+            pull_lti_roster(course_file, data_dir)
+            if not (roster_file or revoke or reissue or links_out):
+                return
         from nnlab.commands.course_server import RosterOptions, update_roster
 
         if roster_file or revoke or reissue or links_out is None:

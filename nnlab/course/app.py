@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from nnlab.course import adjust, extensions, gradebook, policy, safety, uploads, web
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
+from nnlab.course.lti.router import make_router as make_lti_router
 from nnlab.course.queue import GradingQueue, submission_folder
 from nnlab.errors import RequestRejected
 
@@ -303,5 +304,6 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
     _routes(app, server)
     _instructor_routes(app, server)
     web.install(app, server)  # the browser pages: sessions, sign-in, students' and instructor's pages
+    app.include_router(make_lti_router(server))  # LTI 1.3: /lti/login, /lti/launch, /lti/jwks, passback
     safety.install(app)  # error answers always encodable; input that slipped through is a 4xx
     return app

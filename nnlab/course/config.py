@@ -185,7 +185,8 @@ def parse_course(text: str, path: Path, known_exercises: set[str]) -> Course:
     course = data.get("course")
     if not isinstance(course, dict) or not isinstance(course.get("name"), str) or not course["name"]:
         raise _fail(str(path), "a [course] table with a 'name' is required")
-    extra = sorted(set(course) - _COURSE_KEYS) + sorted(set(data) - {"course", "assignment"})
+    # [lti] (the LMS registrations) is read by nnlab.course.lti.registration.
+    extra = sorted(set(course) - _COURSE_KEYS) + sorted(set(data) - {"course", "assignment", "lti"})
     if extra:
         raise _fail(str(path), f"unknown key(s) or table(s): {', '.join(extra)}")
     zone_name = course.get("timezone", "")

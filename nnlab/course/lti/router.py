@@ -1,0 +1,219 @@
+"""The LTI routes of the course server: /lti/login, /lti/launch, /lti/jwks, and the instructor's sync."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from joserfc.jwk import RSAKey
+
+from nnlab.course.lti import keys, outbox, store
+from nnlab.course.lti.launch import Launch, LaunchRefused, PlatformKeys, validate
+from nnlab.course.lti.registration import Platform, find_platform, load_platforms
+from nnlab.course.lti.services import Services
+from nnlab.errors import UsageError
+
+if TYPE_CHECKING:
+    from nnlab.course.app import CourseServer
+
+STATE_COOKIE = "nnlab_lti_state"
+_PAGE = """{% extends "base.html.j2" %}
+{% block title %}nnlab: {{ heading }}{% endblock %}
+{% block content %}
+<h1>{{ heading }}</h1>
+<p class="lead">{{ reason }}</p>
+<p class="muted">Open nnlab again from your course in the LMS. If this keeps happening, tell your
+instructor what this page says.</p>
+{% endblock %}
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _template() -> Any:
+    from nnlab.reports.render import environment
+
+    return environment().from_string(_PAGE)
+
+
+def refusal_page(reason: str, status: int, heading: str = "The LMS launch was refused") -> HTMLResponse:
+    """Why a launch or login was refused, as a page (autoescaped: the reason may quote the token)."""
+    return HTMLResponse(_template().render(heading=heading, reason=reason), status_code=status)
+
+
+class LtiTool:
+    """What the LTI routes share: the registrations, the platforms' keys, this tool's key, the outbox."""
+
+    def __init__(self, server: CourseServer) -> None:
+        self.server = server
+        self.platforms: tuple[Platform, ...] = load_platforms(server.course.path)
+        self.platform_keys = PlatformKeys()
+        store.install(server.db)
+        outbox.install(server.db)
+        self._services: dict[tuple[str, str], Services] = {}
+        self._lock = threading.Lock()
+        self.outbox = outbox.Outbox(server.db, server.course, self.platforms, self.services)
+
+    def key(self) -> RSAKey:
+        return keys.load_key(self.server.data_dir)
+
+    def services(self, platform: Platform) -> Services:
+        with self._lock:
+            made = self._services.get((platform.issuer, platform.client_id))
+            if made is None:
+                try:
+                    key = self.key()
+                except UsageError as error:
+                    from nnlab.course.lti.calls import PlatformError
+
+                    raise PlatformError(str(error)) from None
+                made = self._services[(platform.issuer, platform.client_id)] = Services(platform, key)
+            return made
+
+
+def _secure(request: Request) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """The query string, and a form body over it (a platform may GET or POST the login)."""
+    fields = dict(request.query_params)
+    if request.method == "POST":
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LaunchRefused("the form is not UTF-8") from None
+        fields.update(urllib.parse.parse_qsl(text, keep_blank_values=True))
+    return fields
+
+
+def login_redirect(tool: LtiTool, request: Request, fields: dict[str, str]) -> Response:
+    """OIDC third-party login initiation: a fresh state (bound to this browser) and nonce, then
+    off to the platform's authorization endpoint."""
+    issuer, hint = fields.get("iss", ""), fields.get("login_hint", "")
+    if not issuer or not hint:
+        raise LaunchRefused("the login request lacks 'iss' or 'login_hint'")
+    platform = find_platform(tool.platforms, issuer, fields.get("client_id"))
+    if platform is None:
+        raise LaunchRefused(f"no [lti] registration in course.toml for issuer {issuer!r}"
+                            + (f" and client id {fields['client_id']!r}" if fields.get("client_id") else ""),
+                            403)
+    deployment = fields.get("lti_deployment_id")
+    if deployment and deployment not in platform.deployment_ids:
+        raise LaunchRefused(f"deployment {deployment!r} is not registered for this course", 403)
+    login = store.new_state(tool.server.db, platform.issuer, platform.client_id)
+    params = {"scope": "openid", "response_type": "id_token", "response_mode": "form_post",
+              "prompt": "none", "client_id": platform.client_id, "redirect_uri": launch_url(platform, request),
+              "login_hint": hint, "state": login.state, "nonce": login.nonce}
+    if fields.get("lti_message_hint"):
+        params["lti_message_hint"] = fields["lti_message_hint"]
+    separator = "&" if "?" in platform.auth_login_url else "?"
+    response = RedirectResponse(platform.auth_login_url + separator + urllib.parse.urlencode(params), 302)
+    # The launch comes back as a cross-site form post: only SameSite=None (which needs Secure)
+    # carries the cookie then. Over plain HTTP (a test on one machine) Lax is all browsers take.
+    response.set_cookie(STATE_COOKIE, login.state, max_age=store.STATE_LIFETIME_S, path="/lti/",
+                        httponly=True, secure=_secure(request), samesite="none" if _secure(request) else "lax")
+    return response
+
+
+def launch_url(platform: Platform, request: Request) -> str:
+    base = platform.tool_url or str(request.base_url).rstrip("/")
+    return keys.tool_urls(base)["launch"]
+
+
+def accept_launch(tool: LtiTool, request: Request, fields: dict[str, str]) -> Launch:
+    """The launch of an id_token POST, once the state it carries is this browser's and unused."""
+    if fields.get("error"):
+        raise LaunchRefused(f"the LMS refused the login: {fields.get('error_description') or fields['error']}",
+                            403)
+    id_token, state = fields.get("id_token", ""), fields.get("state", "")
+    if not id_token or not state:
+        raise LaunchRefused("the launch lacks 'id_token' or 'state'")
+    cookie = request.cookies.get(STATE_COOKIE, "")
+    if not cookie or cookie != state:
+        raise LaunchRefused("the login state does not belong to this browser (its cookie is missing "
+                            "or different); start again from the LMS", 403)
+    login = store.take_state(tool.server.db, state)
+    if login is None:
+        raise LaunchRefused("the login state is unknown, used or expired; start again from the LMS")
+    launch = validate(id_token, login, tool.platforms, tool.platform_keys, tool.server.db)
+    db = tool.server.db
+    if launch.context is not None:
+        store.save_context(db, launch.context)
+        if launch.lineitem and launch.assignment in {a.id for a in tool.server.course.assignments}:
+            store.save_lineitem(db, launch.platform.issuer, launch.context.context_id, launch.assignment,
+                                launch.lineitem)
+    return launch
+
+
+def _landing(tool: LtiTool, launch: Launch) -> str:
+    known = {a.id for a in tool.server.course.assignments}
+    return f"/assignments/{urllib.parse.quote(launch.assignment)}" if launch.assignment in known else "/"
+
+
+def _sign_in(response: Response, launch: Launch, tool: LtiTool) -> None:
+    from nnlab.course.web.session import start_session
+
+    start_session(response, store.link_user(tool.server.db, launch.user))
+
+
+def make_router(server: CourseServer) -> APIRouter:
+    """The LTI routes; the router's lifespan runs the grade passback thread beside the server's own."""
+    tool = LtiTool(server)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if tool.platforms:
+            tool.outbox.start()
+        yield
+        tool.outbox.stop()
+
+    router = APIRouter(lifespan=lifespan)
+
+    @router.api_route("/lti/login", methods=["GET", "POST"], response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        try:
+            fields = await _fields(request)
+            return await run_in_threadpool(login_redirect, tool, request, fields)
+        except LaunchRefused as refused:
+            return refusal_page(refused.reason, refused.status, "The LMS login was refused")
+
+    @router.post("/lti/launch", response_class=HTMLResponse)
+    async def launch(request: Request) -> Response:
+        try:
+            fields = await _fields(request)
+            accepted = await run_in_threadpool(accept_launch, tool, request, fields)
+        except LaunchRefused as refused:
+            return refusal_page(refused.reason, refused.status)
+        response = RedirectResponse(_landing(tool, accepted), 303)
+        response.delete_cookie(STATE_COOKIE, path="/lti/")
+        await run_in_threadpool(_sign_in, response, accepted, tool)
+        return response
+
+    @router.get("/lti/jwks")
+    def jwks() -> JSONResponse:
+        try:
+            return JSONResponse(keys.public_jwks(tool.key()))
+        except UsageError:
+            raise HTTPException(404, "no LTI key yet: run `nnlab lti keys --data DATA_DIR`") from None
+
+    @router.post("/api/v1/lti/sync")
+    async def sync(request: Request) -> dict[str, Any]:
+        await run_in_threadpool(server.instructor, request)
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            raise HTTPException(422, "the body is not JSON") from None
+        assignment = server.assignment(str(body.get("assignment", "")) if isinstance(body, dict) else "")
+        queued = await run_in_threadpool(outbox.queue_scores, server.db, assignment, True)
+        return {"assignment": assignment.id, "queued": queued, "platforms": len(tool.platforms)}
+
+    return router
