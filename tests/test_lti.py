@@ -188,8 +188,8 @@ def test_learner_launch_signs_in_and_opens_the_assignment(lms: dict[str, Any]) -
     assert browser.cookie("nnlab_session")
     made = accounts(lms["root"])["u-ada"]
     assert (made["role"], made["name"], made["student"]) == ("student", "Ada Lovelace", "ada@uni.edu")
-    home = browser.open(lms["served"].url + "/")  # the browser is signed in as that account
-    assert home.status == 200 and "ada@uni.edu" in home.text
+    page = browser.open(lms["served"].url + done.headers["location"])  # signed in as that account
+    assert page.status == 200 and "ada@uni.edu" in page.text and "hw1" in page.text
     again = launch(Browser(), lms["served"], lms["platform"], learner())
     assert again.status == 303 and len([s for s in accounts(lms["root"]) if s == "u-ada"]) == 1
 
@@ -199,8 +199,9 @@ def test_instructor_launch_makes_an_instructor(lms: dict[str, Any]) -> None:
     browser = Browser()
     teacher = PendingLaunch("u-prof", "Prof Turing", "turing@uni.edu", [INSTRUCTOR], {})
     done = launch(browser, lms["served"], lms["platform"], teacher)
-    assert done.status == 303 and done.headers["location"] == "/"
+    assert done.status == 303 and done.headers["location"] == "/instructor"
     assert accounts(lms["root"])["u-prof"]["role"] == "instructor"
+    assert browser.open(lms["served"].url + "/instructor").status == 200
 
 
 def _refused(page: Page, words: str) -> None:
@@ -260,6 +261,7 @@ def test_a_launch_from_another_browser_is_refused(lms: dict[str, Any]) -> None:
     page = start_login(victim, served, platform, learner())
     action, fields = parse_form(page.text)
     _refused(Browser().open(action, fields), "does not belong to this browser")
+    _refused(victim.open(action, {"id_token": fields["id_token"]}), "lacks &#39;id_token&#39; or &#39;state&#39;")
     victim.set_cookie("nnlab_lti_state", "someone-elses-state")
     _refused(victim.open(action, fields), "does not belong to this browser")
 

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc.jwk import RSAKey
 
+from nnlab.course.db import Account
 from nnlab.course.lti import keys, outbox, store
 from nnlab.course.lti.launch import Launch, LaunchRefused, PlatformKeys, validate
 from nnlab.course.lti.registration import Platform, find_platform, load_platforms
@@ -86,7 +87,9 @@ async def _fields(request: Request) -> dict[str, str]:
     """The query string, and a form body over it (a platform may GET or POST the login)."""
     fields = dict(request.query_params)
     if request.method == "POST":
-        body = await request.body()
+        from nnlab.course.app import read_body  # the server's size limit (413 past it)
+
+        body = await read_body(request)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -155,8 +158,13 @@ def accept_launch(tool: LtiTool, request: Request, fields: dict[str, str]) -> La
 
 
 def _landing(tool: LtiTool, launch: Launch) -> str:
+    """A student's assignment page when the resource link names one, else the account's home."""
+    from nnlab.course.web.auth import home
+
     known = {a.id for a in tool.server.course.assignments}
-    return f"/assignments/{urllib.parse.quote(launch.assignment)}" if launch.assignment in known else "/"
+    if launch.user.role == "student" and launch.assignment in known:
+        return f"/assignments/{urllib.parse.quote(launch.assignment)}"
+    return home(Account(launch.user.sub, launch.user.role))
 
 
 def _sign_in(response: Response, launch: Launch, tool: LtiTool) -> None:
@@ -208,8 +216,10 @@ def make_router(server: CourseServer) -> APIRouter:
     @router.post("/api/v1/lti/sync")
     async def sync(request: Request) -> dict[str, Any]:
         await run_in_threadpool(server.instructor, request)
+        from nnlab.course.app import read_body
+
         try:
-            body = json.loads(await request.body())
+            body = json.loads(await read_body(request))
         except (ValueError, RecursionError):
             raise HTTPException(422, "the body is not JSON") from None
         assignment = server.assignment(str(body.get("assignment", "")) if isinstance(body, dict) else "")
