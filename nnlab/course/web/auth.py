@@ -102,3 +102,9 @@ async def logout(request: Request, session: WebSession | None = Depends(web_sess
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon, said plainly: browsers ask for one on every page."""
+    return Response(status_code=204)
