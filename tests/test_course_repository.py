@@ -144,6 +144,13 @@ def test_new_course_verifies_and_grades_its_exercise(tmp_path: Path) -> None:
     verified = _nnlab("verify", "rms_norm", cwd=course / "exercises")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "solution 6/6  stub 0  ok" in verified.stdout + verified.stderr
+    mutants = course / "exercises" / "rms_norm" / "mutants"
+    escaped = (course / "exercises" / "rms_norm" / "solution.py").read_text()
+    (mutants / "escaped.py").write_text("# nnlab-expect: test_gradients\n" + escaped)
+    caught = _nnlab("verify", "rms_norm", cwd=course)
+    assert caught.returncode == 1
+    assert "mutants/escaped.py: not caught by test_gradients" in caught.stdout + caught.stderr
+    (mutants / "escaped.py").unlink()
     work = tmp_path / "student"
     work.mkdir()
     shutil.copy(course / "exercises" / "rms_norm" / "solution.py", work / "rms_norm.py")
@@ -218,8 +225,7 @@ def test_kit_and_grading_build_carry_the_course_exercise_without_its_answers(
     from nnlab.reports.gradescope import _course_exercise_files
 
     course = _course(tmp_path / "c")
-    (course / "exercises" / "rms_norm" / "mutants").mkdir()
-    (course / "exercises" / "rms_norm" / "mutants" / "no_eps.py").write_text("# nnlab-expect: full\n")
+    assert (course / "exercises" / "rms_norm" / "mutants" / "first_dim.py").is_file()
     exercises = tmp_path / "kit" / "exercises"
     exercises.mkdir(parents=True)
     copied = kit._copy_course_exercises(load_course(course / "course.toml"), exercises)

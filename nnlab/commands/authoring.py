@@ -5,9 +5,13 @@ import ast
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nnlab.errors import ExerciseFormatError
 from nnlab.grader.exercise import EXERCISES_DIR, Exercise
+
+if TYPE_CHECKING:
+    from nnlab.grader.launcher import WorkerLauncher
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -16,6 +20,7 @@ else:  # pragma: no cover - exercised on older Pythons only
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 TODO = "TODO"
+_EXPECT = re.compile(r"^# nnlab-expect:[ \t]*(.*)$", re.MULTILINE)
 
 
 def stub_from_solution(source: str, where: str = "solution.py") -> str:
@@ -105,3 +110,33 @@ def read_solution(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExerciseFormatError(f"{path}: cannot be read ({exc})") from None
+
+
+def _mutant_issue(exercise: Exercise, path: Path, launcher: WorkerLauncher, seed: int) -> str:
+    """'' when the mutant scores as its `# nnlab-expect:` line says, else what went wrong."""
+    from nnlab.grader.pipeline import grade_one
+    from nnlab.results import Outcome
+
+    source = path.read_text(encoding="utf-8")
+    found = _EXPECT.search(source)
+    expected = found.group(1).split() if found else []
+    if not expected:
+        return (f"mutants/{path.name}: no '# nnlab-expect: test_id ...' line (or "
+                "'# nnlab-expect: full' for a right variant)")
+    result = grade_one(exercise, source, f"{exercise.id}.py", launcher, seed, include_hidden=True).result
+    if expected == ["full"]:
+        lost = [c.test_id for c in result.checks if c.outcome is not Outcome.PASSED]
+        return f"mutants/{path.name}: a right variant lost {', '.join(lost)}" if lost else ""
+    by_id = {c.test_id: c for c in result.checks}
+    unknown = [t for t in expected if t not in by_id]
+    if unknown:
+        return f"mutants/{path.name}: expects {', '.join(unknown)}, which is not a check"
+    escaped = [t for t in expected if by_id[t].outcome is Outcome.PASSED]
+    return f"mutants/{path.name}: not caught by {', '.join(escaped)}" if escaped else ""
+
+
+def mutant_issues(exercise: Exercise, launcher: WorkerLauncher, seed: int) -> list[str]:
+    """Each wrong variant in the exercise's mutants/ loses the checks it names; each right one
+    (`# nnlab-expect: full`) scores full marks."""
+    paths = sorted((exercise.folder / "mutants").glob("*.py"))
+    return [issue for issue in (_mutant_issue(exercise, p, launcher, seed) for p in paths) if issue]

@@ -47,6 +47,10 @@ def new_course(directory: Path) -> None:
     files["stub.py"] = stub_from_solution(files["solution.py"], str(example / "solution.py")).replace(
         '"""Reference solution for', '"""Exercise', 1)
     _write_exercise(directory / "exercises" / EXAMPLE_ID, files)
+    (directory / "exercises" / EXAMPLE_ID / "mutants").mkdir()
+    for mutant in sorted((example / "mutants").glob("*.tmpl")):
+        (directory / "exercises" / EXAMPLE_ID / "mutants" / mutant.name.removesuffix(".tmpl")).write_text(
+            _fill(mutant), encoding="utf-8")
     click.echo(f"Wrote the course {directory}: course.toml, .gitignore, exercises/{EXAMPLE_ID}/.")
     click.echo(f"Next: cd {directory} && nnlab verify {EXAMPLE_ID}, then "
                "nnlab new exercise ID --from SOLUTION.py")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nnlab.commands.authoring import authoring_notes
+from nnlab.commands.authoring import authoring_notes, mutant_issues
 from nnlab.commands.session_setup import grading_launcher
 from nnlab.grader.exercise import get_exercise, load_catalogue
 from nnlab.grader.pipeline import grade_one, new_seed
@@ -30,6 +30,7 @@ def verify_exercises(exercise_ids: tuple[str, ...]) -> int:
             issues += [f"stub: {c.name}: {c.message}" for c in stub.checks
                        if c.test_id in graded_stub.internal_errors]
             issues += authoring_notes(exercise)  # a course's exercise: what its author has left
+            issues += mutant_issues(exercise, launcher, seed)
             status = click.style("ok", fg="green") if not issues else click.style("FAIL", fg="red")
             click.echo(f"{exercise.id:<22} solution {solution.score:g}/{solution.max_score:g}  "
                        f"stub {stub.score:g}  {status}", err=False)
