@@ -155,6 +155,16 @@ class LmsPlatform:
                 f'method="POST">{inputs}</form><script>document.forms[0].submit()</script></body></html>')
         return 200, page
 
+    def course_page(self, hint: str) -> str:
+        """The LMS page that opens the tool: an auto-posting form to its login initiation URL, as
+        Canvas renders it when a student clicks an external tool assignment."""
+        fields = {"iss": self.issuer, "login_hint": hint, "target_link_uri": f"{self.tool_url}/lti/launch",
+                  "lti_message_hint": "m-" + hint, "client_id": CLIENT_ID, "lti_deployment_id": DEPLOYMENT,
+                  "canvas_region": "not_configured", "lti_storage_target": "_parent"}
+        inputs = "".join(f'<input type="hidden" name="{n}" value="{html.escape(v)}">' for n, v in fields.items())
+        return (f'<!DOCTYPE html><html><body><form action="{self.tool_url}/lti/login" method="POST">'
+                f'{inputs}</form><script>document.forms[0].submit()</script></body></html>')
+
     def token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """The token endpoint: the client assertion must verify against the tool's published JWKS."""
         if form.get("grant_type") != "client_credentials" or form.get("client_assertion_type") != \
@@ -223,6 +233,8 @@ def _handler(platform: LmsPlatform) -> type[BaseHTTPRequestHandler]:
             if url.path == "/api/lti/security/jwks":
                 platform.jwks_fetches += 1
                 self._send(200, {"keys": [k.as_dict(private=False) for k in platform.keys]})
+            elif url.path.startswith("/courses/42/external_tools/"):
+                self._send(200, platform.course_page(url.path.rsplit("/", 1)[1]), "text/html; charset=utf-8")
             elif url.path == "/api/lti/authorize_redirect":
                 status, page = platform.authorize(query)
                 self._send(status, page, "text/html; charset=utf-8")

@@ -194,6 +194,33 @@ def test_learner_launch_signs_in_and_opens_the_assignment(lms: dict[str, Any]) -
     assert again.status == 303 and len([s for s in accounts(lms["root"]) if s == "u-ada"]) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()),
+                    reason="Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+def test_a_real_browser_goes_from_the_lms_to_the_assignment(lms: dict[str, Any]) -> None:
+    """In headless Chromium: the LMS page posts the login, the redirects and the auto-posted
+    id_token run as a browser runs them (its cookie rules included), ending signed in on hw1."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        hint = lms["platform"].expect(PendingLaunch("u-chrome", "Cy Chrome", "cy@uni.edu", [LEARNER],
+                                                    {"assignment": "hw1"}))
+        driver.get(f"{lms['platform'].url}/courses/42/external_tools/{hint}")
+        WebDriverWait(driver, 60).until(lambda d: d.current_url.endswith("/assignments/hw1"))
+        assert "cy@uni.edu" in driver.page_source
+    finally:
+        driver.quit()
+
+
 def test_instructor_launch_makes_an_instructor(lms: dict[str, Any]) -> None:
     """Does an Instructor role become an instructor account, which reads instructor-only pages?"""
     browser = Browser()
@@ -397,3 +424,21 @@ def test_roster_pull_makes_accounts_and_marks_who_left(lms: dict[str, Any]) -> N
     assert (known["u-ta"]["name"], known["u-ta"]["role"]) == ("Tess Ta", "instructor")
     assert known["u-gone"]["status"] == "left" and "u-dropped" not in known
     assert "left" in pulled.stdout and known["u-gone"]["student"] in pulled.stdout
+
+
+def test_service_urls_keep_the_platforms_query_and_follow_next_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moodle's line item URLs carry a query: is /scores put after the path, the query kept; is an
+    NRPS Link header's next page found; do retries wait longer each time, up to the cap?"""
+    from nnlab.course.lti.calls import next_link
+    from nnlab.course.lti.outbox import backoff
+    from nnlab.course.lti.services import scores_url, with_query
+
+    moodle = "https://m.edu/mod/lti/services.php/2/lineitems/5/lineitem?type_id=1"
+    assert scores_url(moodle) == "https://m.edu/mod/lti/services.php/2/lineitems/5/lineitem/scores?type_id=1"
+    assert scores_url("https://c.edu/api/lti/courses/1/line_items/3") == \
+        "https://c.edu/api/lti/courses/1/line_items/3/scores"
+    assert with_query("https://m.edu/x?type_id=1", resource_id="hw1") == "https://m.edu/x?type_id=1&resource_id=hw1"
+    link = '<https://c.edu/m?page=1>; rel="first", <https://c.edu/m?page=3>; rel="next"'
+    assert next_link(link) == "https://c.edu/m?page=3" and next_link('<https://c.edu/m>; rel="last"') is None
+    monkeypatch.delenv("NNLAB_LTI_RETRY_CAP_S", raising=False)
+    assert [backoff(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0] and backoff(30) == 300.0

@@ -48,10 +48,10 @@ def install(db: Database) -> None:
         conn.executescript(_SCHEMA)
 
 
-def backoff(attempts: int) -> float:
-    """Seconds before try `attempts + 1`: 2, 4, 8, ... up to the cap."""
+def backoff(failed: int) -> float:
+    """Seconds before the next try after `failed` failed ones: 2, 4, 8, ... up to the cap."""
     cap = float(os.environ.get(RETRY_CAP_ENV, "") or 300.0)
-    return min(cap, 2.0 ** min(attempts, 20))
+    return min(cap, 2.0 ** min(failed, 20))
 
 
 @dataclass(frozen=True)
@@ -241,4 +241,5 @@ class Outbox:
                      pending.attempts + 1, error)
         with self.db.write() as conn:
             conn.execute("UPDATE lti_outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
-                         "WHERE seq = ?", (time.time() + backoff(pending.attempts), error[:500], pending.seq))
+                         "WHERE seq = ?", (time.time() + backoff(pending.attempts + 1), error[:500],
+                                           pending.seq))
