@@ -21,7 +21,7 @@ HIDDEN_FEEDBACK = ("after_due", "immediate", "never")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _COURSE_KEYS = {"name", "timezone", "exercises", "library"}
 _ASSIGNMENT_KEYS = {"id", "title", "exercises", "due", "late_until", "late_penalty_per_day",
-                    "attempts_per_hour", "counts", "hidden_feedback"}
+                    "attempts_per_hour", "counts", "hidden_feedback", "leaderboard"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Assignment:
     """'last' or 'best': which graded submission is the student's grade."""
     hidden_feedback: str
     """'after_due', 'immediate' or 'never': when students see their hidden checks."""
+    leaderboard: bool = False
+    """Whether the course's pages rank this assignment's timed exercises (passing uploads only)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "exercises": list(self.exercises),
@@ -171,9 +173,12 @@ def _assignment(table: Any, index: int, zone: ZoneInfo | None, path: Path,
     title = table.get("title", ident)
     if not isinstance(title, str):
         raise _fail(where, "'title' must be a string")
+    if not isinstance(table.get("leaderboard", False), bool):
+        raise _fail(where, "'leaderboard' must be true or false")
     return Assignment(ident, title, _exercises(table, where, known), due, late_until, penalty,
                       attempts, _choice(table, "counts", COUNTS, where),
-                      _choice(table, "hidden_feedback", HIDDEN_FEEDBACK, where))
+                      _choice(table, "hidden_feedback", HIDDEN_FEEDBACK, where),
+                      table.get("leaderboard", False))
 
 
 def parse_course(text: str, path: Path, known_exercises: set[str]) -> Course:

@@ -22,7 +22,7 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI, server: CourseServer) -> None:
     """Adds the session middleware, the pages' routers and the sign-in answer to a page without a session."""
     from nnlab.course.deps import LoginRequired
-    from nnlab.course.web import auth, instructor, regrades, student
+    from nnlab.course.web import auth, instructor, leaderboard, regrades, student
     from nnlab.course.web.session import SessionMiddleware, SessionStore
 
     store = SessionStore(server.db, server.data_dir)
@@ -33,3 +33,4 @@ def install(app: FastAPI, server: CourseServer) -> None:
     app.include_router(auth.router)
     app.include_router(student.router)
     app.include_router(instructor.router)
+    app.include_router(leaderboard.router)
