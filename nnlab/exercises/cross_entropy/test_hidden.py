@@ -108,6 +108,12 @@ def test_cross_entropy_reductions(sub):
         t = _indices(shape[1], _index_shape(shape))
         for reduction in REDUCTIONS:
             _check(sub.cross_entropy, "cross_entropy", x, t, x, t, family, reduction=reduction)
+    # Every draw holds classes 0 and C - 1, so a class count read from the targets
+    # (F.one_hot(target) without num_classes) would pass them: here class C - 1 is absent.
+    x, t = randn(6, 5, scale=3.0), randint(0, 4, 6)
+    for reduction in REDUCTIONS:
+        _check(sub.cross_entropy, "cross_entropy", x, t, x, t, "the last class in no target",
+               reduction=reduction)
     x, t = randn(4, 5, 3, scale=3.0), _indices(5, (4, 3))
     _check(sub.cross_entropy, "cross_entropy", noncontig(x), noncontig(t), x, t, "non-contiguous",
            reduction="none")
@@ -169,6 +175,10 @@ def test_label_smoothing(sub):
             if ignore is not None and ignore != -100:
                 kwargs["ignore_index"] = ignore
             _check(sub.cross_entropy, "cross_entropy", x, t, x, t, family, **kwargs)
+    x, t = randn(6, 5, scale=2.0), randint(0, 4, 6)  # class C - 1 in no target (see above)
+    for reduction in REDUCTIONS:
+        _check(sub.cross_entropy, "cross_entropy", x, t, x, t, "label smoothing, the last class in no target",
+               reduction=reduction, label_smoothing=0.1)
     for shape, weighted in (((6, 4), True), ((2, 3, 4), False)):
         x, q = randn(*shape, scale=2.0), _probabilities(shape)
         weight = torch.rand(shape[1]) * 2 + 0.1 if weighted else None

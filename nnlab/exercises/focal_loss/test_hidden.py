@@ -216,6 +216,12 @@ def test_multiclass_values(sub):
         what = f"{_describe('MultiClassFocalLoss', kwargs)} on ({n}, {c}) logits"
         assert_close(sub.MultiClassFocalLoss(**kwargs)(x, y),
                      _expected_out(multiclass_reference, x, y, **kwargs), what, family="normal logits")
+    # Every draw holds classes 0 and C - 1, so a class count read from the targets
+    # (F.one_hot(targets) without num_classes) would pass them: here class C - 1 is absent.
+    x, y = randn(6, 5, scale=2.0), randint(0, 4, 6)
+    assert_close(sub.MultiClassFocalLoss(reduction="none")(x, y),
+                 _expected_out(multiclass_reference, x, y, reduction="none"),
+                 "MultiClassFocalLoss(reduction='none') on (6, 5) logits", family="the last class in no target")
     # alpha=1, gamma=0 is plain cross-entropy.
     x, y = randn(8, 6, scale=2.0), randint(0, 6, 8)
     assert_close(sub.MultiClassFocalLoss(alpha=1.0, gamma=0.0, reduction="none")(noncontig(x), y),
