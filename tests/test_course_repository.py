@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import shutil
@@ -236,3 +237,36 @@ def test_kit_and_grading_build_carry_the_course_exercise_without_its_answers(
     build = {name.split("/nnlab/exercises/")[1] for _, name in _course_exercise_files(["rms_norm", "my_linear"])}
     assert "rms_norm/test_hidden.py" in build and "rms_norm/solution.py" not in build
     assert not [n for n in build if "mutants" in n or not n.startswith("rms_norm/")]
+
+
+@pytest.mark.slow
+def test_serve_collect_and_grade_a_course_exercise(tmp_path: Path) -> None:
+    """Does the course server grade an upload of the course's own exercise, and collect then grade
+    it in the repository (found from the working folder)?"""
+    from test_course_server import Served, call, upload, wait_graded
+
+    course = _course(tmp_path / "course")
+    (course / "roster.csv").write_text("student,name,email\nada,,\n")
+    made = _nnlab("roster", "course.toml", "--data", "data", "--import", "roster.csv",
+                  "--tokens-out", "tokens.csv", cwd=course)
+    assert made.returncode == 0, made.stderr
+    tokens = {r["student"]: r["token"] for r in csv.DictReader((course / "tokens.csv").open())}
+    served = Served(course / "course.toml", course / "data", dt.datetime.now(dt.timezone.utc).isoformat())
+    try:
+        solution = (course / "exercises" / "rms_norm" / "solution.py").read_bytes()
+        status, _, body = call(served.url, "POST", "/api/v1/submissions", tokens["ada"],
+                               upload({"rms_norm.py": solution}))
+        assert status in (200, 201, 202), body
+        graded = wait_graded(served, tokens["ada"], [body["id"]])[0]
+        assert graded["status"] == "done", graded
+        env = {"NNLAB_SERVER": served.url, "NNLAB_TOKEN": tokens["instructor"]}
+        collected = _nnlab("collect", "--assignment", "hw1", "--out", str(tmp_path / "class"),
+                           cwd=course, env=env)
+        assert collected.returncode == 0, collected.stderr
+    finally:
+        served.stop()
+    result = _nnlab("grade", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--workers", "1",
+                    "--no-similarity", cwd=course)
+    assert result.returncode == 0, result.stderr
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "out" / "scores.csv").open())}
+    assert float(rows["ada"]["rms_norm"]) == 6
