@@ -206,82 +206,86 @@ class LmsPlatform:
         return item
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """The platform's HTTP side; `platform` is set on a subclass per platform."""
+
+    platform: LmsPlatform
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: Any, content_type: str = "application/json",
+              link: str = "") -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        if link:
+            self.send_header("Link", link)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def do_GET(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        auth = self.headers.get("Authorization", "")
+        if url.path == "/api/lti/security/jwks":
+            self.platform.jwks_fetches += 1
+            self._send(200, {"keys": [k.as_dict(private=False) for k in self.platform.keys]})
+        elif url.path.startswith("/courses/42/external_tools/"):
+            self._send(200, self.platform.course_page(url.path.rsplit("/", 1)[1]), "text/html; charset=utf-8")
+        elif url.path == "/api/lti/authorize_redirect":
+            status, page = self.platform.authorize(query)
+            self._send(status, page, "text/html; charset=utf-8")
+        elif url.path == "/api/lti/courses/42/names_and_roles":
+            if not self.platform.authorized(auth, SCOPES["members"]):
+                return self._send(401, {"error": "unauthorized"})
+            body, link = self.platform.memberships(int(query.get("page", "0")))
+            self._send(200, body, "application/vnd.ims.lti-nrps.v2.membershipcontainer+json", link)
+        elif url.path == "/api/lti/courses/42/line_items":
+            if not self.platform.authorized(auth, SCOPES["lineitem"]):
+                return self._send(401, {"error": "unauthorized"})
+            items = [i for i in self.platform.lineitems
+                     if "resource_id" not in query or i.get("resourceId") == query["resource_id"]]
+            self._send(200, items, "application/vnd.ims.lis.v2.lineitemcontainer+json")
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        body = self._body()
+        auth = self.headers.get("Authorization", "")
+        kind = self.headers.get("Content-Type", "")
+        if url.path == "/login/oauth2/token":
+            self._send(*self.platform.token(dict(urllib.parse.parse_qsl(body.decode()))))
+        elif url.path == "/api/lti/authorize_redirect":
+            status, page = self.platform.authorize(dict(urllib.parse.parse_qsl(body.decode())))
+            self._send(status, page, "text/html; charset=utf-8")
+        elif url.path == "/api/lti/courses/42/line_items":
+            if not self.platform.authorized(auth, SCOPES["lineitem"]) or \
+                    kind != "application/vnd.ims.lis.v2.lineitem+json":
+                return self._send(401, {"error": "unauthorized or wrong type"})
+            self._send(200, self.platform.add_lineitem(json.loads(body)),
+                       "application/vnd.ims.lis.v2.lineitem+json")
+        elif re.fullmatch(r"/api/lti/courses/42/line_items/\d+/scores", url.path):
+            if self.platform.down:
+                self.platform.failed_scores += 1
+                return self._send(503, {"error": "maintenance"})
+            if not self.platform.authorized(auth, SCOPES["score"]) or \
+                    kind != "application/vnd.ims.lis.v1.score+json":
+                return self._send(401, {"error": "unauthorized or wrong type"})
+            with self.platform.lock:
+                self.platform.scores.append({**json.loads(body), "lineitem": url.path.rsplit("/", 1)[0]})
+            self._send(200, {"resultUrl": f"{self.platform.url}{url.path}/1"})
+        else:
+            self._send(404, {"error": "not found"})
+
+
 def _handler(platform: LmsPlatform) -> type[BaseHTTPRequestHandler]:
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: Any, content_type: str = "application/json",
-                  link: str = "") -> None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            if link:
-                self.send_header("Link", link)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _body(self) -> bytes:
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            query = dict(urllib.parse.parse_qsl(url.query))
-            auth = self.headers.get("Authorization", "")
-            if url.path == "/api/lti/security/jwks":
-                platform.jwks_fetches += 1
-                self._send(200, {"keys": [k.as_dict(private=False) for k in platform.keys]})
-            elif url.path.startswith("/courses/42/external_tools/"):
-                self._send(200, platform.course_page(url.path.rsplit("/", 1)[1]), "text/html; charset=utf-8")
-            elif url.path == "/api/lti/authorize_redirect":
-                status, page = platform.authorize(query)
-                self._send(status, page, "text/html; charset=utf-8")
-            elif url.path == "/api/lti/courses/42/names_and_roles":
-                if not platform.authorized(auth, SCOPES["members"]):
-                    return self._send(401, {"error": "unauthorized"})
-                body, link = platform.memberships(int(query.get("page", "0")))
-                self._send(200, body, "application/vnd.ims.lti-nrps.v2.membershipcontainer+json", link)
-            elif url.path == "/api/lti/courses/42/line_items":
-                if not platform.authorized(auth, SCOPES["lineitem"]):
-                    return self._send(401, {"error": "unauthorized"})
-                items = [i for i in platform.lineitems
-                         if "resource_id" not in query or i.get("resourceId") == query["resource_id"]]
-                self._send(200, items, "application/vnd.ims.lis.v2.lineitemcontainer+json")
-            else:
-                self._send(404, {"error": "not found"})
-
-        def do_POST(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            body = self._body()
-            auth = self.headers.get("Authorization", "")
-            kind = self.headers.get("Content-Type", "")
-            if url.path == "/login/oauth2/token":
-                self._send(*platform.token(dict(urllib.parse.parse_qsl(body.decode()))))
-            elif url.path == "/api/lti/authorize_redirect":
-                status, page = platform.authorize(dict(urllib.parse.parse_qsl(body.decode())))
-                self._send(status, page, "text/html; charset=utf-8")
-            elif url.path == "/api/lti/courses/42/line_items":
-                if not platform.authorized(auth, SCOPES["lineitem"]) or \
-                        kind != "application/vnd.ims.lis.v2.lineitem+json":
-                    return self._send(401, {"error": "unauthorized or wrong type"})
-                self._send(200, platform.add_lineitem(json.loads(body)),
-                           "application/vnd.ims.lis.v2.lineitem+json")
-            elif re.fullmatch(r"/api/lti/courses/42/line_items/\d+/scores", url.path):
-                if platform.down:
-                    platform.failed_scores += 1
-                    return self._send(503, {"error": "maintenance"})
-                if not platform.authorized(auth, SCOPES["score"]) or \
-                        kind != "application/vnd.ims.lis.v1.score+json":
-                    return self._send(401, {"error": "unauthorized or wrong type"})
-                with platform.lock:
-                    platform.scores.append({**json.loads(body), "lineitem": url.path.rsplit("/", 1)[0]})
-                self._send(200, {"resultUrl": f"{platform.url}{url.path}/1"})
-            else:
-                self._send(404, {"error": "not found"})
-
-    return Handler
+    return type("Handler", (_Handler,), {"platform": platform})
 
 
 def parse_form(page: str) -> tuple[str, dict[str, str]]:
