@@ -442,3 +442,34 @@ def test_service_urls_keep_the_platforms_query_and_follow_next_links(monkeypatch
     assert next_link(link) == "https://c.edu/m?page=3" and next_link('<https://c.edu/m>; rel="last"') is None
     monkeypatch.delenv("NNLAB_LTI_RETRY_CAP_S", raising=False)
     assert [backoff(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0] and backoff(30) == 300.0
+
+
+def test_a_score_that_cannot_be_sent_waits_without_holding_up_the_rest(tmp_path: Path) -> None:
+    """Is a queued score for an assignment no longer in course.toml, or a platform no longer
+    registered, kept with its error and a later try, while the round goes on to the next one?"""
+    import tomllib
+
+    from nnlab.course.config import parse_course
+    from nnlab.course.db import Database
+    from nnlab.course.lti import outbox, store
+    from nnlab.course.lti.services import Services
+
+    platform = LmsPlatform()
+    platform.http.server_close()
+    text = COURSE_TOML + platform.registration()
+    course = parse_course(text, tmp_path / "course.toml", {"leaky_relu", "my_linear"})
+    platforms = parse_platforms(tomllib.loads(text), tmp_path / "course.toml")
+    db = Database(tmp_path / "data")
+    store.install(db)
+    outbox.install(db)
+    store.save_context(db, store.Context(platform.issuer, "c1", CLIENT_ID, DEPLOYMENT, "", "",
+                                         platform.url + "/api/lti/courses/42/line_items"))
+    for issuer, assignment in ((platform.issuer, "gone"), ("https://old.lms", "hw1")):
+        outbox._queue_one(db, outbox.Target(issuer, "c1", "u1", "ada"), assignment, 1.0, 2.0, "t", False)
+    box = outbox.Outbox(db, course, platforms, lambda p: Services(p, RSAKey.generate_key(2048, private=True)))
+    assert box.deliver() == 0
+    rows = db.query("SELECT status, attempts, next_at, last_error FROM lti_outbox ORDER BY seq")
+    assert [(r["status"], r["attempts"]) for r in rows] == [("pending", 1), ("pending", 1)]
+    assert "'gone' is no longer in course.toml" in rows[0]["last_error"]
+    assert "no [lti] registration" in rows[1]["last_error"]
+    assert all(r["next_at"] > time.time() for r in rows)

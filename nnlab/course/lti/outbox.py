@@ -15,6 +15,7 @@ from nnlab.course.db import Database
 from nnlab.course.lti import calls, store
 from nnlab.course.lti.registration import Platform, find_platform
 from nnlab.course.lti.services import LineItem, Services
+from nnlab.errors import UsageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lti_scores (
@@ -204,6 +205,10 @@ class Outbox:
             except calls.PlatformError as error:
                 self._failed(pending, str(error))
                 continue
+            except Exception as error:  # a bug of ours: this row waits its backoff, the others go on
+                _log.exception("LTI score %s could not be sent", pending.seq)
+                self._failed(pending, f"{type(error).__name__}: {error}")
+                continue
             with self.db.write() as conn:
                 conn.execute("UPDATE lti_outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
                              "WHERE seq = ? AND status = 'pending'", (store.now_text(), pending.seq))
@@ -230,7 +235,10 @@ class Outbox:
                         if (c.issuer, c.context_id) == (pending.issuer, pending.context_id)), None)
         if context is None or not context.lineitems_url:
             raise calls.PlatformError("no line items URL known for this LMS course yet")
-        assignment = self.course.assignment(pending.assignment)
+        try:
+            assignment = self.course.assignment(pending.assignment)
+        except UsageError:  # taken out of course.toml since: this row waits, the others go on
+            raise calls.PlatformError(f"assignment {pending.assignment!r} is no longer in course.toml") from None
         url = services.find_or_make_lineitem(context.lineitems_url, LineItem(
             assignment.id, assignment.title, pending.max_score))
         store.save_lineitem(self.db, pending.issuer, pending.context_id, pending.assignment, url)
