@@ -93,7 +93,7 @@ def main() -> None:
     """nnlab: PyTorch exercises with automated, sandboxed grading.
 
     Students: `nnlab list`, `nnlab start ID`, `nnlab check ID.py`, `nnlab submit ID.py`
-    (in a course: `nnlab login URL --token T`, `nnlab submit PATH --assignment ID`, `nnlab status`).
+    (in a course: `nnlab login URL`, `nnlab submit PATH --assignment ID`, `nnlab status`).
     Instructors: `nnlab verify`, `nnlab grade CLASS_DIR --out OUT_DIR`, `nnlab similarity`;
     a course: `nnlab roster`, `nnlab serve`, `nnlab release`, `nnlab collect`, `nnlab adjust`.
     """
@@ -120,11 +120,13 @@ _EXERCISES = click.option("--exercises", default=None, metavar="ID,ID",
 
 @main.command("list")
 @_LANG
-def list_command(lang: str | None) -> None:
-    """Show the catalogue: id, title, unit, points, timing check."""
+@click.option("--all", "show_all", is_flag=True,
+              help="In a student kit: every exercise, not only the course's assignments.")
+def list_command(lang: str | None, show_all: bool) -> None:
+    """Show the catalogue: id, title, unit, points, timing check (in a kit: the assignments)."""
     from nnlab.commands.catalogue import print_catalogue
 
-    print_catalogue(lang)
+    print_catalogue(lang, show_all)
 
 
 @main.command()
@@ -164,20 +166,24 @@ def check(path: Path, seed: int | None, lang: str | None, no_daemon: bool) -> No
 @_SEED
 @click.option("--student", default=None, help="Your student id, shown in the report.")
 @click.option("--assignment", default=None,
-              help="Upload to the course server for this assignment (see `nnlab login`).")
-@click.option("--no-wait", is_flag=True, help="With a server: upload and return without waiting.")
+              help="Upload to the course server for this assignment (see `nnlab login`); "
+                   "without it nothing is uploaded.")
+@click.option("--no-wait", is_flag=True, help="With --assignment: upload and return without waiting.")
+@click.option("--yes", "assume_yes", is_flag=True,
+              help="With --assignment: upload even if it lacks exercises your counted submission holds.")
 @_LANG
 @_NO_DAEMON
 def submit(path: Path, as_json: bool, report: Path | None, seed: int | None, student: str | None,
-           assignment: str | None, no_wait: bool, lang: str | None,
+           assignment: str | None, no_wait: bool, assume_yes: bool, lang: str | None,
            no_daemon: bool) -> None:
-    """Grade ID.py or a folder of them with all checks (or upload them to the course server)."""
+    """Grade ID.py or a folder of them on this machine (in a student kit: the public checks);
+    with --assignment, upload them to the course server as the whole submission."""
     from nnlab.commands.submit import submit_submission
 
     _want_daemon(no_daemon)
 
     submit_submission(path, as_json, report, seed, student=student, assignment=assignment,
-                      wait=not no_wait, lang=lang)
+                      wait=not no_wait, lang=lang, assume_yes=assume_yes)
 
 
 @main.command()

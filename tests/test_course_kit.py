@@ -1,7 +1,8 @@
-"""The student kit installed in a fresh virtual environment: no answers inside, and it still works."""
+"""The student kit installed in a virtual environment of its own: no answers inside, and it still works."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -10,15 +11,32 @@ from typing import Any
 
 import pytest
 
-from test_course_server import SOLUTION, course, nnlab  # noqa: F401 - `course` is a fixture
+from test_course_server import ROOT, SOLUTION, call, course, nnlab  # noqa: F401 - `course` is a fixture
 
 pytestmark = pytest.mark.slow
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     # Run outside the repository, so the working copy of nnlab cannot be imported by accident.
-    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=600,
+    return subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=600, input=stdin,
                           env={**os.environ, **(env or {})})
+
+
+def kit_venv(venv: Path, cwd: Path) -> Path:
+    """A virtual environment of its own whose Python also sees, after its own packages, the ones
+    this suite's Python sees (torch, click, ...): however that Python was installed (system,
+    pyenv, a venv with or without system packages), the kit's dependencies are there without a
+    download. Directories named in a .pth file are added as they are: their own .pth files (an
+    editable nnlab) are not run, so the only nnlab is the kit's. The venv's python."""
+    made = run([sys.executable, "-m", "venv", str(venv)], cwd)
+    assert made.returncode == 0, made.stderr
+    python = venv / "bin" / "python"
+    own = Path(run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                   cwd).stdout.strip())
+    seen = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    (own / "zz-nnlab-test-suite-packages.pth").write_text("\n".join(seen) + "\n", encoding="utf-8")
+    return python
 
 
 def test_the_kit_holds_no_answers_and_works(course: dict[str, Any], tmp_path: Path) -> None:
@@ -32,11 +50,10 @@ def test_the_kit_holds_no_answers_and_works(course: dict[str, Any], tmp_path: Pa
     names = zipfile.ZipFile(wheel).namelist()
     assert "nnlab/kit.toml" in names and "nnlab/exercises/leaky_relu/test_public.py" in names
     assert not [n for n in names if "solutions/" in n or "test_hidden" in n or "test_timing" in n
-                or "/demo/" in n or n.endswith(".pyc")]
+                or "/demo/" in n or n.endswith(".pyc") or "solution" in n or "course_templates/" in n]
 
     venv = tmp_path / "venv"
-    assert run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], tmp_path).returncode == 0
-    python, kit_nnlab = venv / "bin" / "python", venv / "bin" / "nnlab"
+    python, kit_nnlab = kit_venv(venv, tmp_path), venv / "bin" / "nnlab"
     installed = run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                      "--ignore-installed", str(wheel)], tmp_path)
     assert installed.returncode == 0, installed.stderr
@@ -64,9 +81,45 @@ def test_the_kit_holds_no_answers_and_works(course: dict[str, Any], tmp_path: Pa
                     tmp_path, env)
     assert submitted.returncode == 0 and "Uploaded leaky_relu.py to hw1" in submitted.stdout, \
         submitted.stderr
-    # A kit released without --server, and no login: a local submit cannot run hidden checks.
+    # A kit released without --server, and no login: a local submit runs the public checks only.
     kit_file = package / "kit.toml"
     kit_file.write_text(kit_file.read_text().replace(f'server = "{url}"', 'server = ""'))
     local = run([str(kit_nnlab), "submit", "work/leaky_relu.py"], tmp_path,
                 {"XDG_CONFIG_HOME": str(tmp_path / "config")})
-    assert local.returncode == 2 and "student kit" in local.stderr and "Traceback" not in local.stderr
+    assert local.returncode == 0 and "only the public checks ran" in local.stdout, local.stderr
+    kit_file.write_text(kit_file.read_text().replace('server = ""', f'server = "{url}"'))
+    _the_kit_as_a_course_sees_it(course, tmp_path, kit_nnlab)
+
+
+def _the_kit_as_a_course_sees_it(course: dict[str, Any], tmp_path: Path, kit_nnlab: Path) -> None:
+    """The same installed kit: how to install it, what list, login, submit and status show."""
+    url, token = course["served"].url, course["tokens"]["ben"]
+    kit = tmp_path / "kit"
+    pin = re.search(r"^torch==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
+    assert re.search(rf"^torch=={re.escape(pin)}$", (kit / "constraints.txt").read_text(), re.M)
+    readme = (kit / "README.txt").read_text()
+    wheel = next(kit.glob("nnlab-*.whl")).name
+    assert f"python -m pip install torch=={pin} --index-url https://download.pytorch.org/whl/cpu" in readme
+    assert f"python -m pip install -c constraints.txt {wheel}" in readme and "--token" not in readme
+
+    doctor = run([str(kit_nnlab), "doctor"], tmp_path)
+    assert doctor.returncode == 0 and re.search(r"torch \S+, (CPU|CUDA \S+) build", doctor.stdout)
+
+    listed = run([str(kit_nnlab), "list"], tmp_path).stdout
+    assert "hw1: Layers" in listed and "quiz: A quick one" in listed, listed
+    assert "due 2026-12-10 23:59 (+08:00), accepted late until 2026-12-13 23:59 (+08:00)" in listed
+    assert "batch_norm" not in listed and "more exercises for practice" in listed
+    assert "batch_norm" in run([str(kit_nnlab), "list", "--all"], tmp_path).stdout
+
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "ben")}
+    login = run([str(kit_nnlab), "login", url], tmp_path, env, stdin=token + "\n")
+    assert login.returncode == 0 and token not in login.stdout + login.stderr, login.stderr
+    before = call(url, "GET", "/api/v1/submissions", token)[2]
+    local = run([str(kit_nnlab), "submit", "work/leaky_relu.py"], tmp_path, env)
+    assert local.returncode == 0, local.stderr
+    assert "only the public checks ran" in local.stdout and "Nothing was uploaded" in local.stdout
+    assert call(url, "GET", "/api/v1/submissions", token)[2] == before == []
+    sent = run([str(kit_nnlab), "submit", "work", "--assignment", "quiz", "--no-wait"], tmp_path, env)
+    assert sent.returncode == 0, sent.stderr
+    status = run([str(kit_nnlab), "status", "--assignment", "quiz"], tmp_path, env)
+    assert status.returncode == 0 and "your best upload on all checks counts" in status.stdout, status.stdout

@@ -85,12 +85,19 @@ def _register_student_side(group: click.Group) -> None:
 
     @group.command()
     @click.argument("url")
-    @click.option("--token", required=True, help="Your token, from your instructor.")
-    def login(url: str, token: str) -> None:
-        """Save the course server and your token (in a file only you can read)."""
+    @click.option("--token-file", type=click.Path(path_type=Path), default=None,
+                  help="Read your token from this file (default: asked for without echo, or stdin).")
+    # Hidden and discouraged: a token in argv lands in shell history and `ps`; kept for old scripts.
+    @click.option("--token", default=None, hidden=True)
+    def login(url: str, token_file: Path | None, token: str | None) -> None:
+        """Save the course server and your token (in a file only you can read).
+
+        The token is asked for without echo on a terminal, else read from stdin
+        (`nnlab login URL < token.txt`), or from --token-file PATH.
+        """
         from nnlab.commands.course_client import login_to
 
-        login_to(url, token)
+        login_to(url, token_file, token)
 
     @group.command()
     @click.option("--assignment", default=None, help="Only this assignment.")

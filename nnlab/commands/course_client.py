@@ -2,38 +2,81 @@
 from __future__ import annotations
 
 import base64
+import getpass
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nnlab.course.client import CourseClient, ServerError, normalize_url, save_login
+from nnlab.course.client import (CourseClient, Counted, ServerError, counted_submission, normalize_url,
+                                 save_login)
 from nnlab.errors import UsageError
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_]+\.(py|ipynb)$")
 
 
-def login_to(url: str, token: str) -> None:
-    """Checks the token against the server, then saves both."""
-    client = CourseClient(normalize_url(url), token.strip())
+def read_token(url: str, token_file: Path | None, token: str | None) -> str:
+    """The token from --token-file, else --token, else a no-echo prompt on a terminal, else stdin."""
+    if token_file is not None:
+        try:
+            text = token_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{token_file}: cannot be read ({exc})") from None
+    elif token is not None:
+        text = token
+    elif sys.stdin is not None and sys.stdin.isatty():
+        try:
+            text = getpass.getpass(f"Token for {url} (not shown as you type): ")
+        except EOFError:
+            text = ""
+    else:
+        text = sys.stdin.readline() if sys.stdin is not None else ""
+    found = text.strip()
+    if not found or any(c.isspace() for c in found):
+        where = f"{token_file}" if token_file is not None else "the input"
+        raise UsageError(f"no token in {where}: give the one token your instructor sent you "
+                         "(typed at the prompt, piped on stdin, or in --token-file PATH)")
+    return found
+
+
+def login_to(url: str, token_file: Path | None = None, token: str | None = None) -> None:
+    """Checks the token against the server, then saves both (the token never needs the command line)."""
+    server = normalize_url(url)
+    client = CourseClient(server, read_token(server, token_file, token))
     assignments = client.get("/api/v1/assignments")
     path = save_login(client.server, client.token)
     click.echo(f"Logged in to {client.server}; saved in {path} (readable by you only).")
     click.echo(f"Assignments: {', '.join(a['id'] for a in assignments) or 'none yet'}.")
+    if token is not None and token_file is None:
+        # Kept so old scripts still work; a token in argv lands in shell history and `ps`.
+        click.echo("nnlab: note: --token puts your token in shell history and in `ps`; next time run "
+                   f"`nnlab login {client.server}` and type it, or use --token-file PATH", err=True)
 
 
 def _when(text: str | None) -> str:
     return (text or "")[:16].replace("T", " ")
 
 
-def _submission_line(sub: dict[str, Any]) -> str:
+def _submission_line(sub: dict[str, Any], counts: bool) -> str:
     score = (f"{sub['score']:g}/{sub['max_score']:g}" if sub.get("score") is not None
              else sub["status"])
     late = f", {sub['late_days']} day(s) late" if sub["late_days"] else ""
     hidden = (sub.get("result") or {}).get("hidden_note", "")
     extra = f" ({hidden})" if hidden else ""
-    return f"  {_when(sub['submitted_at'])}  {sub['id']}  {score}{late}{extra}"
+    mark = "  <- counts" if counts else ""
+    return f"  {_when(sub['submitted_at'])}  {sub['id']}  {score}{late}{extra}{mark}"
+
+
+def _counts_note(assignment: dict[str, Any], counted: Counted) -> str:
+    """Which upload is the grade, in words; the marked line says which one where it can be told."""
+    if assignment.get("counts", "last") == "last":
+        return "your last graded upload counts (each upload replaces the whole submission)"
+    if counted.known:
+        return "your best graded upload counts (score after any late penalty)"
+    return ("your best upload on all checks counts; the hidden checks are not shown yet, "
+            "so neither is which upload that is")
 
 
 def show_status(assignment_id: str | None) -> None:
@@ -56,9 +99,12 @@ def show_status(assignment_id: str | None) -> None:
         click.echo(f"  due {_when(assignment['due'])} {assignment['due'][19:]}, accepted until "
                    f"{_when(assignment['late_until'])}; exercises {', '.join(assignment['exercises'])}")
         mine = [s for s in submissions if s["assignment"] == assignment["id"]]
+        counted = counted_submission(assignment, mine)
         for sub in mine:
-            click.echo(_submission_line(sub))
-        if not mine:
+            click.echo(_submission_line(sub, sub["id"] == counted.submission_id))
+        if mine:
+            click.echo(f"  {_counts_note(assignment, counted)}")
+        else:
             click.echo("  no submissions yet")
 
 

@@ -5,31 +5,45 @@ import base64
 import json
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nnlab.course.client import CourseClient
+from nnlab.course.client import CourseClient, counted_submission
 from nnlab.errors import NnlabError, UsageError
 
 _WAIT_LIMIT_S = 3600.0
 
 
-def _pick_assignment(assignments: list[dict[str, Any]], wanted: str | None,
-                     path: Path) -> dict[str, Any]:
-    """The named assignment, else the one open assignment that the files belong to."""
+def _pick_assignment(assignments: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
     known = {a["id"]: a for a in assignments}
-    if wanted is not None:
-        if wanted not in known:
-            raise UsageError(f"no assignment '{wanted}' (assignments: {', '.join(known) or 'none'})")
-        return known[wanted]
-    stems = {p.stem for p in (path.iterdir() if path.is_dir() else [path])}
-    fitting = [a for a in assignments if not a["closed"] and stems & set(a["exercises"])]
-    if len(fitting) != 1:
-        raise UsageError(f"pass --assignment ID to say which assignment this is for "
-                         f"(assignments: {', '.join(known) or 'none'})")
-    return fitting[0]
+    if wanted not in known:
+        raise UsageError(f"no assignment '{wanted}' (assignments: {', '.join(known) or 'none'})")
+    return known[wanted]
+
+
+def _confirm_dropped(client: CourseClient, assignment: dict[str, Any], files: list[Path],
+                     assume_yes: bool) -> None:
+    """An upload replaces the whole submission: names what the counted one holds and this one
+    lacks, and asks before sending (no terminal to ask on: refused unless --yes)."""
+    mine = client.get(f"/api/v1/submissions?assignment={urllib.parse.quote(assignment['id'])}")
+    counted = counted_submission(assignment, mine)
+    dropped = sorted(counted.holds - {f.stem for f in files})
+    if not dropped or assume_yes:
+        return
+    which = "your counted submission" if counted.known else "an upload of yours that may count"
+    names = ", ".join(dropped)
+    if not (sys.stdin is not None and sys.stdin.isatty()):
+        raise UsageError(f"this upload lacks {names}, which {which} to {assignment['id']} holds; an upload "
+                         "replaces the whole submission: add the file(s), or pass --yes to upload anyway")
+    click.echo(f"This upload lacks {names}, which {which} to {assignment['id']} holds.\n"
+               "An upload is a whole submission: if it counts, those exercises count as not submitted.",
+               err=True)
+    if not click.confirm("Upload anyway?", default=False, err=True):
+        click.echo("Nothing uploaded.", err=True)
+        raise SystemExit(1)
 
 
 def _files(path: Path, assignment: dict[str, Any]) -> list[Path]:
@@ -122,11 +136,14 @@ def _echo_view(view: dict[str, Any]) -> None:
         click.echo(f"{view['hidden_note'][0].upper()}{view['hidden_note'][1:]}.")
 
 
-def remote_submit(path: Path, assignment_id: str | None, wait: bool, as_json: bool,
-                  report: Path | None) -> None:
+def remote_submit(path: Path, assignment_id: str, wait: bool, as_json: bool,
+                  report: Path | None, assume_yes: bool = False) -> None:
+    """Uploads PATH's files as the whole submission to ASSIGNMENT_ID (asking first if that drops
+    exercises the counted one holds), then waits for grading unless told not to."""
     client = CourseClient.from_config()
-    assignment = _pick_assignment(client.get("/api/v1/assignments"), assignment_id, path)
+    assignment = _pick_assignment(client.get("/api/v1/assignments"), assignment_id)
     files = _files(path, assignment)
+    _confirm_dropped(client, assignment, files, assume_yes)
     accepted = _upload(client, assignment, files)
     left = accepted.get("attempts_left")
     late = f", {accepted['late_days']} day(s) late" if accepted["late_days"] else ""
@@ -154,4 +171,39 @@ def remote_submit(path: Path, assignment_id: str | None, wait: bool, as_json: bo
     else:
         _echo_view(sub["result"])
     if report is not None and not as_json:
+        click.echo(f"Report: {report}")
+
+
+def kit_local_submit(path: Path, as_json: bool, report: Path | None, seed: int | None,
+                     student: str | None) -> None:
+    """`nnlab submit PATH` in a student kit: the public checks on this machine, said plainly,
+    since the hidden ones are on the course server; nothing is uploaded, no attempt spent."""
+    from nnlab.commands.display import echo_exercise
+    from nnlab.commands.session_setup import grading_launcher, preflight, start_fork_server_early
+    from nnlab.grader.exercise import get_exercise
+
+    preflight(path)
+    start_fork_server_early()
+    from nnlab.grader.pipeline import GradeRequest, grade_submission
+
+    with grading_launcher() as launcher:
+        result = grade_submission(GradeRequest(path, student=student, include_hidden=False, seed=seed),
+                                  launcher)
+    if report is not None:
+        from nnlab.reports import write_student_report
+
+        write_student_report(result, report)
+    worth = sum(get_exercise(e.id).points for e in result.exercises)
+    note = (f"Student kit: only the public checks ran here, {result.score:g}/{result.max_score:g} "
+            f"of the {worth:g} points these exercises are worth; the hidden checks run on the course "
+            "server. Nothing was uploaded: `nnlab submit PATH --assignment ID` hands in.")
+    if as_json:
+        click.echo(json.dumps({**result.to_json(), "public_checks_only": True}, indent=2))
+        click.echo(note, err=True)
+        return
+    for exercise in result.exercises:
+        echo_exercise(exercise)
+    click.echo(f"Seed {result.seed}.")
+    click.echo(note)
+    if report is not None:
         click.echo(f"Report: {report}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,21 +30,53 @@ def config_dir(environ: dict[str, str] | None = None) -> Path:
     return Path(base) / "nnlab"
 
 
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+"""PyTorch's own index of CPU-only wheels (PyPI's Linux torch is the multi-GB CUDA build)."""
+
+
+def nvidia_present() -> bool:
+    """An NVIDIA driver on this machine, asked without torch (which may be the wrong build)."""
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def build_advice(release: str, cuda: str | None, usable_gpu: bool) -> str:
+    """Which torch build this is and, when it does not fit the machine, the command for one that does."""
+    cpu = f"python -m pip install torch=={release} --index-url {CPU_INDEX}"
+    if cuda is None:
+        if not nvidia_present():
+            return f"torch {release}, CPU build: the right one for a machine without an NVIDIA GPU"
+        return (f"torch {release}, CPU build, but an NVIDIA driver is here; for the GPU: python -m pip "
+                f"install torch=={release} --index-url https://download.pytorch.org/whl/cuXXX "
+                "(XXX: a CUDA version your driver supports, see nvidia-smi)")
+    if usable_gpu:
+        return f"torch {release}, CUDA {cuda} build"
+    if nvidia_present():
+        return (f"torch {release}, CUDA {cuda} build, but torch cannot use the GPU: is the driver older "
+                f"than CUDA {cuda}? (nvidia-smi), or use the CPU build: {cpu}")
+    return (f"torch {release}, CUDA {cuda} build (gigabytes of CUDA libraries) on a machine without an "
+            f"NVIDIA GPU; the CPU build is enough: {cpu}")
+
+
 def torch_rows(lang: str) -> list[tuple[str, str]]:
     try:
         import torch
     except Exception as exc:  # noqa: BLE001 - a broken install raises more than ImportError
         why = f"{type(exc).__name__}: {exc}"
-        return [("doctor.torch", message("doctor.no_torch", lang, why=why[:160]))]
+        return [("doctor.torch", message("doctor.no_torch", lang, why=why[:160])
+                 + f"\nto install torch's CPU build: python -m pip install torch --index-url {CPU_INDEX}")]
     threads = f"{torch.get_num_threads()} threads, {os.cpu_count() or '?'} cores"
-    if torch.cuda.is_available():
+    usable = torch.cuda.is_available()
+    if usable:
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         device = message("doctor.cuda", lang, name=names, version=torch.version.cuda)
     else:
         build = (f"CUDA {torch.version.cuda} build, no usable GPU" if torch.version.cuda
                  else "CPU build")
         device = message("doctor.cpu_only", lang, build=f"{build}; {threads}")
-    return [("doctor.torch", torch.__version__), ("doctor.device", device)]
+    # The first line stays the bare version (scripts read it); the build and its advice go under it.
+    release = str(torch.__version__).split("+")[0]
+    return [("doctor.torch", f"{torch.__version__}\n{build_advice(release, torch.version.cuda, usable)}"),
+            ("doctor.device", device)]
 
 
 def _confinement(lang: str) -> str:

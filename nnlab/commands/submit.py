@@ -11,23 +11,26 @@ from nnlab.commands.session_setup import (grading_launcher, preflight, start_for
                                           warm_grader)
 from nnlab.errors import UsageError
 from nnlab.i18n import resolve_language
-from nnlab.grader.exercise import KIT_MESSAGE, is_student_kit
+from nnlab.grader.exercise import is_student_kit
 
 
 def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int | None,
                       student: str | None = None, assignment: str | None = None, wait: bool = True,
-                      lang: str | None = None) -> None:
-    from nnlab.course.client import configured_server
-
-    if assignment is not None or configured_server() is not None:
+                      lang: str | None = None, assume_yes: bool = False) -> None:
+    """Only --assignment uploads; without it, grading stays on this machine and spends no attempt."""
+    if assignment is not None:
         from nnlab.commands.course_submit import remote_submit
 
         if seed is not None:
             raise UsageError("--seed is for grading on this machine; the course server draws its own")
-        remote_submit(path, assignment, wait, as_json, report)
+        remote_submit(path, assignment, wait, as_json, report, assume_yes)
         return
     if is_student_kit():
-        raise UsageError(KIT_MESSAGE)
+        from nnlab.commands.course_submit import kit_local_submit
+
+        resolve_language(lang)  # a bad NNLAB_LANG is refused before grading, as below
+        kit_local_submit(path, as_json, report, seed, student)
+        return
     language = resolve_language(lang)  # a bad NNLAB_LANG is refused before grading, not after
     preflight(path)
     # This user's warm grader runs the very same command, on this terminal, when one answers.

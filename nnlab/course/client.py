@@ -8,6 +8,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def _saved() -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: cannot be read ({exc}); run `nnlab login URL --token TOKEN` again") from None
+        raise UsageError(f"{path}: cannot be read ({exc}); run `nnlab login URL` again") from None
 
 
 def save_login(server: str, token: str) -> Path:
@@ -99,12 +100,12 @@ class CourseClient:
     def from_config(cls) -> CourseClient:
         server = configured_server()
         if server is None:
-            raise UsageError("no course server configured: run `nnlab login URL --token TOKEN` "
+            raise UsageError("no course server configured: run `nnlab login URL` "
                              f"(or set {SERVER_ENV} and {TOKEN_ENV})")
         token = os.environ.get(TOKEN_ENV) or _saved().get("token")
         if not token:
-            raise UsageError(f"no token for {server}: run `nnlab login {server} --token TOKEN` "
-                             "with the token your instructor gave you")
+            raise UsageError(f"no token for {server}: run `nnlab login {server}` "
+                             "and give it the token your instructor gave you")
         return cls(server, token)
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[bytes, str]:
@@ -133,7 +134,7 @@ class CourseClient:
         status = error.code
         if status == 401:
             return ServerError(status, f"the course server refused your token ({detail}); run "
-                                       f"`nnlab login {self.server} --token TOKEN` with your token")
+                                       f"`nnlab login {self.server}` with your token")
         if status == 429:
             wait = int(error.headers.get("Retry-After", "0") or 0)
             return ServerError(status, f"too many uploads: {detail.split(';')[0]}; try again in "
@@ -150,3 +151,46 @@ class CourseClient:
 
     def text(self, path: str) -> str:
         return self.request("GET", path)[0].decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Which of a student's uploads to one assignment is the grade, as far as their own view tells."""
+
+    submission_id: str | None
+    """The graded upload that counts now; None when there is none or it cannot be told."""
+    known: bool
+    """False for counts = "best" while hidden checks are withheld: the server picks on every
+    check, and naming its pick would tell how the hidden checks went."""
+    holds: frozenset[str]
+    """Exercise ids a new upload would stand against: the counted upload's (for "last", the
+    newest upload not refused by the grader, since it counts once graded); when not known,
+    those of every graded upload."""
+
+
+def _exercise_ids(submission: dict[str, Any]) -> frozenset[str]:
+    return frozenset(Path(name).stem for name in submission.get("files") or [])
+
+
+def _hidden_withheld(assignment: dict[str, Any]) -> bool:
+    """Whether the hidden checks' results are kept from students now (the server's rule)."""
+    feedback = assignment.get("hidden_feedback", "after_due")
+    past_due = bool(assignment.get("late_days_now")) or bool(assignment.get("closed"))
+    return feedback == "never" or feedback == "after_due" and not past_due
+
+
+def counted_submission(assignment: dict[str, Any], submissions: list[dict[str, Any]]) -> Counted:
+    """The assignment's `counts` policy applied to the caller's uploads (in upload order)."""
+    mine = [s for s in submissions if s["assignment"] == assignment["id"]]
+    graded = [s for s in mine if s["status"] == "done" and s.get("result")]
+    if assignment.get("counts", "last") == "last":
+        pending = [s for s in mine if s["status"] != "error"]
+        return Counted(graded[-1]["id"] if graded else None, True,
+                       _exercise_ids(pending[-1]) if pending else frozenset())
+    if _hidden_withheld(assignment) or any(s["result"].get("hidden_checks") for s in graded):
+        return Counted(None, False, frozenset().union(*(_exercise_ids(s) for s in graded)))
+    if not graded:
+        return Counted(None, True, frozenset())
+    # The server's rule: the best score after the late penalty, the later one on a tie.
+    best = max(range(len(graded)), key=lambda i: (float(graded[i]["score"] or 0.0), i))
+    return Counted(graded[best]["id"], True, _exercise_ids(graded[best]))

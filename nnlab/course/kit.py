@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -22,8 +23,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
-_DROPPED_DIRS = {"solutions", "demo", "__pycache__"}
-"""Package folders a kit never carries: solutions, and sample classes built from them."""
+_DROPPED_DIRS = {"solutions", "demo", "__pycache__", "course_templates"}
+"""Package folders a kit never carries: solutions, sample classes built from them, and the
+templates of `nnlab new` (its example exercise holds a solution and a hidden check)."""
 _KEPT_IN_EXERCISE = ("exercise.toml", "test_public.py", "__init__.py", "titles.zh.toml")
 _SERVER_ONLY_DEPENDENCIES = ("fastapi", "uvicorn", "dask", "copydetect")
 
@@ -103,7 +105,8 @@ def kit_description(course: Course, server: str | None) -> dict[str, Any]:
         "course": {"name": course.name, "server": server or "", "nnlab_version": __version__,
                    "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
         "assignment": [{"id": a.id, "title": a.title, "exercises": list(a.exercises),
-                        "due": a.due.isoformat(), "late_until": a.late_until.isoformat()}
+                        "due": a.due.isoformat(), "late_until": a.late_until.isoformat(),
+                        "late_penalty_per_day": a.late_penalty_per_day, "counts": a.counts}
                        for a in course.assignments],
     }
 
@@ -148,7 +151,8 @@ def _audit(wheel: Path, course_folders: Sequence[Path] = ()) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         leaks = [n for n in names if "/solutions/" in n or n.endswith(("test_hidden.py", "test_timing.py",
-                                                                       ".pyc", "/solution.py")) or "/demo/" in n]
+                                                                       ".pyc", "/solution.py")) or "/demo/" in n
+                 or "/course_templates/" in n]
         leaks += [f"{n} (a copy of {secret[h]})" for n in names
                   if (h := hashlib.sha256(archive.read(n)).hexdigest()) in secret]
         if "nnlab/kit.toml" not in names:
@@ -171,7 +175,7 @@ def _build_wheel(source: Path, wheels: Path) -> Path:
 
 
 def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
-    """Writes OUT_DIR/nnlab-VERSION-py3-none-any.whl and OUT_DIR/README.txt; the wheel's path."""
+    """Writes OUT_DIR/nnlab-VERSION-py3-none-any.whl, README.txt and constraints.txt; the wheel's path."""
     if is_student_kit():
         raise UsageError("this is a student kit; `nnlab release` runs on the instructor's copy of nnlab")
     out_dir = Path(out_dir)
@@ -191,16 +195,53 @@ def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
         _audit(wheel, course_folders)
         final = out_dir / wheel.name
         shutil.copy2(wheel, final)
-    (out_dir / "README.txt").write_text(_readme(course, final.name, server), encoding="utf-8")
+    pin = torch_pin()
+    (out_dir / "constraints.txt").write_text(_constraints(pin), encoding="utf-8")
+    (out_dir / "README.txt").write_text(_readme(course, final.name, server, pin), encoding="utf-8")
     return final
 
 
-def _readme(course: Course, wheel: str, server: str | None) -> str:
-    login = f"nnlab login {server} --token YOUR_TOKEN" if server else "nnlab login SERVER_URL --token YOUR_TOKEN"
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+"""PyTorch's own index of CPU-only wheels: PyPI's Linux torch is the multi-GB CUDA build."""
+
+
+def torch_pin() -> str:
+    """The torch release the kit was verified with: the checkout's constraints.txt pin where there
+    is one, else the installed torch without its local build tag (2.13.0+cu121 -> 2.13.0)."""
+    constraints = PACKAGE_DIR.parent / "constraints.txt"
+    if constraints.is_file():
+        for line in constraints.read_text(encoding="utf-8").splitlines():
+            found = re.fullmatch(r"\s*torch\s*==\s*([0-9][0-9A-Za-z.]*)\s*(#.*)?", line)
+            if found:
+                return found.group(1)
+    from importlib.metadata import version
+
+    return version("torch").split("+")[0]
+
+
+def _constraints(pin: str) -> str:
+    return ("# pip install -c constraints.txt ...: the torch release this course's kit was checked with.\n"
+            "# Install its CPU build first (README.txt), or your CUDA build on a machine with an NVIDIA GPU.\n"
+            f"torch=={pin}\n")
+
+
+def _readme(course: Course, wheel: str, server: str | None, pin: str) -> str:
+    login = f"nnlab login {server}" if server else "nnlab login SERVER_URL"
     lines = [f"{course.name}: the nnlab student kit", "",
-             f"  python -m pip install {wheel}", f"  {login}", "  nnlab list",
-             "  nnlab start ID --dir work", "  nnlab check work/ID.py",
-             "  nnlab submit work --assignment ASSIGNMENT", "  nnlab status", "", "Assignments:"]
+             "Install (in a virtual environment if you like: python -m venv nnlab-env, then activate it).",
+             "First torch's CPU build, a few hundred MB (pip's default on Linux is the multi-GB CUDA build):",
+             "",
+             f"  python -m pip install torch=={pin} --index-url {CPU_INDEX}",
+             f"  python -m pip install -c constraints.txt {wheel}", "",
+             f"With an NVIDIA GPU: the CUDA build instead (--index-url https://download.pytorch.org/whl/cuXXX, "
+             "matching your driver).", "`nnlab doctor` says which torch build you have.", "",
+             f"  {login}                  # asks for your token (not shown as you type)",
+             "  nnlab list                        # the assignments, their exercises and due dates",
+             "  nnlab start ID --dir work", "  nnlab check work/ID.py            # the public checks",
+             "  nnlab submit work                 # the public checks too; nothing is uploaded",
+             "  nnlab submit work --assignment ASSIGNMENT   # hands in (the whole submission)",
+             "  nnlab status                      # your uploads, which one counts, attempts left",
+             "", "Assignments:"]
     lines += [f"  {a.id}: {a.title} ({', '.join(a.exercises)}), due {a.due.isoformat()}"
               for a in course.assignments]
     return "\n".join(lines) + "\n"
