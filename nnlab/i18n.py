@@ -173,8 +173,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "doctor.cuda": {"en": "CUDA: {name} (CUDA {version})", "zh": "CUDA：{name}（CUDA {version}）"},
     "doctor.no_probe": {"en": "unknown ({why})", "zh": "未知（{why}）"},
     "doctor.config_missing": {
-        "en": "{path} (not written yet: `nnlab login URL --token T` writes it)",
-        "zh": "{path}（尚未生成：`nnlab login URL --token T` 会写入它）",
+        "en": "{path} (not written yet: `nnlab login URL` writes it)",
+        "zh": "{path}（尚未生成：`nnlab login URL` 会写入它）",
     },
     "doctor.config_bad": {"en": "{path} (unreadable: {why})", "zh": "{path}（无法读取：{why}）"},
     "doctor.no_server": {

@@ -77,7 +77,7 @@ def add_adjustment(options: AdjustOptions) -> None:
     except ServerError as error:
         if error.status == 403:
             raise UsageError("`nnlab adjust` needs the instructor's token "
-                             "(NNLAB_TOKEN or `nnlab login URL --token INSTRUCTOR_TOKEN`)") from None
+                             "(NNLAB_TOKEN, or `nnlab login URL` with the instructor's token)") from None
         raise
     target = f", check {added['check']}" if added["check"] else ""
     change = (f"set to {added['points']:g}" if added["kind"] == "override"
