@@ -1,6 +1,7 @@
 """Checking an LTI 1.3 launch: the id_token's signature against the platform's keys, then every claim."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -93,8 +94,7 @@ def _header(id_token: str) -> dict[str, Any]:
 
 
 def _unverified_claims(id_token: str) -> dict[str, Any]:
-    import json
-
+    """The claims before any check: read only to name the platform whose keys then decide."""
     try:
         claims = json.loads(jws.extract_compact(id_token.encode("ascii")).payload)
     except (JoseError, ValueError, UnicodeEncodeError):
@@ -115,7 +115,7 @@ def verify_signature(id_token: str, platform: Platform, keys: PlatformKeys) -> d
         raise LaunchRefused(f"the id_token is signed with key {kid!r}, which the platform does not publish")
     try:
         token = jwt.decode(id_token, key_set, algorithms=[ALGORITHM])
-    except JoseError:
+    except (JoseError, ValueError, TypeError):
         raise LaunchRefused("the id_token's signature does not match the platform's keys") from None
     return dict(token.claims)
 
