@@ -9,10 +9,11 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from nnlab.errors import UsageError
 from nnlab.wire.confinement import Confinement
 
-__all__ = ["Outcome", "Visibility", "TimingInfo", "CheckResult", "ExerciseResult", "Confinement",
-           "SubmissionResult", "result_from_json"]
+__all__ = ["Outcome", "Visibility", "TimingInfo", "CheckResult", "Kind", "AdjustmentDecision", "Adjustment",
+           "UnknownAdjustmentKind", "ExerciseResult", "Confinement", "SubmissionResult", "result_from_json"]
 
 
 class Outcome(str, enum.Enum):
@@ -90,26 +91,77 @@ class CheckResult(_JsonRecord):
     timing: TimingInfo | None = field(default=None, metadata={"omit_none": True})
 
 
-@dataclass(frozen=True)
-class Adjustment(_JsonRecord):
-    """An instructor's change to one exercise's score, applied after grading, with its reason."""
+class UnknownAdjustmentKind(UsageError, ValueError):
+    """An adjustment kind that is not a Kind: the one message every reader of adjustments gives
+    (a ValueError as well, so a reader of stored JSON treats it as malformed data)."""
 
-    JSON_KEYS = ("check", "kind", "points", "change", "reason", "author", "date")
+    def __init__(self, value: object) -> None:
+        expected = " or ".join(repr(kind.value) for kind in Kind)
+        super().__init__(f"unknown adjustment kind {value!r} (expected {expected})")
 
-    kind: str
-    """'delta' (points added, negative to take away) or 'override' (the points to set)."""
+
+class Kind(str, enum.Enum):
+    """What an adjustment's points mean. The values are the stable interface: results.json's
+    `kind`, the course server's JSON and SQLite rows, and adjustments.csv's points columns."""
+
+    DELTA = "delta"
+    """Points added (negative to take away)."""
+    OVERRIDE = "override"
+    """The points to set."""
+
+    # Written as its value wherever it is formatted (as StrEnum does), so text and files built
+    # with f-strings stay what they were when the kind was a plain string.
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+    @classmethod
+    def _missing_(cls, value: object) -> Kind:
+        raise UnknownAdjustmentKind(value)
+
+    @classmethod
+    def parse(cls, value: object) -> Kind:
+        """The kind a stored or typed value names; UnknownAdjustmentKind for anything else."""
+        return cls(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdjustmentDecision:
+    """What an instructor decided about one exercise's score: the fields every adjustment record
+    shares (applied in a result, a line of adjustments.csv, a row on the course server).
+
+    Keyword-only, so that each variant adds its own fields without an argument order to keep."""
+
+    kind: Kind
+    """Delta (points added, negative to take away) or override (the points to set); a plain
+    string is accepted and checked (`Kind.parse`)."""
     points: float
     """The delta or the override as the instructor wrote it."""
-    change: float
-    """What it changed the exercise score by once clamped to [0, max]: the number reports add up."""
     reason: str = field(metadata=_read_as(""))
     """Why, in the instructor's words: shown to the student beside the score."""
     author: str = field(metadata=_read_as(""))
     """Who decided it."""
-    date: str = field(metadata=_read_as(""))
-    """When the instructor decided it, as written (ISO 8601); empty when not given."""
     check: str = field(default="", metadata={"empty_is_null": True})
     """The test id of the check it applies to; empty for the exercise as a whole."""
+
+    def __post_init__(self) -> None:
+        # The one place a kind is checked: every reader and constructor goes through here.
+        object.__setattr__(self, "kind", Kind.parse(self.kind))
+
+    def decision(self) -> dict[str, Any]:
+        """The shared fields, to build another variant of the same adjustment from this one."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(AdjustmentDecision)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adjustment(AdjustmentDecision, _JsonRecord):
+    """An instructor's adjustment as applied to one exercise's score, after grading."""
+
+    JSON_KEYS = ("check", "kind", "points", "change", "reason", "author", "date")
+
+    change: float
+    """What it changed the exercise score by once clamped to [0, max]: the number reports add up."""
+    date: str = field(default="", metadata=_read_as(""))
+    """When the instructor decided it, as written (ISO 8601); empty when not given."""
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import pytest
 
 from nnlab.errors import UsageError
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.results import (CheckResult, Confinement, ExerciseResult, Outcome, SubmissionResult,
-                           Visibility, result_from_json)
-from nnlab.review.adjustments import (adjust_result, apply_adjustments, apply_adjustments_file,
-                                      parse_adjustments)
+from nnlab.results import (Adjustment, CheckResult, Confinement, ExerciseResult, Kind, Outcome,
+                           SubmissionResult, UnknownAdjustmentKind, Visibility, result_from_json)
+from nnlab.review.adjustments import (COLUMNS, AdjustmentRow, adjust_result, apply_adjustments,
+                                      apply_adjustments_file, parse_adjustments)
 
 HEADER = "student,exercise,check,delta,override,reason,author,date\n"
 
@@ -124,6 +124,46 @@ def test_adjusted_results_round_trip_through_json() -> None:
                                       "reason": "tolerance", "author": "dr.li", "date": "2026-12-14"}]
     assert data["score"] == 9.0 and data["original_score"] == 8.0
     assert result_from_json(data) == adjusted
+
+
+UNKNOWN_KIND = "unknown adjustment kind 'bonus' (expected 'delta' or 'override')"
+"""The one message every reader and constructor of adjustments gives for a kind it does not know."""
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_each_kind_round_trips_the_csv_and_results_json_unchanged(kind: Kind) -> None:
+    """Is a kind read from its adjustments.csv column written to results.json as the same plain
+    string, read back as the same Kind, and formatted as its value in text?"""
+    assert COLUMNS == ("student", "exercise", "check", "delta", "override", "reason", "author", "date")
+    points = "1," if kind is Kind.DELTA else ",4"
+    [row] = parse_adjustments(HEADER + f"ana,my_linear,,{points},why,dr.li,\n")
+    assert row.kind is kind and f"{row.kind}" == str(row.kind) == kind.value
+    [adjusted], _ = apply_adjustments([_result("ana")], [row])
+    text = json.dumps(adjusted.to_json())
+    assert f'"kind": "{kind.value}"' in text
+    again = result_from_json(json.loads(text))
+    assert again == adjusted and _exercise(again, "my_linear").adjustments[0].kind is kind
+    assert json.dumps(again.to_json()) == text
+
+
+def test_an_unknown_kind_is_refused_with_one_message() -> None:
+    """Is a kind that is neither delta nor override refused with the same one-line user error
+    by the applied record, the CSV row record and a results.json being read?"""
+    [adjusted], _ = _apply("ana,my_linear,,1,,why,dr.li,\n", _result("ana"))
+    data = json.loads(json.dumps(adjusted.to_json()))
+    data["exercises"][0]["adjustments"][0]["kind"] = "bonus"
+    entries = [
+        lambda: Adjustment(kind="bonus", points=1.0, change=1.0, reason="r", author="a"),
+        lambda: AdjustmentRow(source="x.csv", line=2, student="ana", exercise="mlp", kind="bonus",
+                              points=1.0, reason="r", author="a"),
+        lambda: result_from_json(data),
+        lambda: Kind.parse("bonus"),
+    ]
+    for entry in entries:
+        with pytest.raises(UnknownAdjustmentKind) as refused:
+            entry()
+        assert str(refused.value) == UNKNOWN_KIND
+        assert isinstance(refused.value, UsageError)
 
 
 @pytest.mark.parametrize("rows, fragment", [

@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,8 +147,56 @@ def test_an_older_database_gains_the_adjustments_table(tmp_path: Path) -> None:
         conn.execute("DROP TABLE adjustments")
     db = Database(tmp_path)
     assert "ada" in db.students()
-    db.add_adjustment(NewAdjustment("hw1", "ada", "leaky_relu", "", "delta", 1.0, "r", "instructor", "t"))
+    db.add_adjustment(NewAdjustment(assignment="hw1", student="ada", exercise="leaky_relu", check="",
+                                    kind="delta", points=1.0, reason="r", author="instructor", created_at="t"))
     assert [a["student"] for a in db.adjustments("hw1")] == ["ada"]
+
+
+UNKNOWN_KIND = "unknown adjustment kind 'bonus' (expected 'delta' or 'override')"
+
+
+@pytest.mark.parametrize("kind", ["delta", "override"])
+def test_each_kind_round_trips_the_database_and_the_api_unchanged(tmp_path: Path, kind: str) -> None:
+    """Is a kind given as a plain string stored in SQLite as that text, and listed by the API's
+    JSON and applied as the same kind?"""
+    from nnlab.course import adjust
+    from nnlab.course.db import Database, NewAdjustment
+    from nnlab.results import Kind
+
+    db = Database(tmp_path)
+    db.add_adjustment(NewAdjustment(assignment="hw1", student="ada", exercise="leaky_relu", check="",
+                                    kind=kind, points=2.0, reason="r", author="instructor", created_at="t"))
+    with sqlite3.connect(tmp_path / "course.sqlite3") as conn:
+        assert conn.execute("SELECT kind, typeof(kind) FROM adjustments").fetchall() == [(kind, "text")]
+    [stored] = db.adjustments("hw1")
+    assert json.dumps(adjust.to_json(stored)) == (
+        '{"id": 1, "assignment": "hw1", "student": "ada", "exercise": "leaky_relu", "check": null, '
+        f'"kind": "{kind}", "points": 2.0, "reason": "r", "author": "instructor", "date": "t"}}')
+    assert adjust.to_row(stored).kind is Kind(kind) and adjust.requested_kind(kind) is Kind(kind)
+
+
+def test_an_unknown_kind_is_refused_by_the_server_with_the_same_message(tmp_path: Path) -> None:
+    """Is a kind that is neither delta nor override refused with the one message by a new
+    adjustment, a stored row being read and a request naming it (a 422 there)?"""
+    from nnlab.course import adjust
+    from nnlab.course.db import Database, NewAdjustment
+    from nnlab.errors import RequestRejected
+    from nnlab.results import UnknownAdjustmentKind
+
+    db = Database(tmp_path)
+    with pytest.raises(UnknownAdjustmentKind, match=f"^{re.escape(UNKNOWN_KIND)}$"):
+        NewAdjustment(assignment="hw1", student="ada", exercise="leaky_relu", kind="bonus", points=1.0,
+                      reason="r", author="instructor", created_at="t")
+    with sqlite3.connect(tmp_path / "course.sqlite3") as conn:
+        conn.execute("INSERT INTO adjustments (assignment, student, exercise, kind, points, reason, author, "
+                     "created_at) VALUES ('hw1', 'ada', 'leaky_relu', 'bonus', 1, 'r', 'instructor', 't')")
+    [stored] = db.adjustments("hw1")
+    for read in (adjust.to_row, adjust.to_json):
+        with pytest.raises(UnknownAdjustmentKind, match=f"^{re.escape(UNKNOWN_KIND)}$"):
+            read(stored)
+    with pytest.raises(RequestRejected, match=f"^{re.escape(UNKNOWN_KIND)}$") as refused:
+        adjust.requested_kind("bonus")
+    assert refused.value.status == 422
 
 
 def test_a_student_sees_the_reason_but_not_a_hidden_checks_name() -> None:

@@ -90,8 +90,9 @@ def _full() -> SubmissionResult:
                         0.123456789)
     fast = CheckResult("Fast", "test_fast", 0.0, 2.0, Outcome.SKIPPED, Visibility.HIDDEN, "noisy",
                        3.0, timing)
-    late = Adjustment("delta", -1.5, -1.0, "late", "prof", "2026-01-01", "test_fast")
-    whole = Adjustment("override", 3.0, 2.0, "", "ta", "")
+    late = Adjustment(kind="delta", points=-1.5, change=-1.0, reason="late", author="prof",
+                      date="2026-01-01", check="test_fast")
+    whole = Adjustment(kind="override", points=3.0, change=2.0, reason="", author="ta", date="")
     linear = ExerciseResult("my_linear", "A linear layer", (shape, fast), 3.0, "", True, (late, whole))
     focal = ExerciseResult("focal", "Focal", (), 2.0, "focal.py was not submitted", False)
     return SubmissionResult("alice", (linear, focal), 42,

@@ -9,6 +9,7 @@ import click
 
 from nnlab.course.client import CourseClient, ServerError
 from nnlab.errors import UsageError
+from nnlab.results import Kind
 from nnlab.review.adjustments import parse_points
 
 
@@ -46,10 +47,8 @@ def _request(options: AdjustOptions) -> dict[str, Any]:
                             "reason": (options.reason or "").strip()}
     if options.check:
         body["check"] = options.check
-    if options.delta is not None:
-        body["delta"] = parse_points(options.delta, "--delta")
-    else:
-        body["override"] = parse_points(options.override or "", "--override")
+    kind, typed = (Kind.DELTA, options.delta) if options.delta is not None else (Kind.OVERRIDE, options.override)
+    body[kind.value] = parse_points(typed or "", f"--{kind.value}")
     return body
 
 
@@ -80,7 +79,7 @@ def add_adjustment(options: AdjustOptions) -> None:
                              "(NNLAB_TOKEN, or `nnlab login URL` with the instructor's token)") from None
         raise
     target = f", check {added['check']}" if added["check"] else ""
-    change = (f"set to {added['points']:g}" if added["kind"] == "override"
+    change = (f"set to {added['points']:g}" if Kind.parse(added["kind"]) is Kind.OVERRIDE
               else f"{added['points']:+g}")
     click.echo(f"Adjustment #{added['id']} ({added['assignment']}, {added['student']}, {added['exercise']}"
                f"{target}): {change}, by {added['author']} at {added['date']}.")

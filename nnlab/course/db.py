@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nnlab.course.accounts import INSTRUCTOR, RosterEntry, hash_token
+from nnlab.results import AdjustmentDecision
 
 DB_NAME = "course.sqlite3"
 _SCHEMA = """
@@ -105,9 +106,11 @@ class NewSubmission:
     seed: int
 
 
-@dataclass(frozen=True)
-class NewAdjustment:
-    """An instructor adjustment that passed its checks, about to be stored (rows are never changed)."""
+@dataclass(frozen=True, kw_only=True)
+class NewAdjustment(AdjustmentDecision):
+    """An instructor adjustment that passed its checks, about to be stored (rows are never changed):
+    the decision (kind, a plain 'delta' or 'override' accepted; points, check, reason, and the
+    account that added it as author), and whose grade in which assignment."""
 
     assignment: str
     """The assignment id."""
@@ -115,16 +118,6 @@ class NewAdjustment:
     """A student on the roster."""
     exercise: str
     """An exercise of the assignment."""
-    check: str
-    """A check's test id; empty for the exercise as a whole."""
-    kind: str
-    """'delta' or 'override'."""
-    points: float
-    """The delta or the override, as the instructor gave it."""
-    reason: str
-    """Why; shown to the student beside the score."""
-    author: str
-    """The account that added it."""
     created_at: str
     """The server's clock when it was added, ISO 8601."""
 
@@ -307,7 +300,7 @@ class Database:
             cursor = conn.execute(
                 "INSERT INTO adjustments (assignment, student, exercise, check_id, kind, points, reason, "
                 "author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.assignment, new.student, new.exercise, new.check, new.kind, new.points, new.reason,
+                (new.assignment, new.student, new.exercise, new.check, new.kind.value, new.points, new.reason,
                  new.author, new.created_at))
             return int(cursor.lastrowid or 0)
 

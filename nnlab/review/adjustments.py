@@ -6,22 +6,25 @@ import dataclasses
 import datetime as dt
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nnlab.errors import UsageError
-from nnlab.results import Adjustment, ExerciseResult, SubmissionResult
+from nnlab.results import Adjustment, AdjustmentDecision, ExerciseResult, Kind, SubmissionResult
 
-COLUMNS = ("student", "exercise", "check", "delta", "override", "reason", "author", "date")
+POINTS_COLUMNS = tuple(kind.value for kind in Kind)
+"""One points column per kind (delta, override): a row fills exactly one, and that is its kind."""
+COLUMNS = ("student", "exercise", "check", *POINTS_COLUMNS, "reason", "author", "date")
 REQUIRED = ("student", "exercise", "reason", "author")
 """Columns every file needs, and every row must fill: a grade changed by hand must say why and
 who decided it, or nobody can defend it later."""
 
 
-@dataclass(frozen=True)
-class AdjustmentRow:
-    """One line of an adjustments file, parsed and checked."""
+@dataclass(frozen=True, kw_only=True)
+class AdjustmentRow(AdjustmentDecision):
+    """One line of an adjustments file, parsed and checked: the decision (kind, points, check,
+    reason, author), whose score it changes and where it was written."""
 
     source: str
     """The file it came from, for messages."""
@@ -31,17 +34,7 @@ class AdjustmentRow:
     """The student id, as in CLASS_DIR/<student>/ and in results."""
     exercise: str
     """The exercise id."""
-    check: str
-    """A check's test id (e.g. test_forward_matches); empty for the exercise as a whole."""
-    kind: str
-    """'delta' or 'override'."""
-    points: float
-    """The delta (may be negative) or the override, in points."""
-    reason: str
-    """Why: required, since a changed grade must be defensible."""
-    author: str
-    """Who decided it: required."""
-    date: str
+    date: str = ""
     """When (ISO 8601), or empty."""
 
     @property
@@ -73,6 +66,12 @@ def parse_points(text: str, label: str) -> float:
     return value
 
 
+def given_kinds(values: Mapping[str, object]) -> list[Kind]:
+    """The kinds whose points a CSV row or a request gives, not None (a valid one gives exactly
+    one): in every format, an adjustment's kind is which of its points fields is given."""
+    return [kind for kind in Kind if values.get(kind.value) is not None]
+
+
 def _date(text: str, where: str) -> str:
     if text:
         try:
@@ -95,7 +94,7 @@ def _check_header(header: Sequence[str] | None, source: str) -> None:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise UsageError(f"{source} line 1: missing column(s) {', '.join(missing)}")
-    if "delta" not in header and "override" not in header:
+    if not set(POINTS_COLUMNS) & set(header):
         raise UsageError(f"{source} line 1: needs a delta or an override column (points)")
 
 
@@ -107,13 +106,15 @@ def _row(values: dict[str | None, object], source: str, line: int) -> Adjustment
     empty = [c for c in REQUIRED if not cell[c]]
     if empty:
         raise UsageError(f"{where}: {', '.join(empty)} must not be empty")
-    if cell["delta"] and cell["override"]:
+    given = given_kinds({column: text for column, text in cell.items() if text})
+    if len(given) > 1:
         raise UsageError(f"{where}: give a delta or an override, not both")
-    if not cell["delta"] and not cell["override"]:
+    if not given:
         raise UsageError(f"{where}: give a delta or an override (points)")
-    kind = "delta" if cell["delta"] else "override"
+    [kind] = given
     return AdjustmentRow(source=source, line=line, student=cell["student"], exercise=cell["exercise"],
-                         check=cell["check"], kind=kind, points=parse_points(cell[kind], f"{where}: {kind}"),
+                         check=cell["check"], kind=kind,
+                         points=parse_points(cell[kind.value], f"{where}: {kind.value}"),
                          reason=cell["reason"], author=cell["author"], date=_date(cell["date"], where))
 
 
@@ -162,18 +163,16 @@ class _Ledger:
         exercise in [0, its max], and what the adjustment really changed is recorded."""
         if row.check:
             now = self.checks[row.check]
-            wanted = row.points if row.kind == "override" else now + row.points
+            wanted = row.points if row.kind is Kind.OVERRIDE else now + row.points
             change = _clamp(wanted, self.maxima[row.check]) - now
         else:
-            wanted = row.points if row.kind == "override" else self.total + row.points
+            wanted = row.points if row.kind is Kind.OVERRIDE else self.total + row.points
             change = _clamp(wanted, self.exercise.max_score) - self.total
         change = _clamp(self.total + change, self.exercise.max_score) - self.total
         if row.check:
             self.checks[row.check] += change
         self.total += change
-        self.applied.append(Adjustment(kind=row.kind, points=row.points, change=round(change, 6),
-                                       reason=row.reason, author=row.author, date=row.date,
-                                       check=row.check))
+        self.applied.append(Adjustment(**row.decision(), change=round(change, 6), date=row.date))
 
     def result(self) -> ExerciseResult:
         return dataclasses.replace(self.exercise, adjustments=tuple(self.applied))
