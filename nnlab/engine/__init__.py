@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["Graded", "GradingEngine", "InfrastructureError", "StudentJob"]
 
 
+GPU_RECHECK_S = 10.0
+"""How often `grade` checks that a GPU job still has a GPU worker to wait for."""
+
+
 class InfrastructureError(NnlabError):
     """No worker could grade the student (e.g. its Dask worker died twice): not the code's fault."""
 
@@ -50,6 +54,11 @@ class Graded:
     """The student's result; zero on every exercise after an infrastructure error."""
     infrastructure_error: str = ""
     """Why no worker could grade this student (e.g. its Dask worker died twice); '' if graded."""
+    routing: str = ""
+    """How it was routed (nnlab.engine.routing): 'gpu', 'any', or 'no-gpu-worker' (a check
+    needs CUDA and the cluster had no GPU worker: its timing used the CPU limit)."""
+    worker: str = ""
+    """The address of the Dask worker that graded it; '' if unknown."""
 
 
 class GradingEngine:
@@ -94,9 +103,12 @@ class GradingEngine:
         """Whether a cluster was started or connected to (a fully cached run starts none)."""
         return self._client is not None
 
-    def _submit(self, job: StudentJob) -> Any:
+    def _submit(self, job: StudentJob) -> tuple[Any, str]:
+        """(future, routing): a job with checks that need CUDA goes to a GPU worker if any."""
+        from nnlab.engine.routing import placement
         from nnlab.engine.tasks import grade_student_task
 
+        routing, resources = placement(job, self.client)
         if job.files is None:
             job = dataclasses.replace(job, files=read_student_files(job.folder, job.exercise_ids))
         with self._lock:
@@ -105,22 +117,52 @@ class GradingEngine:
         # retries: a task that raised (not a student fault: those are results) runs once more.
         # A worker that dies mid-task is retried by the scheduler (allowed-failures).
         # priority: students start in the order given (Dask runs the highest first).
-        return self.client.submit(grade_student_task, job, pure=False, retries=1, priority=-order,
-                                  key=f"nnlab-grade-{job.student}-{uuid.uuid4().hex[:12]}")
+        future = self.client.submit(grade_student_task, job, pure=False, retries=1, priority=-order,
+                                    resources=resources,
+                                    key=f"nnlab-grade-{job.student}-{uuid.uuid4().hex[:12]}")
+        return future, routing
 
-    def _settle(self, future: Any, job: StudentJob) -> Graded:
+    def _worker_of(self, future: Any) -> str:
+        """The worker holding the finished task's result: the one that ran it."""
+        try:
+            held = self.client.who_has(future).get(future.key, ())
+        except Exception:  # noqa: BLE001 - the address is a record, not worth failing a student
+            return ""
+        return str(held[0]) if held else ""
+
+    def _settle(self, future: Any, job: StudentJob, routing: str = "") -> Graded:
         from distributed import KilledWorker
 
         from nnlab.engine.tasks import error_result
 
         try:
-            return Graded(job, future.result())
+            result = future.result()
+            return Graded(job, result, routing=routing, worker=self._worker_of(future))
         except KilledWorker:
             why = ("infrastructure error: the Dask worker grading this student died twice "
                    "(killed, or out of memory); grade again to retry")
         except Exception as exc:  # noqa: BLE001 - one student's failure must not stop the class
             why = f"infrastructure error: grading failed ({type(exc).__name__}: {str(exc)[:300]})"
-        return Graded(job, error_result(job, why), why)
+        return Graded(job, error_result(job, why), why, routing)
+
+    def _wait_routed(self, job: StudentJob) -> tuple[Any, str]:
+        """Submits the job and waits; a GPU job whose GPU workers all left meanwhile is sent
+        again to any worker instead of waiting for one that may never come back."""
+        from distributed import wait
+
+        from nnlab.engine.routing import ON_GPU_WORKER, gpu_workers
+
+        future, routing = self._submit(job)
+        while routing == ON_GPU_WORKER:
+            try:
+                wait([future], timeout=GPU_RECHECK_S)
+                break
+            except TimeoutError:
+                pass
+            if not future.done() and not gpu_workers(self.client):
+                self.client.cancel([future], force=True)
+                future, routing = self._submit(job)  # 'no-gpu-worker', unless one came back
+        return future, routing
 
     def grade(self, job: StudentJob) -> SubmissionResult:
         """Grades one student and waits for the result.
@@ -128,7 +170,8 @@ class GradingEngine:
         A student's faults are in the result; InfrastructureError when no worker could grade
         them, so that a caller (the course server) can keep the submission for another try.
         """
-        graded = self._settle(self._submit(job), job)
+        future, routing = self._wait_routed(job)
+        graded = self._settle(future, job, routing)
         if graded.infrastructure_error:
             raise InfrastructureError(graded.infrastructure_error)
         return graded.result
@@ -145,23 +188,25 @@ class GradingEngine:
 
         client = self.client
         if in_flight is None:
-            threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            workers = client.scheduler_info(n_workers=-1)["workers"].values()
+            threads = sum(w.get("nthreads", 1) for w in workers)
             in_flight = max(8, 4 * max(threads, 1))
         pending = iter(jobs)
-        running: dict[Any, StudentJob] = {}
+        running: dict[Any, tuple[StudentJob, str]] = {}
         for job in pending:
-            running[self._submit(job)] = job
+            future, routing = self._submit(job)
+            running[future] = (job, routing)
             if len(running) >= in_flight:
                 break
         done = as_completed(list(running))
         try:
             for future in done:
-                job = running.pop(future)
-                on_result(self._settle(future, job))
+                job, routing = running.pop(future)
+                on_result(self._settle(future, job, routing))
                 following = next(pending, None)
                 if following is not None:
-                    submitted = self._submit(following)
-                    running[submitted] = following
+                    submitted, routing = self._submit(following)
+                    running[submitted] = (following, routing)
                     done.add(submitted)
         finally:
             # An existing cluster is shared: free it of this run's work. An embedded one is

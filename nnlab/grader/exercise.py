@@ -103,6 +103,14 @@ class Exercise:
     folder: Path
     title_zh: str = ""
     """The Chinese title; empty until the exercise is translated."""
+    gpu_timing: bool = False
+    """exercise.toml's `[timing] device = "cuda"`: its timing checks are meant for a GPU, so the
+    engine routes its students to a GPU worker (Dask resource GPU); elsewhere they use timing.cpu."""
+
+    @property
+    def gpu_checks(self) -> tuple[str, ...]:
+        """The checks that need CUDA: the timing checks of a GPU-timed exercise."""
+        return tuple(c.test_id for c in self.checks if c.is_timing) if self.gpu_timing else ()
 
     @property
     def unit_title(self) -> str:
@@ -336,6 +344,10 @@ def load_exercise(folder: Path) -> Exercise:
     timing = data.get("timing", {})
     if not isinstance(limits, dict) or not isinstance(timing, dict):
         raise ExerciseFormatError(f"{toml_path}: 'limits' and 'timing' must be tables")
+    timing = dict(timing)
+    timing_on = timing.pop("device", "any")
+    if timing_on not in ("any", "cuda"):
+        raise ExerciseFormatError(f"{toml_path}: key 'timing.device' must be \"cuda\" or \"any\"")
     _required_files(folder, ex_id)
     checks = _checks(folder, points_table, toml_path)
     check_seconds = limits.get("check_seconds", 30)
@@ -345,6 +357,7 @@ def load_exercise(folder: Path) -> Exercise:
         id=ex_id,
         title=_require(data, "title", str, toml_path),
         title_zh=_optional_string(data, "title_zh", toml_path),
+        gpu_timing=timing_on == "cuda",
         unit=_require(data, "unit", int, toml_path),
         order=int(data.get("order", 0)),
         points=_total(data, checks, toml_path),

@@ -16,7 +16,8 @@ from nnlab.results import format_seconds
 from nnlab.grader.session import Remote, WorkerSession, remote_session
 from nnlab.grader.timing import tuning
 from nnlab.grader.timing.decide import Sample, Stats, decide, summarize
-from nnlab.grader.timing.machine import LockBusy, describe_device, machine_lock, timing_threads
+from nnlab.grader.timing.machine import (LockBusy, cap_cuda_memory, cuda_memory_fraction,
+                                          describe_device, machine_lock, timing_threads)
 from nnlab.grader.timing.measurement import Measurement
 from nnlab.grader.timing.pools import Plan
 from nnlab.grader.timing.recheck import Checker
@@ -93,6 +94,10 @@ def _worker_device(session: WorkerSession, wanted: str) -> tuple[str, str]:
     try:
         handles = session.store([OnDevice(torch.zeros(1), "cuda")])
         session.store([], release=handles)
+        # Both sides of the measurement are capped, so one check cannot take the whole card.
+        fraction = cuda_memory_fraction()
+        cap_cuda_memory(fraction)
+        session.eval("torch.cuda.set_per_process_memory_fraction(f)", "the GPU memory cap", f=fraction)
         return "cuda", ""
     except StudentCodeError as error:
         return "cpu", f"CUDA is present but unusable in the confined worker ({str(error)[:160]})"
@@ -123,6 +128,7 @@ def assert_fast(grading: GradingContext, sub: Remote, request: TimingRequest) ->
                     grading.check_seed)
                 device, note = "cpu", f"CUDA is present but the worker could not use it ({error})"
                 sub = session.root
+            note = _cpu_instead_of_gpu(grading, device, note)
             case = request.make(device)
             measured = _measure(grading, session, case.build(sub), case, request, device, note)
             if grading.board is not None:
@@ -133,6 +139,18 @@ def assert_fast(grading: GradingContext, sub: Remote, request: TimingRequest) ->
     finally:
         if spare is not None:
             spare.close()
+
+
+NO_GPU_NOTE = ("timed on the CPU against the CPU limit: this exercise is timed on a GPU, and "
+               "none was usable where it was graded (no GPU worker, or no CUDA there)")
+"""Said in the timing's device (and so in the report) when a GPU-timed exercise ran elsewhere."""
+
+
+def _cpu_instead_of_gpu(grading: GradingContext, device: str, note: str) -> str:
+    """The measurement's note, saying so when an exercise meant for a GPU is timed on the CPU."""
+    if device != "cpu" or not grading.exercise.gpu_timing:
+        return note
+    return f"{NO_GPU_NOTE} ({note})" if note else NO_GPU_NOTE
 
 
 @dataclass(frozen=True)

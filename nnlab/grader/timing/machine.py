@@ -48,6 +48,30 @@ def timing_threads(device: str) -> int:
     return 1 if device == "cpu" else torch.get_num_threads()
 
 
+CUDA_MEMORY_SETTING = "NNLAB_CUDA_MEMORY_FRACTION"
+"""The share of the GPU's memory each process of a CUDA timing may allocate (default 0.45:
+the grader's reference and the student's worker together stay under the card). Lower it
+when several Dask workers with GPU=1 share one card."""
+
+
+def cuda_memory_fraction() -> float:
+    """The cap from $NNLAB_CUDA_MEMORY_FRACTION, in (0, 1]."""
+    text = os.environ.get(CUDA_MEMORY_SETTING, "").strip() or "0.45"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise UsageError(f"{CUDA_MEMORY_SETTING}={text!r}: expected a fraction in (0, 1], e.g. 0.45")
+    return value
+
+
+def cap_cuda_memory(fraction: float) -> None:
+    """Caps this process's CUDA caching allocator: a check that allocates past it gets an
+    out-of-memory error instead of starving the other checks on the card."""
+    torch.cuda.set_per_process_memory_fraction(fraction)
+
+
 class LockBusy(Exception):
     """Another measurement held the machine for longer than we are willing to wait."""
 
