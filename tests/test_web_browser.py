@@ -102,3 +102,62 @@ def test_sign_in_with_a_link_upload_and_see_the_score(site: dict[str, Any], driv
     driver.set_window_size(1280, 900)
     errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def _sign_in_with_token(driver: Any, url: str, token: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.delete_all_cookies()
+    driver.get(url + "/login")
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    WebDriverWait(driver, 60).until(lambda d: not d.current_url.endswith("/login"))
+
+
+def test_a_regrade_and_an_extension_reach_the_student(site: dict[str, Any], driver: Any,
+                                                      tmp_path: Path) -> None:
+    """ada asks for a regrade in the browser; the instructor grants her an extension and accepts
+    the regrade in the browser; ada sees both. (Follows the upload test: her upload is graded.)"""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url = site["url"]
+    _sign_in_with_token(driver, url, site["tokens"]["ada"])
+    driver.find_element(By.CSS_SELECTOR, 'a[href="/assignments/hw1"]').click()
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "submissions"))
+    driver.find_element(By.CSS_SELECTOR, "#submissions a").click()
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "about"))
+    feedback = driver.current_url
+    Select(driver.find_element(By.ID, "about")).select_by_value("leaky_relu|")
+    driver.find_element(By.ID, "reason").send_keys("The negative slope is what the statement asks for")
+    driver.find_element(By.ID, "ask-regrade").click()
+    WebDriverWait(driver, 60).until(lambda d: "waiting for your instructor" in d.page_source)
+
+    _sign_in_with_token(driver, url, site["tokens"]["instructor"])
+    assert driver.current_url == url + "/instructor"
+    driver.find_element(By.CSS_SELECTOR, 'a[href="/instructor/assignments/hw1"]').click()
+    WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "extension-form"))
+    Select(driver.find_element(By.ID, "ext-student")).select_by_visible_text("ada")
+    driver.find_element(By.ID, "ext-attempts").clear()
+    driver.find_element(By.ID, "ext-attempts").send_keys("7")
+    driver.find_element(By.ID, "ext-reason").send_keys("a clash with an exam")
+    driver.find_element(By.ID, "grant").click()
+    WebDriverWait(driver, 60).until(lambda d: "Extension granted to ada" in d.page_source)
+    driver.get(url + "/instructor/regrades")
+    form = driver.find_element(By.CSS_SELECTOR, "section.regrade form")
+    form.find_element(By.TAG_NAME, "textarea").send_keys("Agreed: one more point")
+    form.find_element(By.NAME, "points").send_keys("1")
+    form.find_element(By.CSS_SELECTOR, 'button[value="accept"]').click()
+    WebDriverWait(driver, 60).until(lambda d: "No open request" in d.page_source)
+    driver.save_screenshot(str(tmp_path / "regrade-queue.png"))
+
+    _sign_in_with_token(driver, url, site["tokens"]["ada"])
+    hw1 = driver.find_element(By.CSS_SELECTOR, "#assignments tbody tr").text
+    assert " 56 " in hw1, hw1  # 50 uploads an hour, 7 more granted, 1 spent
+    driver.get(feedback)
+    page = driver.find_element(By.TAG_NAME, "body").text
+    assert "Agreed: one more point" in page and "accepted" in page
+    driver.save_screenshot(str(tmp_path / "answered.png"))
+    errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
