@@ -256,7 +256,23 @@ _register_course(main)
 _register_review(main)
 _register_export(main)
 _register_new(main)
+
+
+def _course_on_every_command(group: click.Group) -> None:
+    """`nnlab CMD --course PATH` works as `nnlab --course PATH CMD` (grade's own --course, its
+    course.toml, puts that course in force too)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _course_on_every_command(command)
+        elif not any("--course" in getattr(p, "opts", ()) for p in command.params):
+            command.params.append(click.Option(
+                ["--course"], type=click.Path(path_type=Path), default=None, expose_value=False,
+                callback=_course_for_every_command, metavar="PATH",
+                help="The course repository, as `nnlab --course PATH`."))
+
+
 _register_lti(main)
+_course_on_every_command(main)  # after every registration: each command gets --course
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ def test_course_is_found_from_option_then_environment_then_parents(tmp_path: Pat
     assert "norm_option" in ids and "norm_env" not in ids and "norm_here" not in ids
     listed = CliRunner().invoke(main, ["list"], env={COURSE_ENV: str(env)}).output
     assert "norm_env" in listed and "norm_option" not in listed
+    after = CliRunner().invoke(main, ["list", "--course", str(option)], env={COURSE_ENV: str(env)}).output
+    assert "norm_option" in after and "norm_env" not in after  # on the command too
     missing = CliRunner().invoke(main, ["--course", str(tmp_path / "none"), "list"], env={COURSE_ENV: None})
     assert missing.exit_code == 2 and "is no course" in missing.output
     monkeypatch.delenv(COURSE_ENV)

@@ -51,6 +51,7 @@ OPTION_HELP_ZH: dict[str, str] = {
     "--help": "显示本帮助并退出。",
     "nnlab --course": "课程仓库（其文件夹或 course.toml；默认：$NNLAB_COURSE，其次是当前文件夹或上级文件夹中的 "
                       "course.toml）。",
+    "--course": "课程仓库，同 `nnlab --course PATH`。",
     "new exercise --from": "参考实现：其中 `# BEGIN SOLUTION` … `# END SOLUTION` 之间的部分变成练习模板，"
                            "顶层名字成为练习的 `requires`。",
     "nnlab --lang": "本帮助以及各命令提示信息的语言（默认：$NNLAB_LANG，其次是系统区域设置）。",
