@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.cookiejar
-import json
 import os
 import signal
 import sqlite3
