@@ -225,7 +225,7 @@ def test_kit_and_grading_build_carry_the_course_exercise_without_its_answers(
     """Do the kit (stub, statement, public checks) and the Gradescope build (every check) carry a
     course's own exercise, and neither its solution.py?"""
     from nnlab.course import kit
-    from nnlab.reports.gradescope import _course_exercise_files
+    from nnlab.reports.gradescope import _course_exercise_files, _package_files
 
     course = _course(tmp_path / "c")
     assert (course / "exercises" / "rms_norm" / "mutants" / "first_dim.py").is_file()
@@ -239,6 +239,9 @@ def test_kit_and_grading_build_carry_the_course_exercise_without_its_answers(
     build = {name.split("/nnlab/exercises/")[1] for _, name in _course_exercise_files(["rms_norm", "my_linear"])}
     assert "rms_norm/test_hidden.py" in build and "rms_norm/solution.py" not in build
     assert not [n for n in build if "mutants" in n or not n.startswith("rms_norm/")]
+    # nnlab new's templates hold the example's solution: neither the kit nor the build carries them.
+    assert "course_templates" in kit._DROPPED_DIRS
+    assert not [name for _, name in _package_files() if "course_templates" in name]
 
 
 @pytest.mark.slow

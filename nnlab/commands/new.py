@@ -17,6 +17,13 @@ EXAMPLE_ID = "rms_norm"
 _EXERCISE_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
+def _templates() -> Path:
+    if not TEMPLATES.is_dir():  # a student kit or a grading build leaves them out
+        raise UsageError("this nnlab holds no course templates (a student kit or a grading build); "
+                         "run `nnlab new` where nnlab is installed from PyPI or its source")
+    return TEMPLATES
+
+
 def _fill(template: Path, **values: str) -> str:
     text = template.read_text(encoding="utf-8")
     for key, value in values.items():
@@ -34,6 +41,7 @@ def new_course(directory: Path) -> None:
     """A course repository that verifies as it stands: course.toml, .gitignore, one exercise."""
     if directory.exists() and any(directory.iterdir()):
         raise UsageError(f"{directory}: already exists and is not empty; name a new folder")
+    _templates()
     directory.mkdir(parents=True, exist_ok=True)
     due = dt.datetime.now(dt.timezone.utc).replace(hour=23, minute=59, second=0, microsecond=0) \
         + dt.timedelta(days=14)
@@ -95,6 +103,7 @@ def new_exercise(exercise_id: str, solution_file: Path | None) -> None:
     if not _EXERCISE_ID.match(exercise_id):
         raise UsageError(f"'{exercise_id}' is not an exercise id: lower-case letters, digits and '_', "
                          "starting with a letter (it is the student's file name, ID.py)")
+    _templates()
     root, taken = _course_exercise_dir()
     if exercise_id in taken:
         raise UsageError(f"exercise id '{exercise_id}' is taken (a built-in or this course's); "

@@ -28,7 +28,7 @@ VISIBILITY = {Visibility.VISIBLE: "visible", Visibility.HIDDEN: "after_due_date"
 SOURCE_FOLDER = "nnlab-src"
 # Solutions stay out: Gradescope runs student code in the container that holds the zip,
 # and the checks grade against torch, never against a solution.
-_SKIPPED_PARTS = {"__pycache__", "demo", "solutions"}
+_SKIPPED_PARTS = {"__pycache__", "demo", "solutions", "course_templates"}  # templates: example solutions
 _SKIPPED_FILES = {"kit.toml"}  # a student kit's marker would turn the autograder into a kit
 
 SETUP_SH = """#!/usr/bin/env bash
