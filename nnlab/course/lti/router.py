@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -180,6 +181,10 @@ def make_router(server: CourseServer) -> APIRouter:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if tool.platforms:
+            if not keys.key_path(server.data_dir).exists():
+                logging.getLogger("nnlab.lti").warning(
+                    "course.toml registers an LMS but %s has no LTI key: run `nnlab lti keys --data %s`; "
+                    "until then grades are not sent", server.data_dir, server.data_dir)
             tool.outbox.start()
         yield
         tool.outbox.stop()
