@@ -275,3 +275,23 @@ def test_serve_collect_and_grade_a_course_exercise(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = {r["student"]: r for r in csv.DictReader((tmp_path / "out" / "scores.csv").open())}
     assert float(rows["ada"]["rms_norm"]) == 6
+
+
+EXAMPLE_COURSE = Path(__file__).resolve().parent.parent / "examples" / "course"
+
+
+def test_example_course_loads_with_its_own_exercise() -> None:
+    """Does examples/course hold a course exercise that loads, with nothing left to author?"""
+    course = load_course(EXAMPLE_COURSE / "course.toml")
+    assert course.assignments[0].exercises == ("swiglu", "leaky_relu")
+    swiglu = next(e for e in load_catalogue(EXAMPLE_COURSE / "course.toml") if e.id == "swiglu")
+    assert swiglu.folder == EXAMPLE_COURSE / "exercises" / "swiglu"
+    assert authoring_notes(swiglu) == []
+
+
+@pytest.mark.slow
+def test_example_course_verifies() -> None:
+    """Does examples/course's exercise verify (solution, stub, every mutant) from its folder?"""
+    verified = _nnlab("verify", "swiglu", cwd=EXAMPLE_COURSE)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "swiglu                 solution 6/6  stub 0  ok" in verified.stdout + verified.stderr

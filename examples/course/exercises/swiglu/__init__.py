@@ -1,0 +1,1 @@
+"""The check files of swiglu, as a package: unique module names in a grading process."""
