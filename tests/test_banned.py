@@ -52,14 +52,22 @@ def test_nothing_is_flagged_when_nothing_is_banned() -> None:
 def test_timed_calls_catch_an_operator_called_by_name(call) -> None:
     """During timed calls only banned functions are watched (aten ops would cost too much):
     is a banned aten operator called by name, past the source scan, still caught?"""
+    from nnlab.wire.messages import TimeLoop
     from nnlab.worker.server import Worker
+
+    pool = torch.randn(40)
+
+    def timed(traced: bool) -> TimeLoop:
+        # On the worker's side a request's Ref fields hold the objects themselves.
+        return TimeLoop(target=call, args=[["window", pool, [8], 8, False]], kwargs={}, iterations=3,
+                        first=0, backward=False, grad_output=None, threads=0, digests=False,
+                        traced=traced)
 
     worker = Worker()
     worker.trace.configure([], ["aten::sigmoid"])
-    pool = torch.randn(40)
-    worker.op_time_loop(call, [["window", pool, [8], 8, False]], {}, 3, traced=True)
+    worker.op_time_loop(timed(True))
     assert worker.trace.seen == ["aten::sigmoid"]
     untraced = Worker()
     untraced.trace.configure([], ["aten::sigmoid"])
-    untraced.op_time_loop(call, [["window", pool, [8], 8, False]], {}, 3)
+    untraced.op_time_loop(timed(False))
     assert untraced.trace.seen == []
