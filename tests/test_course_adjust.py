@@ -148,7 +148,8 @@ def test_an_older_database_gains_the_adjustments_table(tmp_path: Path) -> None:
     db = Database(tmp_path)
     assert "ada" in db.students()
     db.add_adjustment(NewAdjustment(assignment="hw1", student="ada", exercise="leaky_relu", check="",
-                                    kind="delta", points=1.0, reason="r", author="instructor", created_at="t"))
+                                    kind="delta", points=1.0, reason="r", author="instructor",
+                                    created_at="t"))
     assert [a["student"] for a in db.adjustments("hw1")] == ["ada"]
 
 

@@ -1,6 +1,7 @@
 """`nnlab adjust`: the instructor adds a score adjustment, with its reason, on the course server."""
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ import click
 from nnlab.course.client import CourseClient, ServerError
 from nnlab.errors import UsageError
 from nnlab.results import Kind
-from nnlab.review.adjustments import parse_points
+from nnlab.review.adjustments import given_kinds, parse_points
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ def _request(options: AdjustOptions) -> dict[str, Any]:
     for name in ("assignment", "student", "exercise"):
         if not (getattr(options, name) or "").strip():
             raise UsageError(f"--{name} is required")
-    if (options.delta is None) == (options.override is None):
+    given = given_kinds(dataclasses.asdict(options))
+    if len(given) != 1:
         raise UsageError("give exactly one of --delta POINTS (negative to take away) or --override POINTS")
     if not (options.reason or "").strip():
         raise UsageError("--reason TEXT is required: a changed grade must say why "
@@ -47,8 +49,8 @@ def _request(options: AdjustOptions) -> dict[str, Any]:
                             "reason": (options.reason or "").strip()}
     if options.check:
         body["check"] = options.check
-    kind, typed = (Kind.DELTA, options.delta) if options.delta is not None else (Kind.OVERRIDE, options.override)
-    body[kind.value] = parse_points(typed or "", f"--{kind.value}")
+    [kind] = given  # the option named after the kind holds its points, as the request's field does
+    body[kind.value] = parse_points(getattr(options, kind.value) or "", f"--{kind.value}")
     return body
 
 

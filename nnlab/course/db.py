@@ -300,8 +300,8 @@ class Database:
             cursor = conn.execute(
                 "INSERT INTO adjustments (assignment, student, exercise, check_id, kind, points, reason, "
                 "author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.assignment, new.student, new.exercise, new.check, new.kind.value, new.points, new.reason,
-                 new.author, new.created_at))
+                (new.assignment, new.student, new.exercise, new.check, new.kind.value, new.points,
+                 new.reason, new.author, new.created_at))
             return int(cursor.lastrowid or 0)
 
     def adjustments(self, assignment: str, student: str | None = None) -> list[dict[str, Any]]:
