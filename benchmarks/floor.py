@@ -9,7 +9,8 @@ called on it directly, with the same seeds and fixtures' values. `nnlab grade` g
 same class in the same run. Core-seconds are user+system CPU of each side's whole process
 tree (getrusage of children, with this process as the subreaper of orphans such as fork
 servers, so none escapes the count). The breakdown says where the difference goes, in
-wall-clock milliseconds per submission of one warm process on each side.
+CPU milliseconds per submission of one warm process on each side (the grader's own CPU by
+phase, its workers' read from /proc before each is killed, the fork server's).
 """
 from __future__ import annotations
 
@@ -143,11 +144,11 @@ class _Clock:
         original = torch.autograd.gradcheck
 
         def gradcheck(*args: Any, **kwargs: Any) -> Any:
-            began = time.perf_counter()
+            began = time.process_time()
             try:
                 return original(*args, **kwargs)
             finally:
-                self.seconds["gradcheck"] += time.perf_counter() - began
+                self.seconds["gradcheck"] += time.process_time() - began
 
         torch.autograd.gradcheck = gradcheck  # the checks call it through torch.autograd
 
@@ -178,16 +179,16 @@ def floor_run(class_dir: Path, exercises: list[str], warm_up: bool = False) -> d
         for exercise_id in exercises:
             exercise = get_exercise(exercise_id)
             source, filename = (student / f"{exercise_id}.py").read_text(), f"{exercise_id}.py"
-            began = time.perf_counter()
+            began = time.process_time()
             session = WorkerSession(launcher, source, filename, [], [], exercise.check_seconds, SEED)
-            clock.seconds["load"] += time.perf_counter() - began
+            clock.seconds["load"] += time.process_time() - began
             session.deadline = float("inf")  # one "worker" for all the checks: no check limit
             board = CheckBoard()
             for name, function in functions[exercise_id]:
                 context = GradingContext(exercise, SEED, derive_seed(SEED, exercise.id, name),
                                          timing_device(), launcher, source, filename, name, board)
                 torch.manual_seed(context.check_seed)
-                began, gradchecked = time.perf_counter(), clock.seconds["gradcheck"]
+                began, gradchecked = time.process_time(), clock.seconds["gradcheck"]
                 args = (session.root, context)[:len(inspect.signature(function).parameters)]
                 try:
                     function(*args)
@@ -198,44 +199,82 @@ def floor_run(class_dir: Path, exercises: list[str], warm_up: bool = False) -> d
                           file=sys.stderr)
                 board.outcomes[name] = outcome
                 torch.set_num_threads(threads)  # a check may have made "the worker" single-threaded
-                spent = time.perf_counter() - began - (clock.seconds["gradcheck"] - gradchecked)
+                spent = time.process_time() - began - (clock.seconds["gradcheck"] - gradchecked)
                 clock.seconds["timing" if is_timing_check(function) else "other checks"] += spent
                 passed, total = passed + (outcome is Outcome.PASSED), total + 1
     return {"passed": passed, "checks": total, "seconds": dict(clock.seconds)}
 
 
 # -- nnlab: one warm grading process, by phase -------------------------------------------------
+def _proc_cpu(pid: int, children: bool) -> float:
+    """User+system CPU seconds of a live process (with its reaped children's), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return sum(int(v) for v in fields[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_wrapped(function: Callable[..., Any], seconds: dict[str, float], key: str) -> Callable[..., Any]:
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        began = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[key] += time.process_time() - began
+
+    return wrapper
+
+
 def nnlab_phases(class_dir: Path, exercises: list[str]) -> dict[str, Any]:
-    """A warm grading process (fork server up, checks collected) grading the class, by phase."""
+    """A warm grading process (fork server up, checks collected) grading the class: CPU by phase.
+
+    The grader's own CPU by what it was doing, plus the workers' (read just before each is
+    killed) and the fork server's.
+    """
+    from multiprocessing import forkserver
+
+    from nnlab.grader import launcher as launching, runner
     from nnlab.grader import session as worker_session
-    from nnlab.grader.launcher import WorkerLauncher
+    from nnlab.grader.checks import is_timing_check
     from nnlab.grader.pipeline import GradeRequest, grade_submission
 
     clock = _Clock()
-    launcher = WorkerLauncher()
+    launcher = launching.WorkerLauncher()
     students = sorted(p for p in class_dir.iterdir() if p.is_dir())
     grade_submission(GradeRequest(students[0], seed=SEED, exercise_ids=tuple(exercises)), launcher)
-    clock.seconds.clear()
-    original = worker_session.WorkerSession.__init__
+    seconds = clock.seconds
+    seconds.clear()
+    for collected in runner._collected.values():  # each check function, timed on its own
+        for item in collected.items if collected else ():
+            key = "timing" if is_timing_check(item.obj) else "other checks"
+            item.obj = _cpu_wrapped(item.obj, seconds, key)
+    session_class, process_class = worker_session.WorkerSession, launching.WorkerProcess
+    session_class.__init__ = _cpu_wrapped(session_class.__init__, seconds, "worker start and load")
+    kill = process_class.kill
 
-    def timed_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        began = time.perf_counter()
-        original(self, *args, **kwargs)
-        clock.seconds["worker start and load"] += time.perf_counter() - began
+    def measured_kill(self: Any) -> None:
+        seconds["workers (own CPU)"] += _proc_cpu(self.pid, children=True)
+        kill(self)
 
-    worker_session.WorkerSession.__init__ = timed_init  # type: ignore[method-assign]
-    began = time.perf_counter()
+    process_class.kill = measured_kill  # type: ignore[method-assign]
+    server = forkserver._forkserver._forkserver_pid
+    # The fork server's own CPU only: its reaped children are the workers, counted above.
+    began, served_before = time.process_time(), _proc_cpu(server, False) if server else 0.0
     results = [grade_submission(GradeRequest(s, seed=SEED, exercise_ids=tuple(exercises)), launcher)
                for s in students]
-    whole = time.perf_counter() - began
+    whole = time.process_time() - began
+    seconds["fork server"] = (_proc_cpu(server, False) - served_before) if server else 0.0
+    # A check's own CPU includes the gradcheck it ran: counted once, under gradcheck.
+    seconds["other checks"] -= seconds["gradcheck"]
+    grader = sum(v for k, v in seconds.items() if k not in ("workers (own CPU)", "fork server"))
+    seconds["pytest and results"] = whole - grader
     checks = [c for r in results for e in r.exercises for c in e.checks]
-    gradcheck = clock.seconds["gradcheck"]
-    timing = sum(c.duration_s for c in checks if c.timing is not None)
-    own = sum(c.duration_s for c in checks) - timing - gradcheck
-    clock.seconds.update({"timing": timing, "other checks": own, "pytest and results":
-                          whole - clock.seconds["worker start and load"] - timing - own - gradcheck})
     passed = sum(c.outcome.value == "passed" for c in checks)
-    return {"passed": passed, "checks": len(checks), "seconds": dict(clock.seconds)}
+    return {"passed": passed, "checks": len(checks), "seconds": dict(seconds)}
 
 
 def _inner(mode: str, class_dir: Path, exercises: list[str]) -> None:
@@ -259,19 +298,22 @@ def _report(title: str, students: int, nnlab: tuple[float, float], floor: tuple[
     print(f"  nnlab grade   {nnlab[0]:8.1f} core-s ({nnlab[1]:.1f} s wall): {per_n:.3f} core-s per submission")
     print(f"  floor         {floor[0]:8.1f} core-s ({floor[1]:.1f} s wall): {per_f:.3f} core-s per submission")
     print(f"  nnlab / floor {per_n / per_f:8.2f}x core-seconds per submission")
-    print(f"  where the difference goes (one warm process each, wall ms per submission, "
-          f"{phase_students} students; checks passed: nnlab {phases['passed']}/{phases['checks']}, "
+    print(f"  where the difference goes: CPU ms per submission of one warm process each "
+          f"({phase_students} students; checks passed: nnlab {phases['passed']}/{phases['checks']}, "
           f"floor {floor_phases['passed']}/{floor_phases['checks']}):")
-    rows = {"worker start and load": "load", "pytest and results": None, "gradcheck": "gradcheck",
-            "timing": "timing", "other checks": "other checks"}
+    rows = {"worker start and load": "load", "workers (own CPU)": None, "fork server": None,
+            "pytest and results": None, "gradcheck": "gradcheck", "timing": "timing",
+            "other checks": "other checks"}
     for name, twin in rows.items():
         ours = phases["seconds"].get(name, 0.0) * 1000 / phase_students
         theirs = floor_phases["seconds"].get(twin, 0.0) * 1000 / phase_students if twin else 0.0
         print(f"    {name:<24} nnlab {ours:8.1f}  floor {theirs:8.1f}  difference {ours - theirs:8.1f}")
     warm_n = sum(phases["seconds"].values()) / phase_students
     warm_f = sum(floor_phases["seconds"].values()) / phase_students
-    print(f"    {'start-up, cluster, idle':<24} the rest of the core-seconds: nnlab "
-          f"{(per_n - warm_n) * 1000:8.1f}  floor {(per_f - warm_f) * 1000:8.1f} (CPU ms, not wall)")
+    print(f"    {'warm, all of the above':<24} nnlab {warm_n * 1000:8.1f}  floor {warm_f * 1000:8.1f}  "
+          f"ratio {warm_n / warm_f:.2f}x")
+    print(f"    {'start-up and cluster':<24} nnlab {(per_n - warm_n) * 1000:8.1f}  floor "
+          f"{(per_f - warm_f) * 1000:8.1f}  (the rest of each side's core-seconds per submission)")
 
 
 def compare(root: Path, exercises: list[str], students: int, workers: int, phase_students: int,
