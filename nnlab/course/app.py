@@ -1,4 +1,4 @@
-"""The course server's ASGI app (FastAPI): the HTTP API, bearer tokens, uploads into the queue."""
+"""The course server's ASGI app (FastAPI): what its handlers share (course, database, queue, uploads) and its assembly."""
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +14,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from nnlab.course import adjust, extensions, gradebook, policy, safety, uploads, web
 from nnlab.course.config import Assignment, Course, load_course
@@ -204,87 +202,6 @@ async def read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _routes(app: FastAPI, server: CourseServer) -> None:
-    """The students' HTTP API; each handler checks the token before anything else."""
-
-    @app.get("/api/v1/assignments")
-    def assignments(request: Request) -> list[dict[str, Any]]:
-        return server.assignments_json(server.account(request), policy.server_now())
-
-    @app.post("/api/v1/submissions", status_code=202)
-    async def submit(request: Request) -> JSONResponse:
-        now = policy.server_now()  # the upload's time is when it arrived, not when it was checked
-        account = await run_in_threadpool(server.account, request)
-        body = await read_body(request)
-        accepted = await run_in_threadpool(server.accept, account, body, now)
-        return JSONResponse(accepted, status_code=202)
-
-    @app.get("/api/v1/submissions")
-    def submissions(request: Request, assignment: str | None = None,
-                    student: str | None = None) -> list[dict[str, Any]]:
-        account = server.account(request)
-        if assignment is not None:
-            server.assignment(assignment)
-        who = student if account.role == "instructor" else account.student
-        return [server.submission_json(row, account) for row in server.db.submissions(who, assignment)]
-
-    @app.get("/api/v1/submissions/{submission_id}")
-    def submission(request: Request, submission_id: str) -> dict[str, Any]:
-        account = server.account(request)
-        return server.submission_json(server.visible_row(submission_id, account), account)
-
-    @app.get("/api/v1/submissions/{submission_id}/files")
-    def submission_files(request: Request, submission_id: str) -> dict[str, Any]:
-        import base64
-
-        row = server.visible_row(submission_id, server.account(request))
-        folder = submission_folder(server.data_dir, row["id"])
-        return {"id": row["id"], "student": row["student"], "files": [
-            {"name": name, "content": base64.b64encode((folder / name).read_bytes()).decode("ascii")}
-            for name in json.loads(row["files"])]}
-
-
-
-def _instructor_routes(app: FastAPI, server: CourseServer) -> None:
-    """What only the instructor's token reads or writes: counted results, scores.csv, the class
-    report, adjustments (applied to all of these on every read, never stored into a result)."""
-
-    @app.get("/api/v1/assignments/{assignment_id}/results")
-    def results(request: Request, assignment_id: str) -> list[dict[str, Any]]:
-        server.instructor(request)
-        return gradebook.counted_results(server.db, server.assignment(assignment_id))
-
-    @app.get("/api/v1/assignments/{assignment_id}/scores.csv")
-    def scores(request: Request, assignment_id: str) -> Response:
-        server.instructor(request)
-        return Response(server.scores_csv(server.assignment(assignment_id)), media_type="text/csv")
-
-    @app.get("/api/v1/assignments/{assignment_id}/canvas.csv")
-    def canvas(request: Request, assignment_id: str) -> Response:
-        server.instructor(request)
-        assignment = server.assignment(assignment_id)
-        return Response(gradebook.canvas_csv(server.db, assignment), media_type="text/csv")
-
-    @app.post("/api/v1/assignments/{assignment_id}/adjustments", status_code=201)
-    async def add_adjustment(request: Request, assignment_id: str) -> JSONResponse:
-        now = policy.server_now()
-        account = await run_in_threadpool(server.instructor, request)
-        assignment = server.assignment(assignment_id)
-        body = await read_body(request)
-        added = await run_in_threadpool(server.add_adjustment, account, assignment, body, now)
-        return JSONResponse(added, status_code=201)
-
-    @app.get("/api/v1/assignments/{assignment_id}/adjustments")
-    def adjustments(request: Request, assignment_id: str) -> list[dict[str, Any]]:
-        server.instructor(request)
-        return [adjust.to_json(a) for a in server.db.adjustments(server.assignment(assignment_id).id)]
-
-    @app.get("/assignments/{assignment_id}/report", response_class=HTMLResponse)
-    def report(request: Request, assignment_id: str) -> HTMLResponse:
-        server.instructor(request)
-        return HTMLResponse(server.report_html(server.assignment(assignment_id)))
-
-
 def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
                scheduler: str | None = None, queue_threads: int | None = None) -> FastAPI:
     """The ASGI app; its lifespan starts the grading queue and stops it on shutdown."""
@@ -301,8 +218,10 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
     app = FastAPI(title=f"nnlab course server: {server.course.name}", lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    _routes(app, server)
-    _instructor_routes(app, server)
+    from nnlab.course import api  # it imports this module's CourseServer and read_body
+
+    for router in api.ROUTERS:
+        app.include_router(router)
     web.install(app, server)  # the browser pages: sessions, sign-in, students' and instructor's pages
     app.include_router(make_lti_router(server))  # LTI 1.3: /lti/login, /lti/launch, /lti/jwks, passback
     safety.install(app)  # error answers always encodable; input that slipped through is a 4xx

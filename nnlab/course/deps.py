@@ -27,6 +27,16 @@ def course_server(request: Request) -> CourseServer:
     return server
 
 
+def api_account(request: Request) -> Account:
+    """The JSON API's caller: its bearer token only (a cookie never authorizes the API, so no
+    other site can make a browser call it)."""
+    return course_server(request).account(request)
+
+
+def api_instructor(request: Request) -> Account:
+    return course_server(request).instructor(request)
+
+
 def viewer(request: Request, session: WebSession | None = Depends(web_session)) -> Account:
     """The account asking: its bearer token when it sends one (the API's rules), else its browser session."""
     if request.headers.get("authorization") is not None:
