@@ -44,6 +44,9 @@ COMMAND_HELP_ZH: dict[str, str] = {
     "new": "新建课程仓库，或在找到的课程中新建练习。",
     "new course": "在 DIRECTORY 中生成可用的课程仓库：course.toml、.gitignore 和一道练习。",
     "new exercise": "在找到的课程中生成练习文件夹 exercises/EXERCISE_ID，并填好内容。",
+    "lti": "在学习管理系统（LMS）中开课（LTI 1.3）：工具的密钥、成绩回传。",
+    "lti keys": "生成工具的 RSA 密钥对（只生成一次），并打印需要填入 LMS 的地址。",
+    "lti sync": "教师：把某个作业的每个计分成绩重新发送到 LMS。",
 }
 """Command path ('' for `nnlab` itself) -> its help; the first line is the one-line help."""
 
@@ -107,6 +110,9 @@ OPTION_HELP_ZH: dict[str, str] = {
     "adjust --reason": "原因（必填）：学生会在分数旁看到它。",
     "export gradescope --exercises": "作业的练习集合（缺少的文件记零分）。",
     "export gradescope --out": "要写出的 zip 文件。",
+    "lti keys --data": "服务器的数据文件夹：密钥对保存在这里（0600）。",
+    "lti keys --url": "LMS 和浏览器访问服务器时使用的地址。",
+    "lti sync --assignment": "要重新发送成绩的作业。",
 }
 """'command --option' ('nnlab --option' for `nnlab` itself), or '--option' for every command ->
 the option's help."""
