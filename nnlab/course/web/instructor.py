@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,10 +47,15 @@ class Progress:
         return max(0, self.roster - self.handed_in)
 
 
-def progress(request: Request, the_assignment: Assignment) -> Progress:
+def progress(request: Request, the_assignment: Assignment,
+             counted: Sequence[gradebook.Grade] | None = None) -> Progress:
+    """The assignment's numbers; `counted` is gradebook.grades when the caller has it already
+    (reading every stored result is most of a page's time)."""
     server = course_server(request)
     rows = server.db.submissions(None, the_assignment.id)
-    grades = [g for g in gradebook.grades(server.db, the_assignment) if g.row is not None]
+    if counted is None:
+        counted = gradebook.grades(server.db, the_assignment)
+    grades = [g for g in counted if g.row is not None]
     finals = [g.counted.final for g in grades]
     mean = sum(f.score for f in finals) / len(finals) if finals else None
     return Progress(the_assignment, len(server.db.students()), len({r["student"] for r in rows}),
@@ -67,14 +73,15 @@ def overview(request: Request, account: Account = Depends(instructor),
                 lines=[progress(request, a) for a in server.course.assignments])
 
 
-def _students(request: Request, the_assignment: Assignment) -> list[dict[str, Any]]:
+def _students(request: Request, the_assignment: Assignment,
+              counted: Sequence[gradebook.Grade]) -> list[dict[str, Any]]:
     server = course_server(request)
     granted = extensions.granted(server.db, the_assignment.id)
     uploads: dict[str, int] = {}
     for row in server.db.submissions(None, the_assignment.id):
         uploads[row["student"]] = uploads.get(row["student"], 0) + 1
     listed = []
-    for grade in gradebook.grades(server.db, the_assignment):
+    for grade in counted:
         name = grade.result.student or ""
         final = grade.counted.final
         listed.append({"student": name, "uploads": uploads.get(name, 0), "row": grade.row,
@@ -87,9 +94,10 @@ def _students(request: Request, the_assignment: Assignment) -> list[dict[str, An
 def assignment_page(request: Request, the_assignment: Assignment, session: WebSession | None,
                     status: int = 200, error: str = "", flash: str = "") -> HTMLResponse:
     server = course_server(request)
+    counted = gradebook.grades(server.db, the_assignment)
     return page(request, "instructor_assignment.html.j2", session, status, error=error, flash=flash,
-                a=the_assignment, line=progress(request, the_assignment),
-                students=_students(request, the_assignment),
+                a=the_assignment, line=progress(request, the_assignment, counted),
+                students=_students(request, the_assignment, counted),
                 adjustments=[adjust.to_json(a) for a in server.db.adjustments(the_assignment.id)])
 
 
