@@ -179,15 +179,39 @@ def test_interrupted_run_resumes_with_only_the_missing_students(tmp_path: Path) 
     assert "Dask worker" not in again.stderr
 
 
+SHARED_LEAKY_RELU = """import torch
+from torch import nn
+
+
+class LeakyReLU(nn.Module):
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        if not isinstance(negative_slope, (int, float)):
+            raise TypeError("negative_slope must be a number")
+        self.negative_slope = negative_slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        keep = x > 0
+        leaked = x * self.negative_slope
+        chosen = torch.where(keep, x, leaked)
+        return chosen
+
+    def extra_repr(self) -> str:
+        shown = self.negative_slope
+        return "negative_slope=" + str(shown)
+"""
+
+
 @pytest.mark.slow
 def test_adjustments_and_similarity_reach_the_class_outputs(tmp_path: Path) -> None:
     """Does `--adjustments` change the exported score while keeping the original and the
     reason, name a row that matches nobody, and does the class report carry the similarity
     section (and leave it out with --no-similarity)?"""
-    solution = (SOLUTIONS / "leaky_relu.py").read_text()
+    # A correct file the two share, in code of their own: the reference's few lines are what the
+    # statement spells out, which never counts as evidence of copying.
     for student in ("ada", "ben"):
         (tmp_path / "class" / student).mkdir(parents=True)
-        (tmp_path / "class" / student / "leaky_relu.py").write_text(solution)
+        (tmp_path / "class" / student / "leaky_relu.py").write_text(SHARED_LEAKY_RELU)
     adjustments = tmp_path / "adjustments.csv"
     adjustments.write_text("student,exercise,check,delta,override,reason,author,date\n"
                            "ada,leaky_relu,,-2,,copied from ben,prof,2026-12-01\n"
