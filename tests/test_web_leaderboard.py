@@ -31,8 +31,10 @@ def test_ranks_are_shared_within_the_measurements_spread() -> None:
     assert [r for r, _ in chain] == [1, 1, 3]
 
 
-def _result(student: str, ratio: float, correct: bool) -> str:
+def _result(student: str, ratio: float, correct: bool, hidden_passed: bool = True) -> str:
     checks = (
+        CheckResult("Edge cases", "test_edges", 1.0 if hidden_passed else 0.0, 1.0,
+                    Outcome.PASSED if hidden_passed else Outcome.FAILED, Visibility.HIDDEN, ""),
         CheckResult("Right values", "test_values", 1.0 if correct else 0.0, 1.0,
                     Outcome.PASSED if correct else Outcome.FAILED, Visibility.VISIBLE, ""),
         CheckResult("Fast enough", "test_speed", 1.0, 1.0, Outcome.PASSED, Visibility.HIDDEN, "",
@@ -48,13 +50,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("web-leaderboard")
     (root / "course.toml").write_text(RACE, encoding="utf-8")
     tokens = add_accounts(root / "data")
-    graded = [("ada", 0.9, True), ("ben", 0.5, False), ("cy", 1.5, True), ("ada", 1.2, True)]
+    graded = [("ada", 0.9, True, True), ("ben", 0.5, False, True), ("cy", 1.5, True, True), ("ada", 1.2, True, True),
+              ("dee", 2.5, True, False)]
     with sqlite3.connect(root / "data" / "course.sqlite3") as conn:
-        for n, (student, ratio, correct) in enumerate(graded):
+        for n, (student, ratio, correct, hidden) in enumerate(graded):
             conn.execute("INSERT INTO submissions (id, student, assignment, submitted_at, ts, late_days, files, "
                          "seed, status, result, score, max_score) VALUES (?, ?, 'race', ?, ?, 0, "
                          "'[\"my_linear.py\"]', 1, 'done', ?, 2, 2)",
-                         (f"sub{n}", student, "2026-12-09T10:00:00+08:00", 1.0 + n, _result(student, ratio, correct)))
+                         (f"sub{n}", student, "2026-12-09T10:00:00+08:00", 1.0 + n, _result(student, ratio, correct, hidden)))
     served = Served(root / "course.toml", root / "data", BEFORE_DUE)
     yield {"tokens": tokens, "url": served.url}
     served.stop()
@@ -68,7 +71,8 @@ def test_the_board_shows_correct_uploads_under_chosen_names(site: dict[str, Any]
     rows = board.text.split('id="board-my_linear"')[1].split("</table>")[0]
     assert "0.90×" in rows and "1.50×" in rows
     assert "0.50×" not in rows and "1.20×" not in rows  # ben failed a check; ada's slower upload is not hers
-    assert "ada" not in rows.replace("(you)", "") and rows.count("anonymous") == 2
+    # dee failed a hidden check: before the hidden checks are shown, a place must not tell her so.
+    assert "2.50×" in rows and "ada" not in rows.replace("(you)", "") and rows.count("anonymous") == 3
     assert ada.post("/assignments/race/leaderboard/name", {"name": "Speedy"}).status == 403  # no CSRF token
     assert ada.post("/assignments/race/leaderboard/name", {"csrf": board.csrf(), "name": "Speedy <3"}).status == 303
     cy = Browser(site["url"])

@@ -12,11 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
+from nnlab.course.policy import hidden_shown, server_now
 from nnlab.course.deps import assignment, course_server, signed_in, viewer
 from nnlab.course.web.render import page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
 from nnlab.errors import RequestRejected
-from nnlab.results import ExerciseResult, Outcome, result_from_json
+from nnlab.results import ExerciseResult, Outcome, Visibility, result_from_json
 
 ANONYMOUS = "anonymous"
 MAX_NAME_CHARS = 40
@@ -51,10 +52,14 @@ class Board:
     ranked: tuple[Ranked, ...]
 
 
-def _timed(exercise: ExerciseResult) -> tuple[float, float] | None:
-    """(ratio, spread) when every correctness check passed and the timing check measured; else None."""
+def _timed(exercise: ExerciseResult, hidden_too: bool) -> tuple[float, float] | None:
+    """(ratio, spread) when every correctness check passed and the timing check measured; else None.
+
+    While students may not see their hidden checks, only the visible ones decide: a place on the
+    board must not tell a student what a hidden check said."""
     timed = [c for c in exercise.checks if c.timing is not None]
-    correctness = [c for c in exercise.checks if c.timing is None]
+    correctness = [c for c in exercise.checks
+                   if c.timing is None and (hidden_too or c.visibility == Visibility.VISIBLE)]
     if len(timed) != 1 or not correctness or any(c.outcome != Outcome.PASSED for c in correctness):
         return None
     info = timed[0].timing
@@ -65,11 +70,12 @@ def _timed(exercise: ExerciseResult) -> tuple[float, float] | None:
 def entries(db: Database, the_assignment: Assignment) -> dict[str, list[Entry]]:
     """Per exercise, each student's lowest-ratio upload that passes every correctness check."""
     best: dict[tuple[str, str], Entry] = {}
+    hidden_too = hidden_shown(the_assignment, server_now())
     for row in db.submissions(None, the_assignment.id):
         if row["status"] != "done" or not row["result"]:
             continue
         for exercise in result_from_json(json.loads(row["result"])).exercises:
-            measured = _timed(exercise) if exercise.submitted else None
+            measured = _timed(exercise, hidden_too) if exercise.submitted else None
             if measured is None:
                 continue
             key = (exercise.id, row["student"])
@@ -135,6 +141,7 @@ def _page(request: Request, account: Account, the_assignment: Assignment, sessio
     db = course_server(request).db
     return page(request, "leaderboard.html.j2", session, status, error=error, a=the_assignment,
                 boards=boards(db, the_assignment), account=account,
+                hidden_too=hidden_shown(the_assignment, server_now()),
                 my_name=names(db).get(account.student, ""))
 
 
