@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from test_course_server import COURSE_TOML, LATE, SOLUTION, Served, add_accounts, call, upload, wait_graded
+from test_course_server import (COURSE_TOML, LATE, SOLUTION, Served, add_accounts, call, nnlab, upload,
+                                wait_graded)
 from webclient import Browser
 
 
@@ -88,6 +89,16 @@ def test_an_extension_applies_to_lateness_limits_and_exports(site: dict[str, Any
     scores = _api(site, "/api/v1/assignments/hw1/scores.csv")
     ada_line = next(line for line in scores.splitlines() if line.startswith("ada,"))
     assert f"{after['score']:g}" in ada_line
+    # nnlab collect carries it into gradebook.json beside the late days it changed.
+    collected = nnlab("collect", "--assignment", "hw1", "--out", str(site["root"] / "class"),
+                      env={"NNLAB_SERVER": site["url"], "NNLAB_TOKEN": site["tokens"]["instructor"],
+                           "XDG_CONFIG_HOME": str(site["root"] / "config")})
+    assert collected.returncode == 0, collected.stderr
+    book = json.loads((site["root"] / "class" / "gradebook.json").read_text())
+    [entry] = [s for s in book["students"] if s["student"] == "ada"]
+    assert entry["late_days"] == 0 and entry["extension"]["due"].startswith("2026-12-13T23:59")
+    assert entry["extension"]["extra_attempts"] == 5 and entry["extension"]["reason"] == "illness"
+    assert all("extension" not in s for s in book["students"] if s["student"] != "ada")
     # The quiz closed at its due date; an extension reopens it for this student only.
     assert call(site["url"], "POST", "/api/v1/submissions", site["tokens"]["ben"],
                 upload(SOLUTION, "quiz"))[0] == 403

@@ -123,6 +123,16 @@ def _collect_files(client: CourseClient, entry: dict[str, Any], exercises: list[
             (folder / file["name"]).write_bytes(base64.b64decode(file["content"]))
 
 
+def _extensions(client: CourseClient, assignment_id: str) -> list[dict[str, Any]]:
+    """The extensions granted on the assignment; none from a server too old to grant them."""
+    try:
+        return list(client.get(f"/api/v1/assignments/{assignment_id}/extensions"))
+    except ServerError as error:
+        if error.status == 404:
+            return []
+        raise
+
+
 def collect_class(assignment_id: str, out_dir: Path) -> None:
     """Writes CLASS_DIR/<student>/<file> of each roster student's counted submission (an empty
     folder for none) and CLASS_DIR/gradebook.json: late days, the penalty, the adjustments."""
@@ -139,6 +149,7 @@ def collect_class(assignment_id: str, out_dir: Path) -> None:
     try:
         counted = client.get(f"/api/v1/assignments/{assignment_id}/results")
         adjustments = client.get(f"/api/v1/assignments/{assignment_id}/adjustments")
+        extensions = _extensions(client, assignment_id)
     except ServerError as error:
         if error.status == 403:
             raise UsageError("`nnlab collect` needs the instructor's token "
@@ -151,7 +162,7 @@ def collect_class(assignment_id: str, out_dir: Path) -> None:
     for entry in counted:  # the roster's ids are checked when imported: each is a plain folder name
         _collect_files(client, entry, assignment["exercises"], out_dir / entry["student"])
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    book = gradebook_from_server(client.server, assignment, counted, adjustments, now)
+    book = gradebook_from_server(client.server, assignment, counted, adjustments, now, extensions)
     write_gradebook(book, out_dir)
     missing = [s.student for s in book.students if s.submission_id is None]
     late = sum(1 for s in book.students if s.late_days)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from nnlab.course import adjust, gradebook, policy
+from nnlab.course import adjust, extensions, gradebook, policy
 from nnlab.course.app import CourseServer, read_body
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account
@@ -69,6 +69,13 @@ async def add_adjustment(request: Request, now: dt.datetime = Depends(arrived),
 def adjustments(account: Account = Depends(api_instructor), the_assignment: Assignment = Depends(assignment),
                 server: CourseServer = Depends(course_server)) -> list[dict[str, Any]]:
     return [adjust.to_json(a) for a in server.db.adjustments(the_assignment.id)]
+
+
+@assignments.get("/{assignment_id}/extensions")
+def extensions_granted(account: Account = Depends(api_instructor), the_assignment: Assignment = Depends(assignment),
+                       server: CourseServer = Depends(course_server)) -> list[dict[str, Any]]:
+    """Each student's extension on the assignment (another due date or closing time, extra uploads)."""
+    return [e.to_json() for e in extensions.granted(server.db, the_assignment.id).values()]
 
 
 @submissions.post("", status_code=202)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,20 @@ class CollectedAdjustment:
 
 
 @dataclass(frozen=True)
+class CollectedExtension:
+    """What the instructor granted the student on the server beyond the assignment's rules; a
+    record only: the late days beside it are already counted against its due date."""
+
+    due: str | None
+    """The student's own due date (ISO 8601); None keeps the assignment's."""
+    late_until: str | None
+    extra_attempts: int
+    reason: str
+    author: str
+    date: str
+
+
+@dataclass(frozen=True)
 class CollectedStudent:
     """One roster student and their counted upload (none: an empty folder, every exercise zero)."""
 
@@ -48,6 +63,7 @@ class CollectedStudent:
     late_days: int
     """Started days late by the server's clock (0 on time or with nothing handed in)."""
     adjustments: tuple[CollectedAdjustment, ...] = ()
+    extension: CollectedExtension | None = None
 
 
 @dataclass(frozen=True)
@@ -81,21 +97,28 @@ class Gradebook:
                 "collected_at": self.collected_at,
                 "students": [{"student": s.student, "submission_id": s.submission_id,
                               "submitted_at": s.submitted_at, "late_days": s.late_days,
-                              "adjustments": [vars(a) for a in s.adjustments]}
+                              "adjustments": [vars(a) for a in s.adjustments],
+                              **({"extension": vars(s.extension)} if s.extension else {})}
                              for s in self.students]}
 
 
 def gradebook_from_server(server: str, assignment: dict[str, Any], counted: list[dict[str, Any]],
-                          adjustments: list[dict[str, Any]], collected_at: str) -> Gradebook:
+                          adjustments: list[dict[str, Any]], collected_at: str,
+                          extensions: Sequence[dict[str, Any]] = ()) -> Gradebook:
     """The record from the server's answers: the assignment (GET /api/v1/assignments), one
-    counted result per roster student (.../results) and every stored adjustment (.../adjustments)."""
+    counted result per roster student (.../results), every stored adjustment (.../adjustments)
+    and every extension granted (.../extensions)."""
+    granted = {e["student"]: CollectedExtension(
+        e.get("due"), e.get("late_until"), int(e.get("extra_attempts") or 0), e.get("reason") or "",
+        e.get("author") or "", e.get("created_at") or "") for e in extensions}
     by_student: dict[str, list[CollectedAdjustment]] = {}
     for a in adjustments:
         by_student.setdefault(a["student"], []).append(CollectedAdjustment(
             int(a["id"]), a["exercise"], a.get("check") or "", a["kind"], float(a["points"]),
             a.get("reason") or "", a.get("author") or "", a.get("date") or ""))
     students = tuple(CollectedStudent(c["student"], c.get("submission_id"), c.get("submitted_at"),
-                                      int(c.get("late_days") or 0), tuple(by_student.get(c["student"], ())))
+                                      int(c.get("late_days") or 0), tuple(by_student.get(c["student"], ())),
+                                      granted.get(c["student"]))
                      for c in counted)
     return Gradebook(server, assignment["id"], tuple(assignment["exercises"]),
                      float(assignment.get("late_penalty_per_day") or 0.0), collected_at, students)
@@ -137,8 +160,18 @@ def _student(data: Any) -> CollectedStudent:
     late = _field(data, "late_days", int, name)
     if late < 0:
         raise ValueError(f"{name}: negative late days")
+    extension = data.get("extension")
     return CollectedStudent(name, data.get("submission_id"), data.get("submitted_at"), late,
-                            tuple(_adjustment(a, name) for a in _field(data, "adjustments", list, name)))
+                            tuple(_adjustment(a, name) for a in _field(data, "adjustments", list, name)),
+                            None if extension is None else _extension(extension, name))
+
+
+def _extension(data: Any, where: str) -> CollectedExtension:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: the extension is not an object")
+    return CollectedExtension(data.get("due"), data.get("late_until"),
+                              _field(data, "extra_attempts", int, where), _field(data, "reason", str, where),
+                              _field(data, "author", str, where), _field(data, "date", str, where))
 
 
 def gradebook_from_json(data: Any) -> Gradebook:
