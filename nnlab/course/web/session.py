@@ -61,7 +61,12 @@ def _secret_key(data_dir: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes()
+        for _ in range(50):  # another process that made it this instant may still be writing it
+            key = path.read_bytes()
+            if len(key) >= 32:
+                return key
+            time.sleep(0.1)
+        raise RuntimeError(f"{path}: shorter than a key; remove it and start the server again") from None
     with os.fdopen(fd, "wb") as handle:
         key = secrets.token_bytes(32)
         handle.write(key)

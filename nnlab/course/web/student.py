@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -143,18 +145,24 @@ def _choices(view: dict[str, Any] | None, asked: set[tuple[str, str]]) -> list[t
 def submission_page(request: Request, account: Account, row: dict[str, Any], session: WebSession | None,
                     status: int = 200, error: str = "", flash: str = "") -> HTMLResponse:
     """The feedback page (bearer token or session); a student's own also lists their regrade requests."""
-    from nnlab.course.pages import _SUBMISSION
-
     server = course_server(request)
     view = server.submission_json(row, account)
     asked = regrades.listed(server.db, row["assignment"], row["student"])
     mine = account.role == "student" and session is not None
-    timezone = server.course.timezone or "UTC"
-    parent = environment(timezone).from_string(_SUBMISSION)
+    parent = feedback_template(server.course.timezone or "UTC")
     return page(request, "submission.html.j2", session, status, error=error, flash=flash, parent=parent,
                 s=view, r=view.get("result"), regrades=[q for q in asked if q.submission == row["id"]],
                 can_ask=mine and view["status"] == "done",
                 choices=_choices(view, {(q.exercise, q.check) for q in asked}) if mine else [])
+
+
+@functools.lru_cache(maxsize=4)
+def feedback_template(timezone: str) -> jinja2.Template:
+    """The reports'-style feedback page of nnlab.course.pages, compiled once, that the
+    course pages' version extends (adding the bar and the regrade requests)."""
+    from nnlab.course.pages import _SUBMISSION  # one template for the page, not a copy of it
+
+    return environment(timezone).from_string(_SUBMISSION)
 
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
