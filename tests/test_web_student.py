@@ -103,7 +103,8 @@ def test_a_form_upload_without_the_csrf_token_is_refused_at_no_cost(site: dict[s
     browser = _signed_in(site, "dee")
     before = _left(site, "dee")
     for form in ({}, {"csrf": "not-the-token"}):
-        assert browser.post_files("/assignments/hw1/upload", form, SOLUTION).status == 403
+        refused = browser.post_files("/assignments/hw1/upload", form, SOLUTION)
+        assert refused.status == 403 and 'role="alert"' in refused.text and "CSRF token" in refused.text
     other = _signed_in(site, "cy")  # another session's token is no good either
     assert browser.post_files("/assignments/hw1/upload", {"csrf": other.get("/").csrf()}, SOLUTION).status == 403
     assert _left(site, "dee") == before

@@ -22,6 +22,10 @@ class LoginRequired(Exception):
         self.path = path
 
 
+class PageRefused(HTTPException):
+    """A browser page's refusal (role, CSRF token): answered as a page saying why, same status."""
+
+
 def course_server(request: Request) -> CourseServer:
     server: CourseServer = request.app.state.server
     return server
@@ -55,13 +59,13 @@ def signed_in(request: Request, session: WebSession | None = Depends(web_session
 
 def student(account: Account = Depends(viewer)) -> Account:
     if account.role != "student":
-        raise HTTPException(403, "this page is a student's")
+        raise PageRefused(403, "this page is a student's")
     return account
 
 
 def instructor(account: Account = Depends(viewer)) -> Account:
     if account.role != "instructor":
-        raise HTTPException(403, "this needs the instructor's token")
+        raise PageRefused(403, "this needs the instructor's token")
     return account
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nnlab.course.db import Account
-from nnlab.course.deps import course_server
+from nnlab.course.deps import PageRefused, course_server
 from nnlab.course.web.render import page
 from nnlab.course.web.session import (WebSession, csrf_ok, end_session, keep_presession, presession,
                                       presession_csrf, start_session, web_session)
@@ -63,7 +63,7 @@ async def login(request: Request) -> Response:
                           "The form had expired; sign in again.")
     store = request.app.state.web_sessions
     if store.too_many_failures(_client(request)):
-        raise HTTPException(429, "too many failed sign-ins; wait a few minutes")
+        raise PageRefused(429, "too many failed sign-ins; wait a few minutes")
     token = str(form.get("token") or "").strip()
     account = course_server(request).db.account(token) if token else None
     if account is None:
@@ -85,7 +85,7 @@ async def use_link(request: Request) -> Response:
         return login_page(request, "", 403, "The form had expired; open the link again.")
     store = request.app.state.web_sessions
     if store.too_many_failures(_client(request)):
-        raise HTTPException(429, "too many failed sign-ins; wait a few minutes")
+        raise PageRefused(429, "too many failed sign-ins; wait a few minutes")
     account = store.redeem_link(str(form.get("link") or ""))
     if account is None:
         store.failed(_client(request))
@@ -98,7 +98,7 @@ async def use_link(request: Request) -> Response:
 async def logout(request: Request, session: WebSession | None = Depends(web_session)) -> Response:
     form = await request.form()
     if session is not None and not csrf_ok(request, session, form.get("csrf")):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong")
+        raise PageRefused(403, "the form's CSRF token is missing or wrong")
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from nnlab.course import adjust, extensions, gradebook, policy
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account
-from nnlab.course.deps import assignment, course_server, instructor, signed_in
+from nnlab.course.deps import PageRefused, assignment, course_server, instructor, signed_in
 from nnlab.course.web import regrades
 from nnlab.course.web.render import page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
@@ -149,9 +149,9 @@ async def _form(request: Request, session: WebSession) -> FormData:
     """The posted form of an instructor's session, its CSRF token checked."""
     form = await request.form(max_files=0, max_fields=16)
     if not csrf_ok(request, session, form.get("csrf")):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+        raise PageRefused(403, "the form's CSRF token is missing or wrong; reload the page")
     if session.role != "instructor":
-        raise HTTPException(403, "this needs the instructor's session")
+        raise PageRefused(403, "this needs the instructor's session")
     return form
 
 
@@ -276,7 +276,7 @@ async def answer_regrade(request: Request, seq: int, session: WebSession = Depen
     server = course_server(request)
     asked = regrades.one(server.db, seq)
     if asked is None:
-        raise HTTPException(404, "no such regrade request")
+        raise PageRefused(404, "no such regrade request")
     try:
         if asked.status != "open":
             raise RequestRejected(409, "this request was answered already")

@@ -6,14 +6,14 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
 from nnlab.course.policy import hidden_shown, server_now
-from nnlab.course.deps import assignment, course_server, signed_in, viewer
+from nnlab.course.deps import PageRefused, assignment, course_server, signed_in, viewer
 from nnlab.course.web.render import page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
 from nnlab.errors import RequestRejected
@@ -137,7 +137,7 @@ def boards(db: Database, the_assignment: Assignment) -> list[Board]:
 def _page(request: Request, account: Account, the_assignment: Assignment, session: WebSession | None,
           status: int = 200, error: str = "") -> HTMLResponse:
     if not the_assignment.leaderboard:
-        raise HTTPException(404, f"{the_assignment.id} has no leaderboard")
+        raise PageRefused(404, f"{the_assignment.id} has no leaderboard")
     db = course_server(request).db
     return page(request, "leaderboard.html.j2", session, status, error=error, a=the_assignment,
                 boards=boards(db, the_assignment), account=account,
@@ -157,9 +157,9 @@ async def choose_name(request: Request, the_assignment: Assignment = Depends(ass
                       session: WebSession = Depends(signed_in)) -> Response:
     form = await request.form(max_files=0, max_fields=4)
     if not csrf_ok(request, session, form.get("csrf")):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+        raise PageRefused(403, "the form's CSRF token is missing or wrong; reload the page")
     if session.role != "student":
-        raise HTTPException(403, "display names are the students'")
+        raise PageRefused(403, "display names are the students'")
     try:
         await run_in_threadpool(set_name, course_server(request).db, session.student, str(form.get("name") or ""))
     except RequestRejected as refused:

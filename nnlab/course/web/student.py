@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from nnlab.course import extensions, gradebook, policy, uploads
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account
-from nnlab.course.deps import assignment, course_server, signed_in, student, viewer
+from nnlab.course.deps import PageRefused, assignment, course_server, signed_in, student, viewer
 from nnlab.course.web import regrades
 from nnlab.course.web.render import environment, page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
@@ -107,14 +107,14 @@ async def upload(request: Request, the_assignment: Assignment = Depends(assignme
     now = policy.server_now()  # the upload's time is when it arrived, as for the API
     account = session.account
     if account.role != "student":
-        raise HTTPException(403, "only student accounts submit")
+        raise PageRefused(403, "only student accounts submit")
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > uploads.MAX_BODY_BYTES:
         return await run_in_threadpool(_assignment_page, request, account, the_assignment, session, 413,
                                        f"the upload is over {uploads.MAX_BODY_BYTES:,} bytes")
     body, sent = await _form_upload_body(request, the_assignment.id)
     if not csrf_ok(request, session, sent):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+        raise PageRefused(403, "the form's CSRF token is missing or wrong; reload the page")
     try:
         accepted = await run_in_threadpool(course_server(request).accept, account, body, now)
     except HTTPException as refused:
@@ -178,12 +178,12 @@ async def ask_regrade(request: Request, submission_id: str,
                       session: WebSession = Depends(signed_in)) -> Response:
     form = await request.form(max_files=0, max_fields=8)
     if not csrf_ok(request, session, form.get("csrf")):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+        raise PageRefused(403, "the form's CSRF token is missing or wrong; reload the page")
     account = session.account
     server = course_server(request)
     row = server.visible_row(submission_id, account)
     if account.role != "student":
-        raise HTTPException(403, "regrades are asked for by students; answer them at /instructor/regrades")
+        raise PageRefused(403, "regrades are asked for by students; answer them at /instructor/regrades")
     view = await run_in_threadpool(server.submission_json, row, account)
     exercise, _, check = str(form.get("about") or "").partition("|")
     allowed = {tuple(value.split("|", 1)) for value, _ in _choices(view, set())}
