@@ -192,6 +192,21 @@ def test_tokens_missing_wrong_and_revoked_answer_401(course: dict[str, Any]) -> 
     assert call(url, "GET", "/api/v1/assignments", tokens["gone"])[0] == 401
 
 
+def test_the_api_describes_itself_for_scripts(course: dict[str, Any]) -> None:
+    """Do /openapi.json and /docs describe the JSON API an instructor scripts against (and leave
+    out the LMS's and the browser's endpoints)?"""
+    url = course["served"].url
+    status, _, spec = call(url, "GET", "/openapi.json", None)
+    assert status == 200 and spec["openapi"].startswith("3.")
+    for path in ("/api/v1/assignments", "/api/v1/submissions", "/api/v1/submissions/{submission_id}",
+                 "/api/v1/assignments/{assignment_id}/scores.csv",
+                 "/api/v1/assignments/{assignment_id}/canvas.csv"):
+        assert path in spec["paths"], path
+    assert "/lti/launch" not in spec["paths"] and "/login" not in spec["paths"]
+    status, _, page = call(url, "GET", "/docs", None)
+    assert status == 200 and "/openapi.json" in page
+
+
 def test_student_flow_through_the_cli(course: dict[str, Any], tmp_path: Path) -> None:
     """login, submit (waiting), status and collect: does each do what a student and instructor expect?"""
     url, tokens = course["served"].url, course["tokens"]

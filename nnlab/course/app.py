@@ -215,8 +215,9 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
         yield
         server.queue.stop()
 
+    # /openapi.json and /docs describe the JSON API, so instructors can script against it.
     app = FastAPI(title=f"nnlab course server: {server.course.name}", lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.server = server
     from nnlab.course import api  # it imports this module's CourseServer and read_body
 

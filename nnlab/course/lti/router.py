@@ -191,7 +191,9 @@ def make_router(server: CourseServer) -> APIRouter:
 
     router = APIRouter(lifespan=lifespan)
 
-    @router.api_route("/lti/login", methods=["GET", "POST"], response_class=HTMLResponse)
+    # The LMS and the browser speak to these two, not scripts: they stay out of /openapi.json.
+    @router.api_route("/lti/login", methods=["GET", "POST"], response_class=HTMLResponse,
+                      include_in_schema=False)
     async def login(request: Request) -> Response:
         try:
             fields = await _fields(request)
@@ -199,7 +201,7 @@ def make_router(server: CourseServer) -> APIRouter:
         except LaunchRefused as refused:
             return refusal_page(refused.reason, refused.status, "The LMS login was refused")
 
-    @router.post("/lti/launch", response_class=HTMLResponse)
+    @router.post("/lti/launch", response_class=HTMLResponse, include_in_schema=False)
     async def launch(request: Request) -> Response:
         try:
             fields = await _fields(request)
