@@ -141,3 +141,16 @@ def test_a_regrade_accepted_and_one_declined_reach_the_student(site: dict[str, A
     seen = student.get(path)
     assert "Granted, with a deduction" in seen.text and "The statement says otherwise" in seen.text
     assert "accepted" in seen.text and "declined" in seen.text
+
+
+def test_an_adjustment_of_unknown_kind_is_refused_not_taken_as_a_delta(site: dict[str, Any]) -> None:
+    """A form that names a kind the server does not know: is it refused with the API's message
+    (and nothing stored), rather than stored as a delta?"""
+    teacher = site["teacher"]
+    page = teacher.get("/instructor/assignments/hw1")
+    before = len(_api(site, "/api/v1/assignments/hw1/adjustments"))
+    refused = teacher.post("/instructor/assignments/hw1/adjustments", {
+        "csrf": page.csrf(), "student": "ben", "exercise": "leaky_relu", "kind": "bonus", "points": "3",
+        "reason": "typed by hand"})
+    assert refused.status == 422 and "unknown adjustment kind" in refused.text
+    assert len(_api(site, "/api/v1/assignments/hw1/adjustments")) == before

@@ -215,12 +215,13 @@ async def grant_extension(request: Request, the_assignment: Assignment = Depends
 
 def _adjustment_body(form: FormData, student: str, exercise: str, check: str) -> bytes:
     """An adjustment form as the API's JSON body (one code path: CourseServer.add_adjustment)."""
-    kind = str(form.get("kind") or "delta")
+    # A kind the form cannot offer is refused with the API's message, never taken as a delta.
+    kind = adjust.requested_kind(form.get("kind") or "delta")
     body: dict[str, Any] = {"student": student, "exercise": exercise, "reason": str(form.get("reason") or "")}
     if check:
         body["check"] = check
     try:
-        body["override" if kind == "override" else "delta"] = float(str(form.get("points") or ""))
+        body[kind.value] = float(str(form.get("points") or ""))
     except ValueError:
         raise RequestRejected(422, "points must be a number") from None
     return json.dumps(body).encode("utf-8")
