@@ -170,6 +170,8 @@ def main() -> None:
     import os
     import signal
 
+    # A `timeout` or Ctrl-C must still stop the server: its own session outlives this process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     plan = schedule(args.students, max(args.uploads, args.students), args.minutes * 60, args.seed)
     with tempfile.TemporaryDirectory(prefix="nnlab-rush-") as tmp:
         folder = Path(tmp)
