@@ -18,9 +18,11 @@ pytestmark = pytest.mark.slow
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    # Run outside the repository, so the working copy of nnlab cannot be imported by accident.
+    # Run outside the repository, and without a PYTHONPATH the suite may run under, so the
+    # working copy of nnlab cannot be imported by accident: a student's machine has only the kit.
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=600, input=stdin,
-                          env={**os.environ, **(env or {})})
+                          env={**inherited, **(env or {})})
 
 
 def kit_venv(venv: Path, cwd: Path) -> Path:
