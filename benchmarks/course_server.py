@@ -52,12 +52,15 @@ def call(url: str, token: str, path: str, body: Any = None) -> tuple[int, Any]:
         return 0, None
 
 
-def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+def start_server(folder: Path, workers: int, students: int = 60, course: str = COURSE
+                 ) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+    """`nnlab serve` of `course` on a free loopback port, with students s000, s001, ... on its roster."""
     from nnlab.course.accounts import RosterEntry, new_token
     from nnlab.course.db import Database
 
-    (folder / "course.toml").write_text(COURSE)
-    created = Database(folder / "data").add_accounts([RosterEntry(f"s{i:03d}") for i in range(60)], new_token)
+    (folder / "course.toml").write_text(course)
+    created = Database(folder / "data").add_accounts(
+        [RosterEntry(f"s{i:03d}") for i in range(students)], new_token)
     tokens = {student: token for student, _, token in created}
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

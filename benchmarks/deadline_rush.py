@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course_server import ROOT, call  # noqa: E402 - the sibling benchmark's HTTP helper
+from course_server import ROOT, call, start_server  # noqa: E402 - the sibling benchmark's helpers
 
 EXERCISES = ("my_linear", "leaky_relu", "custom_sigmoid")
 COURSE = """[course]
@@ -48,30 +48,6 @@ def schedule(students: int, uploads: int, seconds: float, seed: int) -> list[tup
     offsets = sorted(seconds * rng.random() ** 0.5 for _ in who)
     rng.shuffle(who)
     return list(zip(offsets, who))
-
-
-def start_server(folder: Path, students: int, workers: int) -> tuple[object, str, dict[str, str]]:
-    import socket
-    import subprocess
-
-    from nnlab.course.accounts import RosterEntry, new_token
-    from nnlab.course.db import Database
-
-    (folder / "course.toml").write_text(COURSE)
-    created = Database(folder / "data").add_accounts(
-        [RosterEntry(f"s{i:03d}") for i in range(students)], new_token)
-    tokens = {student: token for student, _, token in created}
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "nnlab.cli", "serve", str(folder / "course.toml"),
-                                "--data", str(folder / "data"), "--port", str(port),
-                                "--workers", str(workers)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    while call(url, tokens["instructor"], "/api/v1/assignments")[0] != 200:
-        time.sleep(0.2)
-    return process, url, tokens
 
 
 def body() -> dict[str, object]:
@@ -175,15 +151,15 @@ def main() -> None:
     plan = schedule(args.students, max(args.uploads, args.students), args.minutes * 60, args.seed)
     with tempfile.TemporaryDirectory(prefix="nnlab-rush-") as tmp:
         folder = Path(tmp)
-        process, url, tokens = start_server(folder, args.students, args.workers)
+        process, url, tokens = start_server(folder, args.workers, args.students, COURSE)
         watcher = Watcher(folder / "data" / "course.sqlite3")
         try:
             watcher.start()
             posted = rush(url, tokens, plan, watcher)
         finally:
             watcher.stop.set()
-            os.killpg(process.pid, signal.SIGTERM)  # type: ignore[attr-defined]
-            process.wait(60)  # type: ignore[attr-defined]
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(60)
     print(f"machine: {os.cpu_count()} CPUs; {len(plan)} uploads of {len(EXERCISES)} exercises "
           f"over {args.minutes:g} min")
     report(posted, watcher, args.workers)
