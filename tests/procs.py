@@ -1,6 +1,8 @@
-"""Reading /proc in tests: whether a process is still running."""
+"""Processes in tests: whether one is still running (from /proc), and stopping the ones a test started."""
 from __future__ import annotations
 
+import signal
+import subprocess
 from pathlib import Path
 
 
@@ -11,3 +13,15 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def stop_all(started: list[subprocess.Popen[bytes]]) -> None:
+    """Ctrl-C to each process, the last started first (dask workers before their scheduler);
+    one that has not left 30 s later is killed."""
+    for process in reversed(started):
+        process.send_signal(signal.SIGINT)
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

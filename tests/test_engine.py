@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from procs import running
+from procs import running, stop_all
 
 from nnlab.engine import GradingEngine, StudentJob
 from nnlab.grader.exercise import SOLUTIONS_DIR
@@ -101,13 +101,7 @@ def test_embedded_and_external_clusters_match_one_by_one(tmp_path: Path, launche
             engine.client.wait_for_workers(2, timeout=120)
             assert _on_engine(engine, jobs) == expected
     finally:
-        for process in reversed(started):
-            process.send_signal(signal.SIGINT)
-        for process in started:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_all(started)
 
 
 def _pid() -> int:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from nnlab.errors import ExerciseFormatError
 from nnlab.grader.exercise import EXERCISES_DIR, SOLUTIONS_DIR, load_exercise
 from nnlab.grader.timing.api import NO_GPU_NOTE
 from nnlab.results import Outcome, SubmissionResult
+from procs import stop_all
 
 SEED = 1234
 GPU_EXERCISE = "my_linear_gpu"
@@ -76,16 +76,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _stop(started: list[subprocess.Popen[bytes]]) -> None:
-    for process in reversed(started):
-        process.send_signal(signal.SIGINT)
-    for process in started:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 @pytest.mark.slow
 def test_gpu_jobs_run_on_the_gpu_worker_and_the_rest_anywhere(tmp_path: Path, course: Path) -> None:
     """With a `dask worker --resources GPU=1` beside a plain one, does every student of a
@@ -113,7 +103,7 @@ def test_gpu_jobs_run_on_the_gpu_worker_and_the_rest_anywhere(tmp_path: Path, co
             graded: dict[str, Graded] = {}
             engine.grade_many(jobs, lambda g: graded.setdefault(g.job.student, g))
     finally:
-        _stop(started)
+        stop_all(started)
     assert sorted(graded) == sorted(j.student for j in jobs)
     for student, done in graded.items():
         assert not done.infrastructure_error, (student, done.infrastructure_error)
