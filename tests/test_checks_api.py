@@ -351,3 +351,12 @@ def test_the_rule_scan_would_see_a_violation(tmp_path: Path) -> None:
                       "    with pytest.raises(ValueError):\n        pass\n")
     with pytest.raises(AssertionError, match="computed expression"):
         test_check_files_follow_the_authoring_rules(sample)
+
+
+def test_the_check_api_exports_the_error_the_grader_scores() -> None:
+    """Is the StudentCodeError a check raises through the check API the very class the grader
+    scores as the student's error, and does every name in __all__ exist?"""
+    import nnlab.grader.checks as checks
+    assert checks.StudentCodeError is StudentCodeError
+    assert "StudentCodeError" in checks.__all__
+    assert [name for name in checks.__all__ if not hasattr(checks, name)] == []

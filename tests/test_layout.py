@@ -39,14 +39,34 @@ def test_confined_side_imports_only_the_wire(folder: str, allowed: tuple[str, ..
     assert _violations(folder, allowed) == []
 
 
+def _check_files() -> list[Path]:
+    """Every check file an author writes or copies: the built-in exercises, the course templates,
+    and the example course."""
+    root = PACKAGE.parent
+    return sorted([*(PACKAGE / "exercises").glob("*/test_*.py"),
+                   *(PACKAGE / "commands" / "course_templates").rglob("test_*.py.tmpl"),
+                   *(root / "examples" / "course" / "exercises").glob("*/test_*.py")])
+
+
+def _outside_check_api(path: Path) -> list[str]:
+    shown = path.relative_to(PACKAGE.parent) if path.is_relative_to(PACKAGE.parent) else path
+    return [f"{shown} imports {name}"
+            for name in sorted(_nnlab_imports(path)) if name != "nnlab.grader.checks"]
+
+
 def test_check_files_import_only_the_check_api() -> None:
-    """Do exercise check files import nnlab only through the check API (nnlab.grader.checks)?"""
-    bad = []
-    for path in sorted((PACKAGE / "exercises").glob("*/test_*.py")):
-        for name in sorted(_nnlab_imports(path)):
-            if name not in ("nnlab.grader.checks", "nnlab.errors"):
-                bad.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
-    assert bad == []
+    """Do check files import nnlab only through the check API (nnlab.grader.checks), so an
+    author learns one module?"""
+    files = _check_files()
+    assert len(files) > 40
+    assert [bad for path in files for bad in _outside_check_api(path)] == []
+
+
+def test_the_check_api_guard_sees_an_error_imported_beside_it(tmp_path: Path) -> None:
+    """Would the check-file scan notice StudentCodeError taken from nnlab.errors?"""
+    sample = tmp_path / "test_public.py"
+    sample.write_text("from nnlab.errors import StudentCodeError\nfrom nnlab.grader.checks import randn\n")
+    assert _outside_check_api(sample) == [f"{sample} imports nnlab.errors"]
 
 
 def test_the_guard_sees_a_violation(tmp_path: Path) -> None:

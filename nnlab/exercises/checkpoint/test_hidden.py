@@ -9,9 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, buffers_of, evaluate,
-                                 parameters_of, randint)
+from nnlab.grader.checks import (CheckFailed, StudentCodeError, assert_close, assert_equal,
+                                 buffers_of, evaluate, parameters_of, randint)
 
 _MODEL = "nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))"
 _ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"

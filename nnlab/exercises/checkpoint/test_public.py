@@ -5,8 +5,7 @@ import os
 import re
 from typing import Any
 
-from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import CheckFailed, assert_equal, evaluate
+from nnlab.grader.checks import CheckFailed, StudentCodeError, assert_equal, evaluate
 
 _MODEL = "nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))"
 _ADAM = "torch.optim.Adam(m.parameters(), lr=1e-2)"

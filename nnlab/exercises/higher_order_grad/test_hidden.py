@@ -6,9 +6,9 @@ from typing import Any, Callable
 
 import torch
 
-from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import (CheckFailed, RequiresGrad, assert_close, assert_detached,
-                                 assert_tensor, audited_call, evaluate, noncontig, randn)
+from nnlab.grader.checks import (CheckFailed, RequiresGrad, StudentCodeError, assert_close,
+                                 assert_detached, assert_tensor, audited_call, evaluate, noncontig,
+                                 randn)
 
 # The statement says the caller's inputs are left as they were: every call through
 # `sub` (and what it returns) is audited, in every check, edge cases included.

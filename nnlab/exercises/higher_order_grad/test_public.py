@@ -5,8 +5,8 @@ from typing import Any
 
 import torch
 
-from nnlab.errors import StudentCodeError
-from nnlab.grader.checks import CheckFailed, assert_close, assert_tensor, evaluate, randn
+from nnlab.grader.checks import (CheckFailed, StudentCodeError, assert_close, assert_tensor,
+                                 evaluate, randn)
 
 # The statement says the caller's inputs are left as they were: every call through
 # `sub` (and what it returns) is audited, in every check, edge cases included.

@@ -10,6 +10,7 @@ from nnlab.grader.checks.meta import (AUDIT_SETTING, AuditedRemote, assert_detac
 from nnlab.grader.checks.remote import (buffers_of, call_returning_args, evaluate, gradcheck_remote,
                                         load_reference_state, parameters_of, remote_function,
                                         repr_of, single_threaded, state_dict_of, vjp)
+from nnlab.errors import StudentCodeError
 from nnlab.grader.session import Remote
 from nnlab.wire.codec import NonContiguous, RequiresGrad
 
@@ -21,7 +22,7 @@ __all__ = [
     # what a check knows, and how it is marked
     "GradingContext", "CheckBoard", "timing", "is_timing_check",
     # inputs and verdicts
-    "CheckFailed", "TOLERANCES", "randn", "randint", "noncontig", "assert_tensor", "assert_close",
+    "CheckFailed", "StudentCodeError", "TOLERANCES", "randn", "randint", "noncontig", "assert_tensor", "assert_close",
     "assert_equal", "expect_raises", "NonContiguous", "RequiresGrad",
     # what a returned tensor was in the worker, and what a call did to its inputs
     "assert_detached", "assert_not_view_of_input", "assert_same_tensor_returned", "meta_of",
