@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 try:  # Like the real fork server: torch is loaded before the worker forks.
-    import torch  # noqa: F401
+    import torch
 except ImportError:
     torch = None
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from course_server import ROOT, call, start_server  # noqa: E402 - the sibling benchmark's helpers
+from course_server import ROOT, call, start_server  # the sibling benchmark's helpers
 
 EXERCISES = ("my_linear", "leaky_relu", "custom_sigmoid")
 COURSE = """[course]

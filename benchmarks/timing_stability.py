@@ -38,7 +38,7 @@ VARIANTS = ROOT / "tests" / "timing_variants"
 sys.path.insert(0, str(ROOT))  # this checkout's nnlab, whatever copy is installed
 
 
-def _timing_only(exercise, scale: float):  # noqa: ANN001, ANN202 - torch-heavy imports stay inside
+def _timing_only(exercise, scale: float):  # torch-heavy imports stay inside
     from nnlab.grader.exercise import Exercise
 
     class TimingOnly(Exercise):
@@ -50,7 +50,7 @@ def _timing_only(exercise, scale: float):  # noqa: ANN001, ANN202 - torch-heavy 
     return TimingOnly(**fields)
 
 
-def _submissions(exercise) -> list[tuple[str, Path]]:  # noqa: ANN001
+def _submissions(exercise) -> list[tuple[str, Path]]:
     found = [("vectorized", exercise.solution_path)]
     for pattern in (f"{exercise.id}_loop*.py", f"{exercise.id}_cache*.py",
                     f"{exercise.id}_hides_*.py"):
@@ -65,7 +65,7 @@ def _record_rounds() -> list[tuple[int, int, float]]:
     seen: list[tuple[int, int, float]] = []
     original = measurement.Measurement.round
 
-    def recorded(self, n_student, n_reference, student_first, **kwargs):  # noqa: ANN001, ANN202
+    def recorded(self, n_student, n_reference, student_first, **kwargs):
         sample = original(self, n_student, n_reference, student_first, **kwargs)
         seen.append((id(self), n_student, sample.ratio))
         return sample

@@ -6,7 +6,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from nnlab.errors import NnlabError, UsageError
@@ -42,6 +42,10 @@ def language_source(option: str | None = None,
             raise UsageError(f"--lang {option}: choose one of {', '.join(LANGUAGES)}")
         return lang, "--lang"
     chosen = env.get(ENV_VAR, "").strip()
+    if chosen:  # only then nnlab.settings (pydantic): unset is every command's start, kept light
+        from nnlab.settings import read_settings
+
+        chosen = read_settings(env).lang or ""
     if chosen:
         lang = _from_tag(chosen)
         if lang is None:
@@ -251,7 +255,7 @@ _FIELD_SHAPES = {"bad": r"\d+", "total": r"\d+", "index": r"\([\d, ]*\)"}
 """Blanks that are always numbers: a `what` holding ': ' cannot take their place."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _failure_pattern(key: str) -> re.Pattern[str]:
     """The English template of `key` as a regular expression: each blank a named group (the
     last one takes the rest of the message, lines included)."""
@@ -283,7 +287,7 @@ TITLES_FILE = "titles.{lang}.toml"
 """Beside an exercise's check files: each check's title (test function name = title) in a language."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _titles(folder: Path, lang: str) -> Mapping[str, str]:
     try:
         data = tomllib.loads((folder / TITLES_FILE.format(lang=lang)).read_text(encoding="utf-8"))

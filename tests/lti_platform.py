@@ -174,7 +174,7 @@ class LmsPlatform:
             tool_keys = KeySet.import_key_set(json.loads(answer.read()))
         try:
             claims = jwt.decode(form.get("client_assertion", ""), tool_keys, algorithms=["RS256"]).claims
-        except Exception as error:  # any JOSE failure is the client's fault here
+        except Exception as error:  # noqa: BLE001 - any JOSE failure is the client's fault here
             return 401, {"error": "invalid_client", "error_description": str(error)}
         now = time.time()
         if claims.get("iss") != CLIENT_ID or claims.get("sub") != CLIENT_ID or \

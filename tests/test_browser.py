@@ -116,7 +116,8 @@ def test_clicking_a_header_sorts_the_table(browser: Any, big_report: Path) -> No
     header.click()
     assert opened.js(totals) == sorted(before, reverse=True)
     opened.page.locator("#scores thead th.sticky-left").click()
-    names = opened.js("() => Array.from(document.querySelectorAll('#scores tbody td.name')).map(c => c.textContent.trim())")
+    names = opened.js("() => Array.from(document.querySelectorAll('#scores tbody td.name'))"
+                      ".map(c => c.textContent.trim())")
     assert names == sorted(names) and len(names) == 300
     opened.page.locator("#exercise-stats thead th", has_text="Not submitted").click()
     missing = opened.js("() => Array.from(document.querySelectorAll('#exercise-stats tbody tr'))"

@@ -263,10 +263,10 @@ def test_gradcheck_remote_passes_a_right_backward_and_fails_a_wrong_one(root, fa
 def test_timing_marks_a_check() -> None:
     """Is a check marked with @timing known as a timing check, and others not?"""
     @timing
-    def test_speed(sub, grading):  # noqa: ANN001, ANN202 - a check's own signature
+    def test_speed(sub, grading):  # a check's own signature
         """Fast?"""
 
-    def test_values(sub):  # noqa: ANN001, ANN202
+    def test_values(sub):
         """Right?"""
 
     assert is_timing_check(test_speed) and not is_timing_check(test_values)
@@ -277,7 +277,7 @@ def _grading(board: CheckBoard | None) -> GradingContext:
     return GradingContext(exercise, 1, 2, "cpu", None, "", "my_linear.py", "test_speed", board)
 
 
-def _never_built(device: str):  # noqa: ANN202 - a TimingRequest's make, never reached here
+def _never_built(device: str):  # a TimingRequest's make, never reached here
     raise AssertionError("the gate should have stopped the measurement")
 
 

@@ -147,7 +147,8 @@ def test_gradescope_results_map_checks_to_tests() -> None:
                            "relu: not submitted", "conv: could not run"]
     assert tests["linear: forward"]["visibility"] == "visible" and tests["linear: forward"]["status"] == "passed"
     assert tests["linear: speed"]["visibility"] == "after_due_date" and "1.50x" in tests["linear: speed"]["output"]
-    assert tests["linear: gradient"]["status"] == "failed" and "RuntimeError: boom" in tests["linear: gradient"]["output"]
+    gradient = tests["linear: gradient"]
+    assert gradient["status"] == "failed" and "RuntimeError: boom" in gradient["output"]
     assert tests["relu: not submitted"]["max_score"] == 5.0 and tests["relu: not submitted"]["score"] == 0
     assert "does not parse" in tests["conv: could not run"]["output"]
     assert data["score"] == 3.0 and "Not submitted: relu" in data["output"]

@@ -19,13 +19,13 @@ import pytest
 from joserfc.jwk import RSAKey
 
 sys.path.insert(0, str(Path(__file__).parent))
-from lti_platform import (CLAIM, CLIENT_ID, DEPLOYMENT, INSTRUCTOR, LEARNER, LmsPlatform,  # noqa: E402
+from lti_platform import (CLAIM, CLIENT_ID, DEPLOYMENT, INSTRUCTOR, LEARNER, LmsPlatform,
                           PendingLaunch, parse_form)
-from test_course_server import (BEFORE_DUE, COURSE_TOML, SOLUTION, Served, call, nnlab,  # noqa: E402
+from test_course_server import (BEFORE_DUE, COURSE_TOML, SOLUTION, Served, call, nnlab,
                                 upload, wait_graded)
 
-from nnlab.course.lti.registration import parse_platforms  # noqa: E402
-from nnlab.errors import UsageError  # noqa: E402
+from nnlab.course.lti.registration import parse_platforms
+from nnlab.errors import UsageError
 
 
 # ---------------------------------------------------------------------- registration and keys

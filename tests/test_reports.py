@@ -366,7 +366,8 @@ def test_the_class_report_marks_adjusted_cells_and_lists_every_adjustment(tmp_pa
     assert page.rows("scores")["bob"][1:] == ["4✎", "—", "4 / 5"]
     assert page.rows("scores")["alice"][1:] == ["5", "4", "9 / 9"]
     assert html.count('aria-label="adjusted"') == 1
-    assert 'title="adjusted from 3 to 4 by the instructor. +1: regrade request 12: &lt;i&gt;tolerance&lt;/i&gt; (dr.li)"' in html
+    assert ('title="adjusted from 3 to 4 by the instructor. +1: regrade request 12: &lt;i&gt;tolerance&lt;/i&gt; '
+            '(dr.li)"') in html
     assert page.rows("adjustments")["bob"][1:] == ["my_linear", "whole exercise", "+1", "3 → 4 / 5",
                                                    "regrade request 12: <i>tolerance</i>", "dr.li", "2026-12-14"]
     needs_a_look = html[html.index('id="attention"'):html.index('id="distribution"')]
@@ -398,7 +399,8 @@ def test_rendering_reports_does_not_import_torch(tmp_path: Path) -> None:
         "from nnlab.results import result_from_json\n"
         "from nnlab.reports import write_class_report\n"
         f"data = json.loads(Path({str(tmp_path / 'in.json')!r}).read_text())\n"
-        f"write_class_report([result_from_json(d) for d in data], ['my_linear', 'my_relu'], Path({str(tmp_path / 'out')!r}))\n"
+        "write_class_report([result_from_json(d) for d in data], ['my_linear', 'my_relu'],"
+        f" Path({str(tmp_path / 'out')!r}))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     proc = _python(code)

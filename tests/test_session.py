@@ -82,7 +82,7 @@ def test_an_endless_call_is_a_timeout_and_ends_the_worker(launcher) -> None:
         session.root.spin()
     assert session.process is None
     with pytest.raises(WorkerCrashed, match="the worker is gone"):
-        session.root.unbox
+        _ = session.root.unbox
 
 
 def test_a_worker_that_exits_is_named_as_such(launcher) -> None:
@@ -116,7 +116,7 @@ def test_a_missing_name_is_said_plainly(launcher) -> None:
     session = _session(launcher)
     try:
         with pytest.raises(StudentCodeError, match="^the submission does not define `MyLinear`$"):
-            session.root.MyLinear
+            _ = session.root.MyLinear
     finally:
         session.close()
 

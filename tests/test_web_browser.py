@@ -1,4 +1,4 @@
-"""The course in a real headless Chromium driven by Selenium: sign in with a link, upload through the form, see the score."""
+"""The course in headless Chromium driven by Selenium: sign in with a link, upload through the form, see the score."""
 from __future__ import annotations
 
 import csv

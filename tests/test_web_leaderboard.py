@@ -57,7 +57,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             conn.execute("INSERT INTO submissions (id, student, assignment, submitted_at, ts, late_days, files, "
                          "seed, status, result, score, max_score) VALUES (?, ?, 'race', ?, ?, 0, "
                          "'[\"my_linear.py\"]', 1, 'done', ?, 2, 2)",
-                         (f"sub{n}", student, "2026-12-09T10:00:00+08:00", 1.0 + n, _result(student, ratio, correct, hidden)))
+                         (f"sub{n}", student, "2026-12-09T10:00:00+08:00", 1.0 + n,
+                          _result(student, ratio, correct, hidden)))
     served = Served(root / "course.toml", root / "data", BEFORE_DUE)
     yield {"tokens": tokens, "url": served.url}
     served.stop()

@@ -233,7 +233,7 @@ def _readme(course: Course, wheel: str, server: str | None, pin: str) -> str:
              "",
              f"  python -m pip install torch=={pin} --index-url {CPU_INDEX}",
              f"  python -m pip install -c constraints.txt {wheel}", "",
-             f"With an NVIDIA GPU: the CUDA build instead (--index-url https://download.pytorch.org/whl/cuXXX, "
+             "With an NVIDIA GPU: the CUDA build instead (--index-url https://download.pytorch.org/whl/cuXXX, "
              "matching your driver).", "`nnlab doctor` says which torch build you have.", "",
              f"  {login}                  # asks for your token (not shown as you type)",
              "  nnlab list                        # the assignments, their exercises and due dates",

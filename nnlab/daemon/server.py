@@ -85,9 +85,9 @@ def _boot() -> None:
     """Pays now what every `nnlab check` otherwise pays first: imports, the fork server, the checks."""
     from multiprocessing import forkserver
 
-    import nnlab.cli  # noqa: F401 - the command group each request runs
-    import nnlab.commands.check  # noqa: F401
-    import nnlab.commands.submit  # noqa: F401
+    import nnlab.cli  # the command group each request runs
+    import nnlab.commands.check
+    import nnlab.commands.submit
     import nnlab.reports  # noqa: F401 - submit --report
     from nnlab.grader import pipeline  # noqa: F401
     from nnlab.grader import runner

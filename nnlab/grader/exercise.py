@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -372,7 +372,7 @@ def load_exercise(folder: Path) -> Exercise:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_folder(root: Path) -> tuple[Exercise, ...]:
     """Every exercise folder directly under `root` (a folder holding exercise.toml)."""
     if not root.is_dir():
@@ -394,7 +394,7 @@ def _library(builtins: tuple[Exercise, ...], wanted: bool | tuple[str, ...],
     return [known[i] for i in wanted]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _course_catalogue(course_file: Path | None) -> tuple[Exercise, ...]:
     from nnlab.course.config import read_sources
 

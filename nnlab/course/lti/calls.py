@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -41,7 +40,7 @@ def call(method: str, url: str, body: bytes | None = None, headers: dict[str, st
     except urllib.error.HTTPError as error:
         detail = error.read()[:300].decode("utf-8", "replace").strip()
         raise PlatformError(f"{method} {url} answered {error.code}: {detail}", error.code) from None
-    except (urllib.error.URLError, OSError, socket.timeout) as error:
+    except (TimeoutError, urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise PlatformError(f"{method} {url} could not be reached ({reason})") from None
     if not payload.strip():

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -51,7 +50,9 @@ def install(db: Database) -> None:
 
 def backoff(failed: int) -> float:
     """Seconds before the next try after `failed` failed ones: 2, 4, 8, ... up to the cap."""
-    cap = float(os.environ.get(RETRY_CAP_ENV, "") or 300.0)
+    from nnlab.settings import read_settings
+
+    cap = read_settings().lti_retry_cap_s
     return min(cap, 2.0 ** min(failed, 20))
 
 
@@ -181,7 +182,7 @@ class Outbox:
             try:
                 self.sweep()
                 self.deliver()
-            except Exception:  # the thread must outlive any one bad round; the next one tries again
+            except Exception:  # noqa: BLE001 - logged; the next round tries again
                 _log.exception("LTI grade passback round failed")
             self._stop.wait(POLL_S)
 
@@ -205,7 +206,7 @@ class Outbox:
             except calls.PlatformError as error:
                 self._failed(pending, str(error))
                 continue
-            except Exception as error:  # a bug of ours: this row waits its backoff, the others go on
+            except Exception as error:  # noqa: BLE001 - logged; a bug of ours: this row waits, the others go on
                 _log.exception("LTI score %s could not be sent", pending.seq)
                 self._failed(pending, f"{type(error).__name__}: {error}")
                 continue

@@ -141,7 +141,7 @@ MODEL_UNIT_WEIGHTS = ["1.weight", "7.weight"]
 
 def build_model() -> nn.Module:
     """The same model in the grader (for its state_dict): the expression with nn in scope."""
-    return eval(MODEL_EXPRESSION, {"nn": nn})  # noqa: S307 - our own constant expression
+    return eval(MODEL_EXPRESSION, {"nn": nn})  # our own constant expression
 
 
 def _fill(sub: Remote, name: str, shape: tuple[int, ...], kwargs: dict[str, Any],

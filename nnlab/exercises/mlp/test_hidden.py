@@ -78,7 +78,7 @@ def _layout(model: Any, label: str) -> list[str]:
 
 
 def _reference_layout(reference: _Reference) -> list[str]:
-    facts = eval(LAYOUT_EXPRESSION, {"nn": nn, "net": reference.network})  # noqa: S307 - our own code
+    facts = eval(LAYOUT_EXPRESSION, {"nn": nn, "net": reference.network})  # our own code
     return [_describe(f) for f in facts[1]]
 
 

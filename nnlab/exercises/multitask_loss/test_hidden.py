@@ -22,7 +22,7 @@ def _log_vars(n: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
 
 def _reference(log_vars: torch.Tensor, losses: list[torch.Tensor]) -> torch.Tensor:
     s = log_vars.double()
-    return (torch.exp(-s) * torch.stack([l.double() for l in losses]) + s).sum()
+    return (torch.exp(-s) * torch.stack([loss.double() for loss in losses]) + s).sum()
 
 
 def _module(sub, n: int, log_vars: torch.Tensor) -> Remote:
@@ -84,7 +84,7 @@ def test_gradients(sub):
         losses = _losses(n)
         grad_out = randn(1).reshape(())
         _, grads, param_grads = vjp(module, losses, [grad_out], module=module)
-        leaves = [l.double().requires_grad_(True) for l in losses]
+        leaves = [loss.double().requires_grad_(True) for loss in losses]
         s = log_vars.double().requires_grad_(True)
         _reference(s, leaves).backward(grad_out.double())
         for i, (got, leaf) in enumerate(zip(grads, leaves)):
