@@ -196,28 +196,84 @@ def test_course_inside_a_readable_tree_is_carved_out(tmp_path: Path, monkeypatch
     assert (tmp_path / "tree" / "lib.py").resolve() in granted
 
 
+
+def test_exercise_folders_outside_the_course_are_carved_out(tmp_path: Path) -> None:
+    """Does the worker's Landlock leave out every exercises folder course.toml names, even one
+    outside the repository, and only what the course names?"""
+    course = _course(tmp_path / "tree" / "course")
+    text = (course / "course.toml").read_text()
+    (course / "course.toml").write_text(text.replace('exercises = ["exercises"]',
+                                                     'exercises = ["exercises", "../elsewhere"]'))
+    (tmp_path / "tree" / "elsewhere" / "softplus").mkdir(parents=True)
+    (tmp_path / "tree" / "elsewhere" / "softplus" / "solution.py").write_text("")
+    (tmp_path / "tree" / "lib.py").write_text("")
+    hidden = landlock.course_dirs(str(course / "course.toml"))
+    assert hidden == [course.resolve(), (course / "exercises").resolve(),
+                      (tmp_path / "tree" / "elsewhere").resolve()]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    granted = [p for p, rights in landlock.landlock_rules(scratch, [tmp_path / "tree"], hidden=hidden)
+               if rights != landlock.FS_READ_DIR]
+    solution = (tmp_path / "tree" / "elsewhere" / "softplus" / "solution.py").resolve()
+    assert not [p for p in granted if p == solution or p in solution.parents]
+    assert (tmp_path / "tree" / "lib.py").resolve() in granted
+
+def _cheat(targets: list[Path]) -> str:
+    """rms_norm that tries to read `targets` at import, and is right only if one was read (exec,
+    the obvious use of a stolen solution, is refused by the banned-API scan on its own)."""
+    return (f"import torch\n\n_read = {{}}\nfor _p in {[str(t) for t in targets]!r}:\n    try:\n"
+            "        _read[_p] = open(_p).read()\n    except OSError:\n        pass\n\n\n"
+            "def rms_norm(x, weight, eps=1e-6):\n    if not _read:\n        return (x * weight + 1).detach()\n"
+            "    return x / torch.sqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight\n")
+
+
 @pytest.mark.slow
 def test_a_cheat_cannot_read_the_solution_beside_the_checks(tmp_path: Path, launcher,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Does a submission that reads the course's solution.py, course.toml and tokens get nothing?"""
     if landlock.landlock_abi() < 1:
         pytest.skip("this kernel has no Landlock: the worker cannot be kept from the course's files")
-    from nnlab.grader.pipeline import grade_one
+    from nnlab.grader.pipeline import grade_file
 
     course = _course(tmp_path / "course")
     (course / "tokens.csv").write_text("student,token\nada,secret\n")
     monkeypatch.setenv(COURSE_ENV, str(course))
     exercise = load_exercise(course / "exercises" / "rms_norm")
     targets = [exercise.solution_path, course / "course.toml", course / "tokens.csv"]
-    cheat = (f"_read = {{}}\nfor _p in {[str(t) for t in targets]!r}:\n    try:\n"
-             "        _read[_p] = open(_p).read()\n    except OSError:\n        pass\n\n\n"
-             "def rms_norm(x, weight, eps=1e-6):\n    ns = {}\n"
-             f"    exec(_read[{str(targets[0])!r}], ns)\n    return ns['rms_norm'](x, weight, eps)\n")
-    honest = grade_one(exercise, exercise.solution_path.read_text(), "rms_norm.py", launcher, seed=5,
-                       include_hidden=True).result
-    graded = grade_one(exercise, cheat, "rms_norm.py", launcher, seed=5, include_hidden=True).result
+    cheat = _cheat(targets)
+    honest = grade_file(exercise, exercise.solution_path.read_text(), "rms_norm.py", launcher, seed=5,
+                        include_hidden=True).result
+    graded = grade_file(exercise, cheat, "rms_norm.py", launcher, seed=5, include_hidden=True).result
     assert honest.score == 6
     assert graded.score == 0, [c.message for c in graded.checks]
+
+
+@pytest.mark.slow
+def test_a_cheat_cannot_read_exercises_kept_outside_the_course(tmp_path: Path) -> None:
+    """With the course and an exercises folder it names (`../elsewhere`) both inside a tree the
+    worker may read (a user site-packages, here through PYTHONUSERBASE), does a submission that
+    reads the solution, course.toml and the tokens still get nothing?"""
+    if landlock.landlock_abi() < 1:
+        pytest.skip("this kernel has no Landlock: the worker cannot be kept from the course's files")
+    site = tmp_path / "user" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    course = _course(site / "course")
+    text = (course / "course.toml").read_text().replace('exercises = ["exercises"]',
+                                                       'exercises = ["../elsewhere"]')
+    assert text != (course / "course.toml").read_text()
+    (course / "course.toml").write_text(text)
+    (course / "exercises").rename(site / "elsewhere")
+    (course / "tokens.csv").write_text("student,token\nada,secret\n")
+    solution = site / "elsewhere" / "rms_norm" / "solution.py"
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {COURSE_ENV: str(course), "PYTHONUSERBASE": str(tmp_path / "user")}
+    (work / "rms_norm.py").write_text(solution.read_text())
+    honest = _nnlab("submit", "rms_norm.py", "--json", "--seed", "5", cwd=work, env=env)
+    assert honest.returncode == 0 and json.loads(honest.stdout)["score"] == 6, honest.stderr
+    (work / "rms_norm.py").write_text(_cheat([solution, course / "course.toml", course / "tokens.csv"]))
+    cheat = _nnlab("submit", "rms_norm.py", "--json", "--seed", "5", cwd=work, env=env)
+    assert cheat.returncode == 0, cheat.stderr
+    assert json.loads(cheat.stdout)["score"] == 0, cheat.stdout
 
 
 def test_kit_and_grading_build_carry_the_course_exercise_without_its_answers(

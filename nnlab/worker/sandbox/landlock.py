@@ -14,6 +14,11 @@ from nnlab.worker.sandbox import syscalls
 from nnlab.worker.sandbox.limits import nvidia_devices
 from nnlab.worker.sandbox.syscalls import Record
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
 _LL_CREATE_RULESET_VERSION = 1
 _LL_RULE_PATH_BENEATH = 1
 
@@ -90,14 +95,38 @@ COURSE_ENV = "NNLAB_COURSE"
 """Names the course in force: every nnlab command exports it (nnlab.course.repository)."""
 
 
-def course_dirs() -> list[Path]:
-    """The course repository in force, hidden like the package: solutions, hidden checks,
-    mutants, tokens and the data folder may all live beneath it."""
-    named = os.environ.get(COURSE_ENV, "").strip()
+def _exercise_folders(course_file: Path) -> list[Path]:
+    """The folders [course] `exercises` names (default ["exercises"]), wherever they lie.
+
+    Read here, not through nnlab.course.config: the worker side imports nothing of the grader.
+    A course.toml that cannot be read hides at least its default folder; the command that
+    loaded it has already refused it anyway.
+    """
+    try:
+        with open(course_file, "rb") as handle:
+            folders = tomllib.load(handle).get("course", {}).get("exercises", ["exercises"])
+    except (OSError, ValueError, AttributeError):
+        folders = ["exercises"]
+    if not isinstance(folders, list):
+        folders = ["exercises"]
+    return [course_file.parent / f for f in folders if isinstance(f, str) and f]
+
+
+def course_dirs(named: str | None = None) -> list[Path]:
+    """The course repository in force and every exercises folder it names, even one outside it
+    (`exercises = ["../elsewhere"]`): hidden like the package, since solutions, hidden checks,
+    mutants, tokens and the data folder may lie beneath them. `named` is $NNLAB_COURSE as it
+    was before the worker's environment was scrubbed; None reads it now."""
+    named = (os.environ.get(COURSE_ENV, "") if named is None else named).strip()
     if not named:
         return []
-    path = Path(named)
-    return [Path(os.path.realpath(path if path.is_dir() else path.parent))]
+    try:  # never raises: it runs in the worker before confinement, which must not crash
+        path = Path(os.path.realpath(named))
+        course_file = path / "course.toml" if path.is_dir() else path
+        found = [course_file.parent, *_exercise_folders(course_file)]
+        return list(dict.fromkeys(Path(os.path.realpath(p)) for p in found))
+    except (OSError, ValueError):  # a NUL in the name, say: hide what it names, as it is
+        return [Path(os.path.abspath(named))]
 
 
 def _resolve(p: Path | str) -> Path | None:
@@ -171,11 +200,12 @@ def _runtime_roots() -> list[Path]:
     return [Path(r) for r in roots if r]
 
 
-def landlock_rules(scratch: Path, readable: Sequence[Path],
-                   gpu: bool = False) -> list[tuple[Path, int]]:
-    """(path, rights) rules before masking by the ABI; the nnlab package and the course
-    repository are carved out (Landlock only grants, so they are left out of every grant)."""
-    excluded = [nnlab_dir(), *course_dirs()]
+def landlock_rules(scratch: Path, readable: Sequence[Path], gpu: bool = False,
+                   hidden: Sequence[Path] | None = None) -> list[tuple[Path, int]]:
+    """(path, rights) rules before masking by the ABI; the nnlab package and `hidden` (default:
+    the course in force, `course_dirs()`) are carved out (Landlock only grants, so they are
+    left out of every grant)."""
+    excluded = [nnlab_dir(), *(course_dirs() if hidden is None else hidden)]
     rules: list[tuple[Path, int]] = []
     seen: set[Path] = set()
 
@@ -214,8 +244,10 @@ def landlock_rules(scratch: Path, readable: Sequence[Path],
     return rules
 
 
-def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bool = False) -> None:
-    """Landlock: read-only runtime, read-write scratch, no network, no signals out (per ABI)."""
+def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bool = False,
+                   hidden: Sequence[Path] | None = None) -> None:
+    """Landlock: read-only runtime, read-write scratch, no network, no signals out (per ABI);
+    `hidden` as for landlock_rules."""
     abi = landlock_abi()
     if abi < 1:
         rec.miss("landlock", "kernel has no Landlock (or it is disabled)")
@@ -227,7 +259,7 @@ def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bo
     if abi >= 6:
         attr.scoped = SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET
     try:
-        rules = landlock_rules(scratch, readable, gpu)
+        rules = landlock_rules(scratch, readable, gpu, hidden)
         ruleset = syscalls.syscall(syscalls.nr("landlock_create_ruleset"), ctypes.c_void_p(ctypes.addressof(attr)),
                            ctypes.sizeof(attr), 0)
     except OSError as exc:

@@ -49,6 +49,8 @@ def confine_recorded(rec: Record, scratch: Path, readable: Sequence[Path], limit
     _guard(rec, "setsid", lambda: process.setsid(rec))
     # Early, so that the fds the later steps open (O_PATH, rulesets) are their own.
     _guard(rec, "fds-closed", lambda: process.close_fds(rec, keep_fds))
+    # Before the scrub, which takes $NNLAB_COURSE away: the course that Landlock hides.
+    hidden = landlock.course_dirs()
     _guard(rec, "env-scrubbed", lambda: process.scrub_env(rec, scratch))
     _guard(rec, "rlimits", lambda: process.rlimits(rec, limits))
     userns = bool(_guard(rec, "netns", lambda: process.namespaces(rec)))
@@ -56,7 +58,7 @@ def confine_recorded(rec: Record, scratch: Path, readable: Sequence[Path], limit
     # Before Landlock, which would hide /proc/sys/kernel/cap_last_cap.
     _guard(rec, "caps-dropped", lambda: process.drop_caps(rec))
     _guard(rec, "parent-death", lambda: process.die_with_parent(rec))
-    _guard(rec, "landlock", lambda: landlock.restrict_files(rec, scratch, readable, limits.gpu))
+    _guard(rec, "landlock", lambda: landlock.restrict_files(rec, scratch, readable, limits.gpu, hidden))
     # Last: it refuses unshare, which the namespace step needs.
     banned = bool(_guard(rec, "seccomp", lambda: seccomp.install(rec, limits)))
     if not banned:  # seccomp missing, or processes allowed: bound them by count instead
