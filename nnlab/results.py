@@ -7,7 +7,7 @@ import functools
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from nnlab.errors import UsageError
 from nnlab.wire.confinement import Confinement
@@ -112,7 +112,9 @@ class Kind(str, enum.Enum):
     # Written as its value wherever it is formatted (as StrEnum does), so text and files built
     # with f-strings stay what they were when the kind was a plain string.
     __str__ = str.__str__
-    __format__ = str.__format__
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(self, spec)
 
     @classmethod
     def _missing_(cls, value: object) -> Kind:
@@ -267,7 +269,13 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def record_from_json(cls: type[Any], data: dict[str, Any]) -> Any:
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Record = TypeVar("_Record", bound="DataclassInstance")
+
+
+def record_from_json(cls: type[_Record], data: dict[str, Any]) -> _Record:
     """Rebuilds a result record of `cls` from its JSON object (derived properties are ignored)."""
     hints = _hints(cls)
     values: dict[str, Any] = {}
@@ -296,7 +304,7 @@ def _from_json_value(hint: Any, value: Any) -> Any:
         return _from_json_value(inner, value)
     if origin is tuple:
         return tuple(_from_json_value(args[0], v) for v in value)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return record_from_json(hint, value)
     if isinstance(hint, type) and issubclass(hint, (enum.Enum, float, int, bool)):
         return hint(value)
@@ -305,7 +313,7 @@ def _from_json_value(hint: Any, value: Any) -> Any:
 
 def result_from_json(data: dict[str, Any]) -> SubmissionResult:
     """Rebuilds a SubmissionResult from its JSON form (for re-rendering reports)."""
-    return record_from_json(SubmissionResult, data)  # type: ignore[no-any-return]
+    return record_from_json(SubmissionResult, data)
 
 
 def format_seconds(seconds: float) -> str:

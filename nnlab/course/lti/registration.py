@@ -65,8 +65,9 @@ def parse_platform(table: Any, where: str) -> Platform:
             not all(isinstance(d, str) and d for d in deployments):
         raise UsageError(f"{where}: 'deployment_ids' must be a non-empty list of strings")
     tool_url = _url(table, "tool_url", where).rstrip("/") if "tool_url" in table else ""
+    login, token, keys = (_url(table, key, where) for key in _URL_KEYS)
     return Platform(_text(table, "issuer", where), _text(table, "client_id", where), tuple(deployments),
-                    *(_url(table, key, where) for key in _URL_KEYS), tool_url=tool_url)
+                    login, token, keys, tool_url=tool_url)
 
 
 def parse_platforms(data: dict[str, Any], path: Path) -> tuple[Platform, ...]:
