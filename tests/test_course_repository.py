@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -94,6 +95,54 @@ def test_an_id_that_clashes_with_a_built_in_names_both_folders(tmp_path: Path) -
     result = CliRunner().invoke(main, ["--course", str(course), "list"], env={COURSE_ENV: None})
     assert result.exit_code == 2 and "used twice" in result.output
 
+
+
+def test_a_course_states_the_check_api_it_was_written_for(tmp_path: Path) -> None:
+    """Does `nnlab new course` state this nnlab's check API, and is a course written for one this
+    nnlab cannot honour (another major, a later minor) refused in one line naming both?"""
+    from nnlab.check_api import CHECK_API, honours
+
+    course = _course(tmp_path / "c")
+    assert f'check_api = "{CHECK_API}"' in (course / "course.toml").read_text()
+    assert _nnlab("list", cwd=course).returncode == 0
+    major, minor = (int(n) for n in CHECK_API.split("."))
+    assert honours(f"{major}.0") and not honours(f"{major + 1}.0") and not honours(f"{major}.{minor + 1}")
+    for wanted in (f"{major + 1}.0", f"{major}.{minor + 1}", "one"):
+        text = (course / "course.toml").read_text()
+        (course / "course.toml").write_text(re.sub(r'check_api = "[^"]*"', f'check_api = "{wanted}"', text))
+        refused = _nnlab("list", cwd=course)
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert wanted in refused.stderr and (CHECK_API in refused.stderr), refused.stderr
+
+
+GUIDE_TEMPLATE = Path(__file__).resolve().parent.parent / "nnlab" / "commands" / "course_templates" / \
+    "AUTHORING.md.tmpl"
+
+
+def test_new_course_writes_the_one_authoring_guide(tmp_path: Path) -> None:
+    """Does `nnlab new course` write the authoring guide from its one source, with this nnlab's
+    check API version, and is docs/authoring.md only a pointer to that source (no second copy)?"""
+    from nnlab.check_api import CHECK_API
+
+    guide = (_course(tmp_path / "c") / "AUTHORING.md").read_text()
+    assert guide == GUIDE_TEMPLATE.read_text().replace("{{check_api}}", CHECK_API)
+    assert "{{" not in guide and f'check_api = "{CHECK_API}"' in guide
+    pointer = (GUIDE_TEMPLATE.parents[3] / "docs" / "authoring.md").read_text()
+    assert "nnlab/commands/course_templates/AUTHORING.md.tmpl" in pointer
+    assert len(pointer.splitlines()) < 40 and "```" not in pointer and "## " not in pointer
+
+
+def test_the_guide_names_the_whole_check_api_and_how_it_is_versioned() -> None:
+    """Does the guide list exactly the check API's public names (nnlab.grader.checks.__all__ and
+    CHECK_API), and say how it is versioned and how `verify --mutate` survivors are marked?"""
+    import nnlab.grader.checks as checks
+
+    guide = GUIDE_TEMPLATE.read_text()
+    listed = guide[guide.index("It is these names"):guide.index("### What may change")]
+    assert set(re.findall(r"`(\w+)`", listed)) == {*checks.__all__, "CHECK_API"}
+    for said in ("A **minor** version only adds", "A **major** version", "Everything else may change",
+                 "nnlab verify --mutate", "mutants/equivalent.toml", "[[equivalent]]", "reason = "):
+        assert said in guide, said
 
 def test_course_exercise_has_its_own_solution(tmp_path: Path) -> None:
     """Does a course exercise use the solution.py beside its checks, a built-in nnlab/solutions/ID.py?"""

@@ -9,11 +9,14 @@ from pathlib import Path
 
 import click
 
+from nnlab.check_api import CHECK_API
 from nnlab.commands.authoring import public_names, read_solution, stub_from_solution
 from nnlab.errors import UsageError
 
 TEMPLATES = Path(__file__).resolve().parent / "course_templates"
 EXAMPLE_ID = "rms_norm"
+GUIDE = "AUTHORING.md"
+"""The authoring guide, written into every new course: its one source is the template."""
 _EXERCISE_ID = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
@@ -38,7 +41,8 @@ def _write_exercise(folder: Path, files: dict[str, str]) -> None:
 
 
 def new_course(directory: Path) -> None:
-    """A course repository that verifies as it stands: course.toml, .gitignore, one exercise."""
+    """A course repository that verifies as it stands: course.toml, .gitignore, the authoring
+    guide, one exercise."""
     if directory.exists() and any(directory.iterdir()):
         raise UsageError(f"{directory}: already exists and is not empty; name a new folder")
     _templates()
@@ -46,10 +50,11 @@ def new_course(directory: Path) -> None:
     due = dt.datetime.now(dt.timezone.utc).replace(hour=23, minute=59, second=0, microsecond=0) \
         + dt.timedelta(days=14)
     (directory / "course.toml").write_text(_fill(
-        TEMPLATES / "course.toml.tmpl", name=directory.resolve().name,
+        TEMPLATES / "course.toml.tmpl", name=directory.resolve().name, check_api=CHECK_API,
         due=due.strftime("%Y-%m-%dT%H:%M:%S"),
         late=(due + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S")), encoding="utf-8")
     (directory / ".gitignore").write_text(_fill(TEMPLATES / "gitignore.tmpl"), encoding="utf-8")
+    (directory / GUIDE).write_text(_fill(TEMPLATES / f"{GUIDE}.tmpl", check_api=CHECK_API), encoding="utf-8")
     example = TEMPLATES / "example" / EXAMPLE_ID
     files = {p.name.removesuffix(".tmpl"): _fill(p) for p in sorted(example.glob("*.tmpl"))}
     files["stub.py"] = stub_from_solution(files["solution.py"], str(example / "solution.py")).replace(
@@ -59,7 +64,8 @@ def new_course(directory: Path) -> None:
     for mutant in sorted((example / "mutants").glob("*.tmpl")):
         (directory / "exercises" / EXAMPLE_ID / "mutants" / mutant.name.removesuffix(".tmpl")).write_text(
             _fill(mutant), encoding="utf-8")
-    click.echo(f"Wrote the course {directory}: course.toml, .gitignore, exercises/{EXAMPLE_ID}/.")
+    click.echo(f"Wrote the course {directory}: course.toml, .gitignore, {GUIDE} (how to write an "
+               f"exercise), exercises/{EXAMPLE_ID}/.")
     click.echo(f"Next: cd {directory} && nnlab verify {EXAMPLE_ID}, then "
                "nnlab new exercise ID --from SOLUTION.py")
 
