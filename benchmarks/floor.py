@@ -240,12 +240,12 @@ def nnlab_phases(class_dir: Path, exercises: list[str]) -> dict[str, Any]:
     from nnlab.grader import launcher as launching, runner
     from nnlab.grader import session as worker_session
     from nnlab.grader.checks import is_timing_check
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     clock = _Clock()
     launcher = launching.WorkerLauncher()
     students = sorted(p for p in class_dir.iterdir() if p.is_dir())
-    grade_submission(GradeRequest(students[0], seed=SEED, exercise_ids=tuple(exercises)), launcher)
+    grade_student(GradeRequest(students[0], seed=SEED, exercise_ids=tuple(exercises)), launcher)
     seconds = clock.seconds
     seconds.clear()
     for collected in runner._collected.values():  # each check function, timed on its own
@@ -264,7 +264,7 @@ def nnlab_phases(class_dir: Path, exercises: list[str]) -> dict[str, Any]:
     server = forkserver._forkserver._forkserver_pid
     # The fork server's own CPU only: its reaped children are the workers, counted above.
     began, served_before = time.process_time(), _proc_cpu(server, False) if server else 0.0
-    results = [grade_submission(GradeRequest(s, seed=SEED, exercise_ids=tuple(exercises)), launcher)
+    results = [grade_student(GradeRequest(s, seed=SEED, exercise_ids=tuple(exercises)), launcher)
                for s in students]
     whole = time.process_time() - began
     seconds["fork server"] = (_proc_cpu(server, False) - served_before) if server else 0.0

@@ -97,21 +97,21 @@ def otter_side_by_side(root: Path, otter: str, runs: int, nnlab_per_submission: 
 def _warm_process() -> tuple[Any, Any]:
     """A launcher and a my_linear request, graded once: fork server up, checks collected."""
     from nnlab.grader.launcher import WorkerLauncher
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     folder = Path(tempfile.mkdtemp()) / "s"
     folder.mkdir()
     shutil.copy(SOLUTION, folder / "my_linear.py")
     launcher = WorkerLauncher()
     request = GradeRequest(folder, student="s", seed=1, exercise_ids=("my_linear",))
-    grade_submission(request, launcher)  # warm: fork server, collection
+    grade_student(request, launcher)  # warm: fork server, collection
     return launcher, request
 
 
 def phases(students: int = 10) -> None:
     """Where a warm grading process spends a student's time, by wall clock (no profiler)."""
     from nnlab.grader import session as worker_session
-    from nnlab.grader.pipeline import grade_submission
+    from nnlab.grader.pipeline import grade_student
 
     launcher, request = _warm_process()
     starting = [0.0]
@@ -125,7 +125,7 @@ def phases(students: int = 10) -> None:
     worker_session.WorkerSession.__init__ = timed_init  # type: ignore[method-assign]
     try:
         began = time.perf_counter()
-        results = [grade_submission(request, launcher) for _ in range(students)]
+        results = [grade_student(request, launcher) for _ in range(students)]
         each = (time.perf_counter() - began) / students
     finally:
         worker_session.WorkerSession.__init__ = original  # type: ignore[method-assign]
@@ -163,14 +163,14 @@ def cluster_start(workers: int) -> None:
 
 def profile(students: int = 5) -> None:
     """Where one grading process spends a student's time, once warm."""
-    from nnlab.grader.pipeline import grade_submission
+    from nnlab.grader.pipeline import grade_student
 
     launcher, request = _warm_process()
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
     for _ in range(students):
-        grade_submission(request, launcher)
+        grade_student(request, launcher)
     profiler.disable()
     each = (time.perf_counter() - started) / students
     text = io.StringIO()
@@ -195,11 +195,11 @@ def looping(check_seconds: float) -> None:
     from nnlab.grader import runner
     from nnlab.grader.exercise import get_exercise
     from nnlab.grader.launcher import WorkerLauncher
-    from nnlab.grader.pipeline import grade_exercise
+    from nnlab.grader.pipeline import grade_file
 
     exercise = dataclasses.replace(get_exercise("my_linear"), check_seconds=check_seconds)
     launcher = WorkerLauncher()
-    grade_exercise(exercise, SOLUTION.read_text(), "my_linear.py", launcher, 1, True)  # warm
+    grade_file(exercise, SOLUTION.read_text(), "my_linear.py", launcher, 1, True)  # warm
     record = runner._ChecksPlugin._record
 
     def without_budget(self: runner._ChecksPlugin, test_id: str, verdict: runner._Verdict) -> None:
@@ -209,7 +209,7 @@ def looping(check_seconds: float) -> None:
                            ("after (one limit per exercise)", record)):
         runner._ChecksPlugin._record = patched  # type: ignore[method-assign]
         started = time.perf_counter()
-        result, _ = grade_exercise(exercise, LOOPING, "my_linear.py", launcher, 1, True)
+        result = grade_file(exercise, LOOPING, "my_linear.py", launcher, 1, True).result
         took = time.perf_counter() - started
         timeouts = sum(c.outcome.value == "timeout" for c in result.checks)
         print(f"looping student, {label}: {took:.1f} s with a {check_seconds:g} s check limit "

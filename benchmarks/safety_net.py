@@ -38,15 +38,15 @@ def _name(exercise_id: str, path: Path) -> str:
 def grade_all(limit: int | None) -> dict[str, dict[str, object]]:
     from nnlab.grader.exercise import get_exercise
     from nnlab.grader.launcher import WorkerLauncher
-    from nnlab.grader.pipeline import grade_exercise
+    from nnlab.grader.pipeline import grade_file
 
     launcher = WorkerLauncher()
     graded: dict[str, dict[str, object]] = {}
     files = _files()[:limit]
     for number, (exercise_id, path) in enumerate(files, 1):
         exercise = get_exercise(exercise_id)
-        result, _ = grade_exercise(exercise, path.read_text(encoding="utf-8"), f"{exercise_id}.py",
-                                   launcher, seed=SEED, include_hidden=True)
+        result = grade_file(exercise, path.read_text(encoding="utf-8"), f"{exercise_id}.py",
+                            launcher, seed=SEED, include_hidden=True).result
         graded[f"{exercise_id}/{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}"] = {
             "score": result.score,
             "outcomes": {c.test_id: c.outcome.value for c in result.checks},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nnlab.grader.exercise import get_exercise
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.grader.pipeline import grade_exercise
+from nnlab.grader.pipeline import grade_file
 from nnlab.grader.session import WorkerSession
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     for path in sorted(demo.glob("*.py")):
         exercise = get_exercise(path.stem)
         started = time.perf_counter()
-        result, _ = grade_exercise(exercise, path.read_text(), path.name, launcher, 1, True)
+        result = grade_file(exercise, path.read_text(), path.name, launcher, 1, True).result
         print(f"{exercise.id:<16} {result.score:g}/{result.max_score:g} in "
               f"{time.perf_counter() - started:.1f} s ({len(result.checks)} checks)")
 

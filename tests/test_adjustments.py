@@ -209,18 +209,18 @@ def test_the_server_adjusts_one_student_without_reporting_the_others() -> None:
 def test_a_real_regrade_gets_the_same_adjusted_score(launcher: WorkerLauncher, tmp_path: Path) -> None:
     """Graded twice with different seeds, does a submission get the same adjusted score from the
     same adjustments file, with a check named by its real test id?"""
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     folder = Path(__file__).parent.parent / "nnlab" / "demo" / "class" / "ben"
     request = GradeRequest(folder, student="ben", seed=1, exercise_ids=("my_linear",))
-    graded = grade_submission(request, launcher)
+    graded = grade_student(request, launcher)
     failed = next(c for c in graded.exercises[0].checks if c.score < c.max_score)
     path = tmp_path / "adjustments.csv"
     path.write_text(HEADER + f"ben,my_linear,{failed.test_id},,{failed.max_score},ambiguous statement,dr.li,\n"
                              "ben,my_linear,,-0.5,,style,dr.li,\n")
     [first], unmatched = apply_adjustments_file([graded], path)
-    regraded = grade_submission(GradeRequest(folder, student="ben", seed=2, exercise_ids=("my_linear",)),
-                                launcher)
+    regraded = grade_student(GradeRequest(folder, student="ben", seed=2, exercise_ids=("my_linear",)),
+                             launcher)
     [second], _ = apply_adjustments_file([regraded], path)
     assert unmatched == []
     assert first.score == second.score == graded.score + failed.max_score - failed.score - 0.5

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from nnlab.grader.exercise import load_catalogue
-from nnlab.grader.pipeline import grade_exercise, grade_one
+from nnlab.grader.pipeline import grade_file
 from nnlab.results import Outcome
 
 CATALOGUE = load_catalogue()
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("exercise", CATALOGUE, ids=lambda e: e.id)
 def test_solution_scores_full_marks(exercise, launcher) -> None:
     """Does the reference solution pass every check, public and hidden?"""
-    result, _ = grade_exercise(exercise, exercise.solution_path.read_text(encoding="utf-8"),
-                               f"{exercise.id}.py", launcher, seed=7, include_hidden=True)
+    result = grade_file(exercise, exercise.solution_path.read_text(encoding="utf-8"),
+                        f"{exercise.id}.py", launcher, seed=7, include_hidden=True).result
     failures = [f"{c.test_id}: {c.outcome.value}: {c.message}" for c in result.checks
                 if c.outcome is not Outcome.PASSED]
     assert not failures, "\n".join(failures)
@@ -26,8 +26,8 @@ def test_solution_scores_full_marks(exercise, launcher) -> None:
 @pytest.mark.parametrize("exercise", CATALOGUE, ids=lambda e: e.id)
 def test_stub_scores_zero_without_crashing_the_grader(exercise, launcher) -> None:
     """Does the untouched stub score zero, every check an error or failure of its own?"""
-    graded = grade_one(exercise, exercise.stub_path.read_text(encoding="utf-8"),
-                       f"{exercise.id}.py", launcher, seed=7, include_hidden=True)
+    graded = grade_file(exercise, exercise.stub_path.read_text(encoding="utf-8"),
+                        f"{exercise.id}.py", launcher, seed=7, include_hidden=True)
     assert graded.result.score == 0
     for check in graded.result.checks:
         assert check.outcome in (Outcome.ERROR, Outcome.FAILED), check

@@ -17,7 +17,7 @@ from procs import running, stop_all
 from nnlab.engine import GradingEngine, StudentJob
 from nnlab.grader.exercise import SOLUTIONS_DIR
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.grader.pipeline import GradeRequest, grade_submission
+from nnlab.grader.pipeline import GradeRequest, grade_student
 from nnlab.results import Outcome, SubmissionResult
 
 EXERCISES = ("leaky_relu",)
@@ -67,7 +67,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _one_by_one(jobs: list[StudentJob], launcher: WorkerLauncher) -> dict[str, list]:
-    return {job.student: _verdicts(grade_submission(GradeRequest(
+    return {job.student: _verdicts(grade_student(GradeRequest(
         job.folder, student=job.student, seed=SEED, exercise_ids=EXERCISES), launcher))
         for job in jobs}
 

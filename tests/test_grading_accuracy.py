@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from nnlab.errors import ProtocolViolation
-from nnlab.grader.checks import NonContiguous, noncontig, randint
+from nnlab.grader.checks import noncontig, randint
 from nnlab.grader.checks.asserts import noncontig_layouts
 from nnlab.grader.exercise import EXERCISES_DIR, get_exercise
-from nnlab.grader.pipeline import grade_exercise
+from nnlab.grader.pipeline import grade_file
 from nnlab.results import Outcome
 from nnlab.wire.codec import decode, encode
 
@@ -137,8 +137,8 @@ def test_padding_idx_embedding_caught_on_every_seed(seed: int, launcher) -> None
     """Is an embedding built with padding_idx=0 caught by the gradient check whatever the seed?"""
     path = MUTANTS / "bilstm_classifier" / "embedding_padding_idx.py"
     exercise = get_exercise("bilstm_classifier")
-    result, _ = grade_exercise(exercise, path.read_text(encoding="utf-8"), "bilstm_classifier.py",
-                               launcher, seed=seed, include_hidden=True)
+    result = grade_file(exercise, path.read_text(encoding="utf-8"), "bilstm_classifier.py",
+                        launcher, seed=seed, include_hidden=True).result
     by_id = {c.test_id: c for c in result.checks}
     assert by_id["test_gradients"].outcome is not Outcome.PASSED
     assert all(c.outcome is Outcome.PASSED for c in result.checks if c.test_id != "test_gradients")

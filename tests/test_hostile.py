@@ -11,7 +11,7 @@ import pytest
 
 from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
 from nnlab.grader.launcher import WorkerLauncher
-from nnlab.grader.pipeline import ExerciseGrading, grade_one
+from nnlab.grader.pipeline import ExerciseGrading, grade_file
 from nnlab.results import Outcome
 
 # Each case waits out limits or grades a whole exercise: the full suite's, not the fast subset's.
@@ -28,8 +28,8 @@ def _exercise():
 
 
 def _graded(path: Path, launcher: WorkerLauncher) -> ExerciseGrading:
-    return grade_one(_exercise(), path.read_text(encoding="utf-8"), "my_linear.py",
-                     launcher, seed=99, include_hidden=True)
+    return grade_file(_exercise(), path.read_text(encoding="utf-8"), "my_linear.py",
+                      launcher, seed=99, include_hidden=True)
 
 
 def _grade(path: Path, launcher: WorkerLauncher):

@@ -83,3 +83,47 @@ def test_no_module_cites_a_document_outside_the_repository() -> None:
            for p in sorted(PACKAGE.rglob("*")) if p.is_file() and p.suffix in (".py", ".md", ".toml", ".j2")
            for word in outside if word in p.read_text(encoding="utf-8", errors="replace")]
     assert bad == []
+
+
+def _declares_commands(path: Path) -> bool:
+    """Whether a file declares click commands: a `@x.command(...)` or `@x.group(...)` decorator
+    (the demo class's broken student files parse as nothing)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if isinstance(call, ast.Attribute) and call.attr in ("command", "group"):
+                    return True
+    return False
+
+
+def test_commands_are_declared_in_one_place() -> None:
+    """Is every `nnlab` command declared in a nnlab/commands/<family>_cli.py module, and is every
+    such module one of the families nnlab/cli.py adds (the group itself is cli.py's only one)?"""
+    from nnlab import cli
+
+    families = sorted((PACKAGE / "commands").glob("*_cli.py"))
+    declaring = sorted(p for p in PACKAGE.rglob("*.py") if _declares_commands(p))
+    assert declaring == sorted([PACKAGE / "cli.py", *families])
+    assert sorted(Path(str(m.__file__)) for m in cli.COMMAND_FAMILIES) == families
+    assert [n.name for n in ast.walk(ast.parse((PACKAGE / "cli.py").read_text(encoding="utf-8")))
+            if isinstance(n, ast.FunctionDef) and _declares_commands_node(n)] == ["main"]
+
+
+def _declares_commands_node(node: ast.FunctionDef) -> bool:
+    return any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+               and d.func.attr in ("command", "group") for d in node.decorator_list)
+
+
+def test_the_command_scan_sees_a_declaration(tmp_path: Path) -> None:
+    """Would the scan notice a command declared outside the families?"""
+    sample = tmp_path / "sample.py"
+    sample.write_text("import click\n\n@click.group()\ndef g():\n    pass\n\n"
+                      "@g.command()\ndef c():\n    pass\n")
+    assert _declares_commands(sample)
+    sample.write_text("def c():\n    return group.command\n")
+    assert not _declares_commands(sample)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
-from nnlab.grader.pipeline import grade_one
+from nnlab.grader.pipeline import grade_file
 from nnlab.grader.session import _read_plain_file
 from nnlab.results import Outcome
 from nnlab.wire.looping import LoopedBefore, LoopGuard, LoopSite, parse_stack
@@ -121,8 +121,8 @@ def test_looping_forward_is_located_and_stopped_early_later(launcher) -> None:
     never call it still pass?"""
     exercise = dataclasses.replace(load_exercise(EXERCISES_DIR / "my_linear"), check_seconds=3)
     line = LOOPING_FORWARD.splitlines().index("        while True:") + 1
-    result = grade_one(exercise, LOOPING_FORWARD, "my_linear.py", launcher, seed=5,
-                       include_hidden=True).result
+    result = grade_file(exercise, LOOPING_FORWARD, "my_linear.py", launcher, seed=5,
+                        include_hidden=True).result
     checks = {c.test_id: c for c in result.checks}
     first = result.checks[0]
     assert first.outcome is Outcome.TIMEOUT and "3 s limit" in first.message
@@ -145,8 +145,8 @@ def test_code_that_loops_on_one_input_still_earns_the_checks_it_passes(launcher)
     """A forward that never returns on a 1-D input but is right on batches: after the check
     that times out, do the later checks that call it on batches still pass?"""
     exercise = dataclasses.replace(load_exercise(EXERCISES_DIR / "my_linear"), check_seconds=3)
-    result = grade_one(exercise, LOOPING_ON_VECTORS, "my_linear.py", launcher, seed=5,
-                       include_hidden=True).result
+    result = grade_file(exercise, LOOPING_ON_VECTORS, "my_linear.py", launcher, seed=5,
+                        include_hidden=True).result
     checks = {c.test_id: c for c in result.checks}
     timed_out = [c.test_id for c in result.checks if c.outcome is Outcome.TIMEOUT]
     assert timed_out == ["test_leading_dims"], [(c.test_id, c.message) for c in result.checks]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nnlab.grader.exercise import get_exercise
-from nnlab.grader.pipeline import grade_exercise
+from nnlab.grader.pipeline import grade_file
 from nnlab.results import Outcome
 
 # Every mutant graded with every check: the full suite's, not the fast subset's.
@@ -33,8 +33,8 @@ def test_variant_scores_as_expected(path: Path, launcher) -> None:
     """Does each variant lose points on exactly the checks meant to catch it (or none)?"""
     exercise = get_exercise(path.parent.name)
     expected = _expectation(path)
-    result, _ = grade_exercise(exercise, path.read_text(encoding="utf-8"),
-                               f"{exercise.id}.py", launcher, seed=20261123, include_hidden=True)
+    result = grade_file(exercise, path.read_text(encoding="utf-8"),
+                        f"{exercise.id}.py", launcher, seed=20261123, include_hidden=True).result
     by_id = {c.test_id: c for c in result.checks}
     report = "\n".join(f"  {c.test_id}: {c.outcome.value} {c.message[:200]}" for c in result.checks)
     if expected == ["full"]:

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from nnlab.grader.exercise import get_exercise, load_catalogue
-from nnlab.grader.pipeline import GradeRequest, grade_submission
+from nnlab.grader.pipeline import GradeRequest, grade_student
 from nnlab.grader.submission import collect
 from nnlab.notebook import read_code
 from nnlab.results import CheckResult, ExerciseResult, Outcome, Visibility
@@ -82,7 +82,7 @@ def test_code_cells_in_order_without_ipython_lines() -> None:
              "!nnlab check my_linear.ipynb --lang en"]
     code = read_code(jupyter_notebook(cells), "my_linear.ipynb")
     namespace: dict = {}
-    exec(compile(code.source, "my_linear.py", "exec"), namespace)  # noqa: S102 - our own test code
+    exec(compile(code.source, "my_linear.py", "exec"), namespace)  # our own test code
     assert namespace["f"](5) == 2 and namespace["f"].__doc__ == "Uses\n%d formatting\n"
     assert [(item.cell, item.line) for item in code.left_out] == [(2, 1), (3, 0), (4, 5), (5, 1)]
     note = code.note("my_linear.ipynb")
@@ -177,7 +177,7 @@ def test_solution_split_over_cells_passes_check(tmp_path: Path) -> None:
 def test_solution_split_over_cells_scores_full_marks(tmp_path: Path, launcher) -> None:
     """Does the split notebook score full marks with every check, hidden ones included?"""
     (tmp_path / "my_linear.ipynb").write_text(jupyter_notebook(_split_solution()))
-    result = grade_submission(GradeRequest(tmp_path, include_hidden=True, seed=7), launcher)
+    result = grade_student(GradeRequest(tmp_path, include_hidden=True, seed=7), launcher)
     (exercise,) = result.exercises
     failing = [(c.name, c.outcome, c.message) for c in exercise.checks
                if c.outcome not in (Outcome.PASSED, Outcome.SKIPPED)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nnlab.grader.exercise import EXERCISES_DIR, get_exercise, load_exercise
-from nnlab.grader.pipeline import GradeRequest, grade_one, grade_submission
+from nnlab.grader.pipeline import GradeRequest, grade_file, grade_student
 from nnlab.results import Outcome
 
 # An exercise without a timing check: a full grade takes about a second.
@@ -18,7 +18,7 @@ def test_a_file_that_does_not_parse_scores_zero_with_the_line(launcher) -> None:
     """Does a file that does not parse get an error on every check, naming the line, with no
     worker started?"""
     exercise = get_exercise(QUICK)
-    graded = grade_one(exercise, "def forward(self, x:\n", "leaky_relu.py", launcher, 1, True)
+    graded = grade_file(exercise, "def forward(self, x:\n", "leaky_relu.py", launcher, 1, True)
     assert graded.result.score == 0 and graded.confinement is None
     assert {c.outcome for c in graded.result.checks} == {Outcome.ERROR}
     assert graded.result.checks[0].message.startswith("leaky_relu.py does not parse: ")
@@ -30,7 +30,7 @@ def test_a_banned_api_in_the_source_fails_every_check(launcher) -> None:
     exercise = get_exercise(QUICK)
     source = exercise.solution_path.read_text(encoding="utf-8") + (
         "\n\nimport torch.nn.functional as G\nshortcut = G.leaky_relu\n")
-    graded = grade_one(exercise, source, "leaky_relu.py", launcher, 1, True)
+    graded = grade_file(exercise, source, "leaky_relu.py", launcher, 1, True)
     assert {c.outcome for c in graded.result.checks} == {Outcome.FAILED}
     message = graded.result.checks[0].message
     assert message.startswith("banned API in leaky_relu.py: line ") and "leaky_relu" in message
@@ -38,8 +38,8 @@ def test_a_banned_api_in_the_source_fails_every_check(launcher) -> None:
 
 def test_an_unreadable_file_is_an_error_with_its_reason(launcher) -> None:
     """Is a file that could not be read an error on every check, with the reader's reason?"""
-    graded = grade_one(get_exercise(QUICK), None, "leaky_relu.py", launcher, 1, True,
-                       problem="leaky_relu.py is not UTF-8 text")
+    graded = grade_file(get_exercise(QUICK), None, "leaky_relu.py", launcher, 1, True,
+                        problem="leaky_relu.py is not UTF-8 text")
     assert [c.message for c in graded.result.checks][:1] == ["leaky_relu.py is not UTF-8 text"]
     assert {c.outcome for c in graded.result.checks} == {Outcome.ERROR}
 
@@ -48,8 +48,8 @@ def test_a_submission_records_seed_device_confinement_and_missing_files(tmp_path
     """Does grading a folder record the seed, the device and the confinement, grade the file
     present, and count an asked-for exercise without a file as not submitted?"""
     shutil.copy(get_exercise(QUICK).solution_path, tmp_path / f"{QUICK}.py")
-    result = grade_submission(GradeRequest(tmp_path, student="ada", seed=5,
-                                           exercise_ids=(QUICK, "my_linear")), launcher)
+    result = grade_student(GradeRequest(tmp_path, student="ada", seed=5,
+                                        exercise_ids=(QUICK, "my_linear")), launcher)
     by_id = {e.id: e for e in result.exercises}
     assert result.student == "ada" and result.seed == 5
     assert result.device.startswith(("cpu: ", "cuda: ")) and result.confinement.level in ("full", "partial", "none")
@@ -76,8 +76,8 @@ def test_a_check_that_breaks_is_the_graders_error_not_the_students(broken_exerci
     """When a check itself breaks, is it an error that tells the student to ask the instructor,
     and is it told apart from the student's own errors (as `nnlab verify` needs)?"""
     exercise = load_exercise(broken_exercise)
-    graded = grade_one(exercise, exercise.solution_path.read_text(encoding="utf-8"), f"{QUICK}.py",
-                       launcher, 1, include_hidden=False)
+    graded = grade_file(exercise, exercise.solution_path.read_text(encoding="utf-8"), f"{QUICK}.py",
+                        launcher, 1, include_hidden=False)
     broken = graded.result.checks[0]
     assert broken.outcome is Outcome.ERROR and "please tell your instructor" in broken.message
     assert graded.internal_errors == (broken.test_id,)

@@ -12,7 +12,7 @@ import torch
 
 from nnlab.errors import BadRequest, ProtocolViolation, StudentCodeError
 from nnlab.grader.exercise import get_exercise
-from nnlab.grader.pipeline import grade_one
+from nnlab.grader.pipeline import grade_file
 from nnlab.grader.session import WorkerSession
 from nnlab.results import Outcome
 from nnlab.wire import codec, messages
@@ -131,8 +131,8 @@ def test_a_grader_that_breaks_the_protocol_records_internal_errors(launcher, mon
     internal grader error (listed for `nnlab verify`), not a student error?"""
     monkeypatch.setitem(messages.NAMES, messages.Load, "LoadV0")
     exercise = get_exercise("my_linear")
-    graded = grade_one(exercise, exercise.solution_path.read_text(encoding="utf-8"), "my_linear.py",
-                       launcher, seed=3, include_hidden=False)
+    graded = grade_file(exercise, exercise.solution_path.read_text(encoding="utf-8"), "my_linear.py",
+                        launcher, seed=3, include_hidden=False)
     checks = graded.result.checks
     assert checks and all(c.outcome is Outcome.ERROR for c in checks)
     assert set(graded.internal_errors) == {c.test_id for c in checks}

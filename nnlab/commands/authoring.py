@@ -114,7 +114,7 @@ def read_solution(path: Path) -> str:
 
 def _mutant_issue(exercise: Exercise, path: Path, launcher: WorkerLauncher, seed: int) -> str:
     """'' when the mutant scores as its `# nnlab-expect:` line says, else what went wrong."""
-    from nnlab.grader.pipeline import grade_one
+    from nnlab.grader.pipeline import grade_file
     from nnlab.results import Outcome
 
     source = path.read_text(encoding="utf-8")
@@ -123,7 +123,7 @@ def _mutant_issue(exercise: Exercise, path: Path, launcher: WorkerLauncher, seed
     if not expected:
         return (f"mutants/{path.name}: no '# nnlab-expect: test_id ...' line (or "
                 "'# nnlab-expect: full' for a right variant)")
-    result = grade_one(exercise, source, f"{exercise.id}.py", launcher, seed, include_hidden=True).result
+    result = grade_file(exercise, source, f"{exercise.id}.py", launcher, seed, include_hidden=True).result
     if expected == ["full"]:
         lost = [c.test_id for c in result.checks if c.outcome is not Outcome.PASSED]
         return f"mutants/{path.name}: a right variant lost {', '.join(lost)}" if lost else ""

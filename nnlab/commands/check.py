@@ -68,10 +68,10 @@ def _check_here(path: Path, seed: int | None, lang: str | None) -> int:
     # Named files first: a mistyped path answers before torch is imported (seconds).
     files = {f.exercise_id: f for f in collect(path, load_catalogue())}
     start_fork_server_early()  # boots beside the grader's own torch import
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     with grading_launcher() as launcher:
-        result = grade_submission(GradeRequest(path, include_hidden=False, seed=seed), launcher)
+        result = grade_student(GradeRequest(path, include_hidden=False, seed=seed), launcher)
     for exercise in result.exercises:
         _echo(exercise, files.get(exercise.id), language)
     click.echo(message("check.seed", language, seed=result.seed))

@@ -95,7 +95,7 @@ def _register_student_side(group: click.Group) -> None:
         The token is asked for without echo on a terminal, else read from stdin
         (`nnlab login URL < token.txt`), or from --token-file PATH.
         """
-        from nnlab.commands.course_client import login_to
+        from nnlab.commands.course_remote import login_to
 
         login_to(url, token_file, token)
 
@@ -103,7 +103,7 @@ def _register_student_side(group: click.Group) -> None:
     @click.option("--assignment", default=None, help="Only this assignment.")
     def status(assignment: str | None) -> None:
         """Your submissions: time, late days, score shown, attempts left, due dates."""
-        from nnlab.commands.course_client import show_status
+        from nnlab.commands.course_remote import show_status
 
         show_status(assignment)
 
@@ -113,7 +113,7 @@ def _register_student_side(group: click.Group) -> None:
                   help="CLASS_DIR: <student>/<ID>.py of each counted submission.")
     def collect(assignment: str, out_dir: Path) -> None:
         """Instructor: each student's counted submission into CLASS_DIR, ready for `nnlab grade`."""
-        from nnlab.commands.course_client import collect_class
+        from nnlab.commands.course_remote import collect_class
 
         collect_class(assignment, out_dir)
 

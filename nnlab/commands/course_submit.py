@@ -184,11 +184,11 @@ def kit_local_submit(path: Path, as_json: bool, report: Path | None, seed: int |
 
     preflight(path)
     start_fork_server_early()
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     with grading_launcher() as launcher:
-        result = grade_submission(GradeRequest(path, student=student, include_hidden=False, seed=seed),
-                                  launcher)
+        result = grade_student(GradeRequest(path, student=student, include_hidden=False, seed=seed),
+                               launcher)
     if report is not None:
         from nnlab.reports import write_student_report
 

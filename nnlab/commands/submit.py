@@ -49,10 +49,10 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
 def _submit_here(path: Path, as_json: bool, report: Path | None, seed: int | None,
                  student: str | None, language: str) -> None:
     start_fork_server_early()  # boots beside the grader's own torch import
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     with grading_launcher() as launcher:
-        result = grade_submission(
+        result = grade_student(
             GradeRequest(path, student=student, include_hidden=True, seed=seed), launcher,
             on_exercise=lambda r: click.echo(f"graded {r.id}: {r.score:g}/{r.max_score:g}", err=True)
             if as_json else None)

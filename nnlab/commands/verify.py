@@ -6,7 +6,7 @@ import click
 from nnlab.commands.authoring import authoring_notes, mutant_issues
 from nnlab.commands.session_setup import grading_launcher
 from nnlab.grader.exercise import get_exercise, load_catalogue
-from nnlab.grader.pipeline import grade_one, new_seed
+from nnlab.grader.pipeline import grade_file, new_seed
 from nnlab.results import Outcome
 
 
@@ -16,10 +16,10 @@ def verify_exercises(exercise_ids: tuple[str, ...]) -> int:
     seed = new_seed()
     with grading_launcher() as launcher:
         for exercise in exercises:
-            solution = grade_one(exercise, exercise.solution_path.read_text(encoding="utf-8"),
-                                 f"{exercise.id}.py", launcher, seed, include_hidden=True).result
-            graded_stub = grade_one(exercise, exercise.stub_path.read_text(encoding="utf-8"),
-                                    f"{exercise.id}.py", launcher, seed, include_hidden=True)
+            solution = grade_file(exercise, exercise.solution_path.read_text(encoding="utf-8"),
+                                  f"{exercise.id}.py", launcher, seed, include_hidden=True).result
+            graded_stub = grade_file(exercise, exercise.stub_path.read_text(encoding="utf-8"),
+                                     f"{exercise.id}.py", launcher, seed, include_hidden=True)
             stub = graded_stub.result
             issues = [f"solution: {c.name}: {c.outcome.value}: {c.message}"
                       for c in solution.checks if c.outcome is not Outcome.PASSED]

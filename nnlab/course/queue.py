@@ -119,7 +119,7 @@ class GradingQueue:
         job = StudentJob(folder=submission_folder(self._data_dir, row["id"]), student=row["student"],
                          exercise_ids=assignment.exercises, seed=int(row["seed"]))
         try:
-            result = engine.grade(job)
+            result = engine.grade_student(job)
         except Exception as exc:  # noqa: BLE001 - recorded on the row, shown to the student
             log.exception("grading submission %s failed", row["id"])
             # A failure while shutting down is the shutdown's, not the student's: the row stays

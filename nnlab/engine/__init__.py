@@ -106,7 +106,7 @@ class GradingEngine:
     def _submit(self, job: StudentJob) -> tuple[Any, str]:
         """(future, routing): a job with checks that need CUDA goes to a GPU worker if any."""
         from nnlab.engine.routing import placement
-        from nnlab.engine.tasks import grade_student_task
+        from nnlab.engine.tasks import grade_student_on_dask_worker
 
         routing, resources = placement(job, self.client)
         if job.files is None:
@@ -117,8 +117,8 @@ class GradingEngine:
         # retries: a task that raised (not a student fault: those are results) runs once more.
         # A worker that dies mid-task is retried by the scheduler (allowed-failures).
         # priority: students start in the order given (Dask runs the highest first).
-        future = self.client.submit(grade_student_task, job, pure=False, retries=1, priority=-order,
-                                    resources=resources,
+        future = self.client.submit(grade_student_on_dask_worker, job, pure=False, retries=1,
+                                    priority=-order, resources=resources,
                                     key=f"nnlab-grade-{job.student}-{uuid.uuid4().hex[:12]}")
         return future, routing
 
@@ -164,7 +164,7 @@ class GradingEngine:
                 future, routing = self._submit(job)  # 'no-gpu-worker', unless one came back
         return future, routing
 
-    def grade(self, job: StudentJob) -> SubmissionResult:
+    def grade_student(self, job: StudentJob) -> SubmissionResult:
         """Grades one student and waits for the result.
 
         A student's faults are in the result; InfrastructureError when no worker could grade

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "nnlab-warm-launcher"
 
 
-def single_threaded() -> None:
+def use_one_thread_in_this_process() -> None:
     """One torch thread per grading process: N Dask workers x all cores each would
     oversubscribe the machine and make every check, and every timing, slow and noisy."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -85,7 +85,7 @@ class WarmLauncherPlugin(WorkerPlugin):
         """
         with self._lock:
             if self._launcher is None:
-                single_threaded()
+                use_one_thread_in_this_process()
                 # The fork server is a fresh interpreter (fork and exec) holding none of this
                 # process's threads: only a single-threaded process may create user namespaces.
                 self._launcher = _reaped_launcher()
@@ -119,19 +119,20 @@ def _launcher() -> WorkerLauncher:
         if _fallback is None:
             from nnlab.grader.launcher import WorkerLauncher
 
-            single_threaded()
+            use_one_thread_in_this_process()
             _fallback = WorkerLauncher()
         return _fallback
 
 
-def grade_student_task(job: StudentJob) -> SubmissionResult:
+def grade_student_on_dask_worker(job: StudentJob) -> SubmissionResult:
     """One student, every exercise of the set, on whichever Dask worker runs it.
 
     The files travel with the job, so a worker on another machine needs no shared folder.
     """
     from nnlab.engine.files import write_student_files
     from nnlab.errors import NnlabError
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
+    from nnlab.grader.runner import stopping_at_first_loss
 
     launcher = _launcher()
     # Under the launcher's scratch folder, which goes with the Dask worker even when killed.
@@ -142,7 +143,8 @@ def grade_student_task(job: StudentJob) -> SubmissionResult:
         request = GradeRequest(folder, student=job.student, seed=job.seed,
                                include_hidden=job.include_hidden, exercise_ids=job.exercise_ids)
         try:
-            return grade_submission(request, launcher)
+            with stopping_at_first_loss(job.stop_at_first_loss):
+                return grade_student(request, launcher)
         except NnlabError as exc:  # the same on every retry: the student's record says why
             return error_result(job, str(exc))
     finally:

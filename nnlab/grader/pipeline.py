@@ -54,9 +54,10 @@ class ExerciseGrading:
     """Test ids of the checks that failed because of the grader or the check itself."""
 
 
-def grade_one(exercise: Exercise, source: str | None, filename: str, launcher: WorkerLauncher,
-              seed: int, include_hidden: bool, problem: str = "") -> ExerciseGrading:
-    """Every step for one file; a file that cannot run scores zero with the reason."""
+def grade_file(exercise: Exercise, source: str | None, filename: str, launcher: WorkerLauncher,
+               seed: int, include_hidden: bool, problem: str = "") -> ExerciseGrading:
+    """One student's file for one exercise, every step; a file that cannot run scores zero with
+    the reason."""
     max_score = sum(c.points for c in exercise.checks_for(include_hidden))
 
     def whole(outcome: Outcome, note: str) -> ExerciseGrading:
@@ -74,14 +75,6 @@ def grade_one(exercise: Exercise, source: str | None, filename: str, launcher: W
     run = run_checks(exercise, source, filename, launcher, seed, include_hidden)
     return ExerciseGrading(ExerciseResult(exercise.id, exercise.title, run.results, max_score),
                            run.confinement, run.internal_errors)
-
-
-def grade_exercise(exercise: Exercise, source: str | None, filename: str,
-                   launcher: WorkerLauncher, seed: int, include_hidden: bool,
-                   problem: str = "") -> tuple[ExerciseResult, Confinement | None]:
-    """`grade_one`, as (result, confinement)."""
-    graded = grade_one(exercise, source, filename, launcher, seed, include_hidden, problem)
-    return graded.result, graded.confinement
 
 
 def _confinement(seen: Confinement | None, launcher: WorkerLauncher) -> Confinement:
@@ -106,9 +99,9 @@ class GradeRequest:
     """Grade only these exercises (missing files count zero); None: the files present."""
 
 
-def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
-                     on_exercise: Callable[[ExerciseResult], None] | None = None) -> SubmissionResult:
-    """Grades a file or folder of `ID.py` files for one student."""
+def grade_student(request: GradeRequest, launcher: WorkerLauncher,
+                  on_exercise: Callable[[ExerciseResult], None] | None = None) -> SubmissionResult:
+    """One student's file or folder of `ID.py` files, every exercise asked for, in this process."""
     catalogue = load_catalogue()
     seed = request.seed if request.seed is not None else new_seed()
     files = {f.exercise_id: f for f in collect(request.path, catalogue)}
@@ -123,9 +116,11 @@ def grade_submission(request: GradeRequest, launcher: WorkerLauncher,
             result, seen = unrunnable(exercise, request.include_hidden, Outcome.SKIPPED,
                                       f"{exercise.id}.py was not submitted", submitted=False), None
         else:
-            result, seen = grade_exercise(exercise, file.source, f"{exercise.id}.py", launcher, seed,
-                                          request.include_hidden, file.problem)
-            result = file.annotate(result)  # notebook cells and left-out lines, as the student sees them
+            graded = grade_file(exercise, file.source, f"{exercise.id}.py", launcher, seed,
+                                request.include_hidden, file.problem)
+            seen = graded.confinement
+            # notebook cells and left-out lines, as the student sees them
+            result = file.annotate(graded.result)
         confinement_seen = confinement_seen or seen
         results.append(result)
         if on_exercise is not None:

@@ -263,7 +263,7 @@ def stage_submission(submission: Path, exercise_ids: Sequence[str], into: Path) 
 def grade_for_gradescope(root: Path, exercise_ids: Sequence[str]) -> dict[str, Any]:
     """Grades ROOT/submission with every check and returns Gradescope's results object."""
     from nnlab.grader.launcher import WorkerLauncher
-    from nnlab.grader.pipeline import GradeRequest, grade_submission
+    from nnlab.grader.pipeline import GradeRequest, grade_student
 
     submission = root / "submission"
     if not submission.is_dir():
@@ -274,8 +274,8 @@ def grade_for_gradescope(root: Path, exercise_ids: Sequence[str]) -> dict[str, A
         # pytest's and torch's chatter goes to stderr; Gradescope shows stdout to nobody here.
         with contextlib.redirect_stdout(sys.stderr):
             try:
-                result = grade_submission(GradeRequest(Path(staged), include_hidden=True,
-                                                       exercise_ids=tuple(exercise_ids)), WorkerLauncher())
+                result = grade_student(GradeRequest(Path(staged), include_hidden=True,
+                                                    exercise_ids=tuple(exercise_ids)), WorkerLauncher())
             except NnlabError as exc:
                 return _failure_results(str(exc))
     return gradescope_results(result, time.perf_counter() - start)

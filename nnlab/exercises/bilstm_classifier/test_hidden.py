@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_equal, assert_tensor, evaluate,
-                                 load_reference_state, noncontig, randint, single_threaded, vjp)
+                                 load_reference_state, noncontig, randint,
+                                 use_one_thread_in_worker, vjp)
 
 
 class _Reference(nn.Module):
@@ -55,7 +56,7 @@ _ATOL32 = 2e-5
 
 def test_submodules(sub):
     """Are embedding, lstm (1 layer, bidirectional, batch_first) and fc the layers of the contract?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     model = sub.BiLSTMClassifier(40, 6, 5, 3)
     found = evaluate(
         sub,
@@ -80,7 +81,7 @@ def test_submodules(sub):
 
 def test_forward_parity(sub):
     """Does forward match the reference BiLSTM classifier with the same weights, for several sizes?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     cases = [("small", (50, 8, 6, 3), 4, 7), ("long sequences", (13, 5, 9, 2), 3, 23),
              ("wide vocabulary, short sequences", (300, 16, 12, 5), 6, 2),
              ("one class", (20, 4, 3, 1), 5, 5)]
@@ -93,7 +94,7 @@ def test_forward_parity(sub):
 
 def test_last_hidden_states(sub):
     """Does fc see the forward direction's last state, then the backward direction's state at the first token?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     sizes, batch, steps = (60, 7, 6, 4), 5, 9
     model, reference = _pair(sub, sizes)
     tokens = randint(0, sizes[0], batch, steps)
@@ -127,7 +128,7 @@ def test_last_hidden_states(sub):
 
 def test_batch_of_one(sub):
     """Does a batch of one sequence keep its batch dimension, and does a one-token sequence work?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     sizes = (25, 6, 4, 3)
     model, reference = _pair(sub, sizes)
     for family, shape in (("batch of one", (1, 6)), ("one-token sequences", (3, 1)),
@@ -139,7 +140,7 @@ def test_batch_of_one(sub):
 
 def test_token_inputs(sub):
     """Does forward accept int32 and non-contiguous token ids, including ids 0 and vocab_size - 1?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     sizes = (17, 5, 4, 3)
     model, reference = _pair(sub, sizes)
     tokens = randint(0, sizes[0], 4, 8)
@@ -157,7 +158,7 @@ def test_token_inputs(sub):
 
 def test_float64(sub):
     """Does a float64 model (model.double()) give float64 logits equal to the reference's?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     sizes = (30, 6, 5, 4)
     model, reference = _pair(sub, sizes)
     model64 = model.double()
@@ -168,7 +169,7 @@ def test_float64(sub):
 
 def test_gradients(sub):
     """Do the gradients of every parameter (embedding, both LSTM directions, fc) match the reference's?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     sizes, batch, steps = (20, 5, 4, 3), 4, 6
     model, reference = _pair(sub, sizes)
     model = model.double()

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from nnlab.grader.checks import (CheckFailed, assert_close, assert_tensor, audited_call,
-                                 expect_raises, gradcheck_remote, noncontig, randn, single_threaded,
-                                 vjp)
+                                 expect_raises, gradcheck_remote, noncontig, randn,
+                                 use_one_thread_in_worker, vjp)
 
 # The statement says the caller's inputs are left as they were: every call through
 # `sub` (and what it returns) is audited, in every check, edge cases included.
@@ -48,7 +48,7 @@ def _compare(sub: Any, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None,
 
 def test_stride_padding_dilation(sub):
     """Do stride, padding and dilation match F.conv2d, as ints and as (height, width) pairs?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     x = randn(2, 3, 11, 13)
     w, b = randn(5, 3, 3, 3), randn(5)
     cases: list[tuple[str, dict[str, Any]]] = [
@@ -73,7 +73,7 @@ def test_stride_padding_dilation(sub):
 
 def test_groups(sub):
     """Do grouped convolutions (groups=2, 3, depthwise, depthwise with a multiplier) match F.conv2d?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     cases = [
         ("groups=2", (2, 4, 7, 8), (6, 2, 3, 3), {"groups": 2}),
         ("groups=3 with stride and padding", (1, 6, 9, 7), (9, 2, 3, 2),
@@ -91,7 +91,7 @@ def test_groups(sub):
 
 def test_bias(sub):
     """Is the bias optional (None, omitted, positional or keyword) and added per output channel?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     x, w = randn(2, 3, 6, 7), randn(4, 3, 3, 3)
     b = randn(4, scale=10.0)
     expected = _expected(x, w, None)
@@ -109,7 +109,7 @@ def test_bias(sub):
 
 def test_odd_sizes(sub):
     """Does conv2d handle odd sizes: non-square and even kernels, 1x1, kernel = padded input, batch 1, large values?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     cases = [
         ("non-square input and kernel", (3, 2, 9, 5), (3, 2, 1, 5), None, {}),
         ("even kernel", (2, 3, 8, 7), (2, 3, 4, 2), None, {"padding": 1}),
@@ -128,7 +128,7 @@ def test_odd_sizes(sub):
 
 def test_noncontiguous_and_dtypes(sub):
     """Does conv2d handle non-contiguous tensors and float64, without modifying its inputs?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     x, w, b = randn(2, 4, 7, 6), randn(6, 2, 3, 3), randn(6)
     kwargs = {"padding": 1, "groups": 2}
     got = sub.conv2d(noncontig(x), noncontig(w), noncontig(b), **kwargs)
@@ -168,7 +168,7 @@ def test_errors_like_torch(sub):
 
 def test_gradients(sub):
     """Do gradients for input, weight and bias pass gradcheck (float64) and match F.conv2d's?"""
-    single_threaded(sub)
+    use_one_thread_in_worker(sub)
     grouped = {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2}
     gradcheck_remote(sub.conv2d, [randn(2, 4, 5, 6, dtype=torch.float64),
                                   randn(4, 2, 3, 2, dtype=torch.float64), randn(4, dtype=torch.float64)],

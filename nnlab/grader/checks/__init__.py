@@ -1,6 +1,7 @@
 """The one API exercise check files import: inputs, comparisons that teach, the worker, timing."""
 from __future__ import annotations
 
+from nnlab.errors import StudentCodeError
 from nnlab.grader.checks.asserts import (TOLERANCES, CheckFailed, assert_close, assert_equal,
                                          assert_tensor, expect_raises, noncontig, randint, randn)
 from nnlab.grader.checks.context import CheckBoard, GradingContext, is_timing_check, timing
@@ -9,14 +10,14 @@ from nnlab.grader.checks.meta import (AUDIT_SETTING, AuditedRemote, assert_detac
                                       audited, audited_call, meta_of)
 from nnlab.grader.checks.remote import (buffers_of, call_returning_args, evaluate, gradcheck_remote,
                                         load_reference_state, parameters_of, remote_function,
-                                        repr_of, single_threaded, state_dict_of, vjp)
-from nnlab.errors import StudentCodeError
+                                        repr_of, state_dict_of, use_one_thread_in_worker, vjp)
+from nnlab.check_api import CHECK_API  # noqa: F401 - the check API's version (MAJOR.MINOR), for course.toml check_api
 from nnlab.grader.session import Remote
 from nnlab.wire.codec import NonContiguous, RequiresGrad
 
 # Last: the timing package builds on the assertions above (see nnlab/grader/timing/__init__.py).
-from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast  # noqa: E402  (isort: skip)
-from nnlab.grader.timing.inputs import TimedInput, binary, integers, normal  # noqa: E402
+from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast  # isort: skip
+from nnlab.grader.timing.inputs import TimedInput, binary, integers, normal
 
 __all__ = [
     # what a check knows, and how it is marked
@@ -28,7 +29,7 @@ __all__ = [
     "assert_detached", "assert_not_view_of_input", "assert_same_tensor_returned", "meta_of",
     "audited_call", "audited", "AuditedRemote", "AUDIT_SETTING",
     # the submission's objects in the worker
-    "Remote", "evaluate", "call_returning_args", "single_threaded", "vjp", "remote_function",
+    "Remote", "evaluate", "call_returning_args", "use_one_thread_in_worker", "vjp", "remote_function",
     "gradcheck_remote", "parameters_of", "buffers_of", "state_dict_of", "load_reference_state",
     "repr_of",
     # timing

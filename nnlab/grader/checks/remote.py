@@ -30,7 +30,7 @@ def call_returning_args(target: Remote, args: Sequence[Any],
     return remote_session(target).call_returning_args(target, tuple(args), dict(kwargs or {}))
 
 
-def single_threaded(anchor: Remote) -> None:
+def use_one_thread_in_worker(anchor: Remote) -> None:
     """One torch thread in this check's worker.
 
     For checks that make many tiny calls: on a busy machine each OpenMP wake-up in a tiny

@@ -1,4 +1,4 @@
-"""The course commands on the student's (and collecting instructor's) side: login, status, collect."""
+"""The course commands run away from the server, through its API as a client: login, status, collect."""
 from __future__ import annotations
 
 import base64
