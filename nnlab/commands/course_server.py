@@ -1,7 +1,6 @@
 """The instructor's course commands: `nnlab release`, `nnlab roster`, `nnlab serve`."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +92,7 @@ def serve_course(course_file: Path, data_dir: Path, host: str, port: int, worker
     from nnlab.course.app import create_app
     from nnlab.course.policy import FAKE_NOW_ENV
     from nnlab.course.repository import use_course
+    from nnlab.settings import read_settings
 
     _instructor_side("serve")
     # Exported before the queue's workers start: they grade the course's own exercises too.
@@ -103,6 +103,6 @@ def serve_course(course_file: Path, data_dir: Path, host: str, port: int, worker
     click.echo(f"nnlab course server for {server.course.name!r} on http://{host}:{port} "
                f"(data {data_dir}, {len(server.db.students())} students, {stored} submissions stored); "
                "Ctrl-C stops it, and a restart finishes what was accepted.", err=True)
-    if os.environ.get(FAKE_NOW_ENV):
+    if read_settings().fake_now is not None:
         click.echo(f"warning: {FAKE_NOW_ENV} is set: the clock is a test clock", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

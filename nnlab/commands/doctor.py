@@ -97,8 +97,13 @@ def _confinement(lang: str) -> str:
 
 def config_and_server(lang: str) -> tuple[str, str]:
     """(config line, server line)."""
+    from nnlab.settings import read_settings
+
     path = config_dir() / "config.toml"
-    server, source = os.environ.get(SERVER_ENV, ""), SERVER_ENV
+    try:
+        server, source, unusable = read_settings().server or "", SERVER_ENV, ""
+    except UsageError as exc:  # a bad NNLAB_* value is one of the things to diagnose
+        server, source, unusable = "", "", f"; {exc}"
     if not path.exists():
         config = message("doctor.config_missing", lang, path=path)
     else:
@@ -111,8 +116,8 @@ def config_and_server(lang: str) -> tuple[str, str]:
             found = [data[k] for k in SERVER_KEYS if isinstance(data.get(k), str)]
             server, source = (found[0], str(path)) if found else ("", "")
     if not server:
-        return config, message("doctor.no_server", lang)
-    return config, message("doctor.server_from", lang, url=server, source=source)
+        return config + unusable, message("doctor.no_server", lang)
+    return config + unusable, message("doctor.server_from", lang, url=server, source=source)
 
 
 def run_doctor(lang: str | None = None) -> None:

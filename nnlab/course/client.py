@@ -66,7 +66,9 @@ def configured_server() -> str | None:
     """The course server: $NNLAB_SERVER, else the saved login, else the student kit's; None for none."""
     from nnlab.course.kit import read_kit
 
-    server = os.environ.get(SERVER_ENV) or _saved().get("server")
+    from nnlab.settings import read_settings
+
+    server = read_settings().server or _saved().get("server")
     if not server:
         kit = read_kit() or {}
         server = kit.get("course", {}).get("server")
@@ -102,7 +104,9 @@ class CourseClient:
         if server is None:
             raise UsageError("no course server configured: run `nnlab login URL` "
                              f"(or set {SERVER_ENV} and {TOKEN_ENV})")
-        token = os.environ.get(TOKEN_ENV) or _saved().get("token")
+        from nnlab.settings import read_settings
+
+        token = read_settings().token or _saved().get("token")
         if not token:
             raise UsageError(f"no token for {server}: run `nnlab login {server}` "
                              "and give it the token your instructor gave you")

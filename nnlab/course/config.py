@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from nnlab.course.toml_lines import Place, decode_error_line, line_of, shown
 from nnlab.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -19,9 +23,6 @@ else:  # pragma: no cover - exercised on older Pythons only
 COUNTS = ("last", "best")
 HIDDEN_FEEDBACK = ("after_due", "immediate", "never")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_COURSE_KEYS = {"name", "timezone", "exercises", "library"}
-_ASSIGNMENT_KEYS = {"id", "title", "exercises", "due", "late_until", "late_penalty_per_day",
-                    "attempts_per_hour", "counts", "hidden_feedback", "leaderboard"}
 
 
 @dataclass(frozen=True)
@@ -93,123 +94,261 @@ class Course:
         raise UsageError(f"{self.path}: no assignment '{assignment_id}' (assignments: {known})")
 
 
-def _fail(where: str, message: str) -> UsageError:
-    return UsageError(f"{where}: {message}")
+def _must(text: str) -> dict[str, Any]:
+    """What a key's value must be: the error when it is not (kept beside the field)."""
+    return {"must": text}
 
 
-def parse_when(value: Any, zone: ZoneInfo | None, where: str) -> dt.datetime:
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"{shown(name)} is not a known time zone (e.g. Asia/Shanghai, "
+                         "Europe/Paris, UTC)") from None
+
+
+def _when(value: Any, zone: ZoneInfo | None) -> dt.datetime:
     """An aware datetime from an ISO 8601 string or a TOML datetime; a bare date is refused."""
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        raise _fail(where, f"'{value}' has no time of day; write e.g. {value.strip()}T23:59:00")
+        raise ValueError(f"'{value}' has no time of day; write e.g. {value.strip()}T23:59:00")
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
-            raise _fail(where, f"'{value}' is not a date and time such as 2026-12-10T23:59:00") from None
+            raise ValueError(f"'{value}' is not a date and time such as 2026-12-10T23:59:00") from None
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        raise _fail(where, f"'{value}' has no time of day; write e.g. {value}T23:59:00")
+        raise ValueError(f"'{value}' has no time of day; write e.g. {value}T23:59:00")
     if not isinstance(value, dt.datetime):
-        raise _fail(where, "must be a date and time such as \"2026-12-10T23:59:00\"")
+        raise ValueError("must be a date and time such as \"2026-12-10T23:59:00\"")
     if value.tzinfo is None:
         if zone is None:
-            raise _fail(where, f"'{value.isoformat()}' has no UTC offset and [course] names no "
-                               "timezone; add timezone = \"Asia/Shanghai\" (for example) or an offset")
+            raise ValueError(f"'{value.isoformat()}' has no UTC offset and [course] names no "
+                             "timezone; add timezone = \"Asia/Shanghai\" (for example) or an offset")
         value = value.replace(tzinfo=zone)
     return value
 
 
-def _number(table: dict[str, Any], key: str, default: float, where: str, kind: type) -> Any:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            kind is int and not isinstance(value, int):
-        raise _fail(where, f"'{key}' must be {'a whole number' if kind is int else 'a number'}")
-    return kind(value)
+class _Table(BaseModel):
+    """A table of course.toml: TOML's own types (strict: 1 is not true, "6" is not a number)
+    and no unknown key, since a mistyped key silently ignored would grade with its default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def _choice(table: dict[str, Any], key: str, options: tuple[str, ...], where: str) -> str:
-    value = table.get(key, options[0])
-    if value not in options:
-        raise _fail(where, f"'{key}' is {value!r}; it must be one of {', '.join(options)}")
-    return value
+class SourcesTable(_Table):
+    """[course]'s keys that say where the exercises come from, read before the catalogue exists."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    exercises: list[str] = Field(["exercises"], description="Folders of the course's own exercises",
+                                 json_schema_extra=_must('must be a list of folders (e.g. ["exercises"])'))
+    library: bool | list[str] = Field(True, description="Built-in exercises: all, none or these ids",
+                                      json_schema_extra=_must("must be true, false or a list of built-in ids"))
+
+    check_api: str | None = Field(None, description="The check API the course's checks were written for",
+                                  json_schema_extra=_must('must be a version such as "1.0" (MAJOR.MINOR)'))
+
+    @field_validator("exercises")
+    @classmethod
+    def _folders(cls, value: list[str]) -> list[str]:
+        if not all(value):
+            raise ValueError('must be a list of folders (e.g. ["exercises"])')
+        return value
 
 
-def _exercises(table: dict[str, Any], where: str, known: set[str]) -> tuple[str, ...]:
-    value = table.get("exercises")
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise _fail(where, "'exercises' must be a non-empty list of exercise ids")
-    unknown = [v for v in value if v not in known]
-    if unknown:
-        raise _fail(where, f"unknown exercise(s) {', '.join(unknown)} (see `nnlab list`)")
-    repeated = sorted({v for v in value if value.count(v) > 1})
-    if repeated:
-        raise _fail(where, f"exercise(s) listed twice: {', '.join(repeated)}")
-    return tuple(value)
+class CourseTable(SourcesTable):
+    """[course]."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Shown in the kit and to students",
+                      json_schema_extra=_must("must be the course's name, a string"))
+    timezone: str = Field("", description="IANA name for dates written without an offset",
+                          json_schema_extra=_must('must be a time zone name such as "Asia/Shanghai"'))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            _zone(value)
+        return value
 
 
-def _assignment(table: Any, index: int, zone: ZoneInfo | None, path: Path,
-                known: set[str]) -> Assignment:
-    where = f"{path}: assignment {index + 1}"
-    if not isinstance(table, dict):
-        raise _fail(where, "each [[assignment]] must be a table")
-    ident = table.get("id")
-    if not isinstance(ident, str) or not _ID.match(ident):
-        raise _fail(where, "'id' must be a short name of letters, digits, '_', '-' or '.' (e.g. hw1)")
-    where = f"{path}: assignment '{ident}'"
-    extra = sorted(set(table) - _ASSIGNMENT_KEYS)
-    if extra:
-        raise _fail(where, f"unknown key(s) {', '.join(extra)} (known: {', '.join(sorted(_ASSIGNMENT_KEYS))})")
-    if "due" not in table:
-        raise _fail(where, "'due' is missing")
-    due = parse_when(table["due"], zone, f"{where}: 'due'")
-    late_until = parse_when(table.get("late_until", due), zone, f"{where}: 'late_until'")
-    if due > late_until:
-        raise _fail(where, f"'due' ({due.isoformat()}) is after 'late_until' ({late_until.isoformat()})")
-    penalty = _number(table, "late_penalty_per_day", 0.0, where, float)
-    if not 0.0 <= penalty <= 1.0:
-        raise _fail(where, "'late_penalty_per_day' must be a fraction between 0 and 1")
-    attempts = _number(table, "attempts_per_hour", 0, where, int)
-    if attempts < 0:
-        raise _fail(where, "'attempts_per_hour' must be 0 (no limit) or more")
-    title = table.get("title", ident)
-    if not isinstance(title, str):
-        raise _fail(where, "'title' must be a string")
-    if not isinstance(table.get("leaderboard", False), bool):
-        raise _fail(where, "'leaderboard' must be true or false")
-    return Assignment(ident, title, _exercises(table, where, known), due, late_until, penalty,
-                      attempts, _choice(table, "counts", COUNTS, where),
-                      _choice(table, "hidden_feedback", HIDDEN_FEEDBACK, where),
-                      table.get("leaderboard", False))
+_DATE = _must('must be a date and time such as "2026-12-10T23:59:00"')
+
+
+class AssignmentTable(_Table):
+    """One [[assignment]]."""
+
+    id: str = Field(pattern=_ID.pattern, json_schema_extra=_must(
+        "must be a short name of letters, digits, '_', '-' or '.' (e.g. hw1)"))
+    title: str | None = Field(None, json_schema_extra=_must("must be a string"))
+    exercises: list[str] = Field(min_length=1, json_schema_extra=_must(
+        "must be a non-empty list of exercise ids"))
+    due: dt.datetime = Field(json_schema_extra=_DATE)
+    late_until: dt.datetime | None = Field(None, json_schema_extra=_DATE)
+    late_penalty_per_day: float = Field(0.0, ge=0, le=1, json_schema_extra=_must(
+        "must be a fraction between 0 and 1 (0.10 is 10 %)"))
+    attempts_per_hour: int = Field(0, ge=0, json_schema_extra=_must(
+        "must be a whole number, 0 (no limit) or more"))
+    counts: Literal["last", "best"] = Field("last", json_schema_extra=_must(
+        f"must be one of {', '.join(COUNTS)}"))
+    hidden_feedback: Literal["after_due", "immediate", "never"] = Field(
+        "after_due", json_schema_extra=_must(f"must be one of {', '.join(HIDDEN_FEEDBACK)}"))
+    leaderboard: bool = Field(False, json_schema_extra=_must("must be true or false"))
+
+    @field_validator("due", "late_until", mode="before")
+    @classmethod
+    def _dates(cls, value: Any, info: ValidationInfo) -> Any:
+        return _when(value, (info.context or {}).get("zone"))
+
+    @field_validator("exercises")
+    @classmethod
+    def _catalogued(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        known = (info.context or {}).get("known")
+        unknown = [v for v in value if known is not None and v not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], sorted(known or ()), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ValueError(f"unknown exercise(s) {', '.join(unknown)} (see `nnlab list`){hint}")
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"exercise(s) listed twice: {', '.join(repeated)}")
+        return value
+
+
+class CourseFile(_Table):
+    """The whole of course.toml."""
+
+    course: CourseTable
+    assignment: list[AssignmentTable] = Field(min_length=1)
+    lti: Any = None
+    """[lti] (the LMS registrations) is read by nnlab.course.lti.registration."""
+
+
+_COURSE_KEYS = set(CourseTable.model_fields)
+_ASSIGNMENT_KEYS = set(AssignmentTable.model_fields)
+_TABLES: dict[str, type[_Table]] = {"course": CourseTable, "assignment": AssignmentTable, "": CourseFile}
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """One mistake: the table it is in, the key (None: the table itself) and what is wrong."""
+
+    place: Place
+    key: str | None
+    message: str
+
+
+def _at(path: Path, text: str, problem: _Problem) -> UsageError:
+    """`course.toml:LINE: message`, the line of the key (or its table) when it can be found."""
+    line = line_of(text, problem.place, problem.key)
+    return UsageError(f"{path}{f':{line}' if line else ''}: {problem.message}")
+
+
+def _label(place: Place, data: dict[str, Any]) -> str:
+    if place.name != "assignment":
+        return f"[{place.name}]"
+    tables = data.get("assignment")
+    table = tables[place.index] if isinstance(tables, list) and place.index < len(tables) else None
+    ident = table.get("id") if isinstance(table, dict) else None
+    return f"[[assignment]] {ident!r}" if isinstance(ident, str) and _ID.match(ident) \
+        else f"[[assignment]] #{place.index + 1}"
+
+
+def _unknown(key: str, known: Any) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(known))}"
+
+
+def _problem(error: Any, data: dict[str, Any]) -> _Problem:
+    """A pydantic error as course.toml's words: the table, the key, what it must be."""
+    loc, kind = error["loc"], error["type"]
+    if loc[0] == "assignment" and len(loc) > 1 and isinstance(loc[1], int):
+        place, key = Place("assignment", loc[1]), (str(loc[2]) if len(loc) > 2 else None)
+    elif loc[0] == "course" and len(loc) > 1:
+        place, key = Place("course"), str(loc[1])
+    else:
+        place, key = Place(""), str(loc[0])
+    if key is None:
+        return _Problem(place, None, "each [[assignment]] must be a table")
+    model = _TABLES[place.name]
+    if kind == "extra_forbidden":
+        where = f"{_label(place, data)} {key}" if place.name else key
+        what = "key" if place.name else "table or key"
+        return _Problem(place, key, f"{where}: unknown {what}; {_unknown(key, model.model_fields)}")
+    if not place.name:
+        if key == "course":
+            return _Problem(place, key, "a [course] table with a 'name' is required")
+        return _Problem(place, key, "no [[assignment]] tables" if kind in ("missing", "too_short")
+                        else "each assignment is an [[assignment]] table (two brackets)")
+    if kind == "missing":
+        return _Problem(place, None, f"{_label(place, data)}: '{key}' is missing (it is required)")
+    if kind == "value_error":
+        why = str(error["ctx"]["error"])
+    else:
+        extra = model.model_fields[key].json_schema_extra
+        why = str(extra["must"]) if isinstance(extra, dict) else error["msg"]
+        why += f" (not {shown(error['input'])})"
+    return _Problem(place, key, f"{_label(place, data)} {key}: {why}")
+
+
+def _validated(model: type[_Table], data: Any, text: str, path: Path,
+               context: dict[str, Any]) -> Any:
+    """`data` as `model`, or the first mistake (an unknown key before all else) as one UsageError."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        raw = data if isinstance(data, dict) else {}
+        if model is SourcesTable:  # [course] alone: its keys as the whole file's
+            first, raw = {**first, "loc": ("course", *first["loc"])}, {"course": raw}
+        raise _at(path, text, _problem(first, raw)) from None
+
+
+def _toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = decode_error_line(str(exc))
+        raise UsageError(f"{path}{f':{line}' if line else ''}: not valid TOML ({exc})") from None
+
+
+def _assignment(table: AssignmentTable, index: int, text: str, path: Path,
+                data: dict[str, Any]) -> Assignment:
+    late_until = table.late_until or table.due
+    if table.due > late_until:
+        raise _at(path, text, _Problem(
+            Place("assignment", index), "late_until",
+            f"{_label(Place('assignment', index), data)}: 'due' ({table.due.isoformat()}) is after "
+            f"'late_until' ({late_until.isoformat()})"))
+    return Assignment(table.id, table.title if table.title is not None else table.id,
+                      tuple(table.exercises), table.due, late_until, table.late_penalty_per_day,
+                      table.attempts_per_hour, table.counts, table.hidden_feedback, table.leaderboard)
 
 
 def parse_course(text: str, path: Path, known_exercises: set[str]) -> Course:
-    """Validates course.toml text; every mistake is one UsageError naming the file and key."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(str(path), f"not valid TOML ({exc})") from None
+    """Validates course.toml text; every mistake is one UsageError naming the file, the line,
+    the table and the key."""
+    data = _toml(text, path)
     course = data.get("course")
-    if not isinstance(course, dict) or not isinstance(course.get("name"), str) or not course["name"]:
-        raise _fail(str(path), "a [course] table with a 'name' is required")
-    # [lti] (the LMS registrations) is read by nnlab.course.lti.registration.
-    extra = sorted(set(course) - _COURSE_KEYS) + sorted(set(data) - {"course", "assignment", "lti"})
-    if extra:
-        raise _fail(str(path), f"unknown key(s) or table(s): {', '.join(extra)}")
-    zone_name = course.get("timezone", "")
-    try:
-        zone = ZoneInfo(zone_name) if zone_name else None
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise _fail(str(path), f"[course] timezone {zone_name!r} is not a known time zone "
-                               "(e.g. Asia/Shanghai, Europe/Paris, UTC)") from None
-    tables = data.get("assignment", [])
-    if not isinstance(tables, list) or not tables:
-        raise _fail(str(path), "no [[assignment]] tables")
-    assignments = [_assignment(t, i, zone, path, known_exercises) for i, t in enumerate(tables)]
-    seen: set[str] = set()
-    for assignment in assignments:
-        if assignment.id in seen:
-            raise _fail(str(path), f"assignment id '{assignment.id}' is used twice")
-        seen.add(assignment.id)
-    return Course(course["name"], zone_name, tuple(assignments), path, parse_sources(data, path))
+    try:  # the dates' zone; a bad one is reported as [course]'s own error
+        zone = _zone(course["timezone"]) if isinstance(course, dict) and course.get("timezone") else None
+    except ValueError:
+        zone = None
+    parsed = _validated(CourseFile, data, text, path, {"zone": zone, "known": known_exercises})
+    assignments = [_assignment(t, i, text, path, data) for i, t in enumerate(parsed.assignment)]
+    first: dict[str, int] = {}
+    for index, assignment in enumerate(assignments):
+        if assignment.id in first:
+            earlier = line_of(text, Place("assignment", first[assignment.id]), "id")
+            raise _at(path, text, _Problem(
+                Place("assignment", index), "id", f"assignment id '{assignment.id}' is used twice"
+                + (f" (first at line {earlier})" if earlier else "")))
+        first[assignment.id] = index
+    return Course(parsed.course.name, parsed.course.timezone, tuple(assignments), path,
+                  _sources(parsed.course, path, text))
 
 
 def _read_text(path: Path) -> str:
@@ -221,31 +360,26 @@ def _read_text(path: Path) -> str:
         raise UsageError(f"{path}: cannot be read ({exc})") from None
 
 
-def parse_sources(data: dict[str, Any], path: Path) -> CourseSources:
-    """[course]'s `exercises` (default ["exercises"]) and `library` (default true)."""
-    course = data.get("course", {})
-    course = course if isinstance(course, dict) else {}
-    folders = course.get("exercises", ["exercises"])
-    if not isinstance(folders, list) or not all(isinstance(f, str) and f for f in folders):
-        raise _fail(str(path), "[course] 'exercises' must be a list of folders (e.g. [\"exercises\"])")
-    library = course.get("library", True)
-    if isinstance(library, list) and all(isinstance(i, str) for i in library):
-        library = tuple(library)
-    elif not isinstance(library, bool):
-        raise _fail(str(path), "[course] 'library' must be true, false or a list of built-in ids")
+def _sources(table: SourcesTable, path: Path, text: str) -> CourseSources:
+    from nnlab.check_api import require_check_api
+
+    line = line_of(text, Place("course"), "check_api")
+    require_check_api(table.check_api, f"{path}:{line}" if line else str(path))
+    library = tuple(table.library) if isinstance(table.library, list) else table.library
     path = path.resolve()
-    return CourseSources(path, tuple(path.parent / f for f in folders), library, "exercises" in course)
+    return CourseSources(path, tuple(path.parent / f for f in table.exercises), library,
+                         "exercises" in table.model_fields_set)
 
 
 def read_sources(path: Path) -> CourseSources:
-    """Only where the course's exercises come from: the catalogue needs it before the
-    assignments can be checked against the catalogue."""
+    """Only where the course's exercises come from ([course]'s `exercises`, default
+    ["exercises"], and `library`, default true): the catalogue needs it before the assignments
+    can be checked against the catalogue."""
     path = Path(path)
-    try:
-        data = tomllib.loads(_read_text(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(str(path), f"not valid TOML ({exc})") from None
-    return parse_sources(data, path)
+    text = _read_text(path)
+    course = _toml(text, path).get("course", {})
+    table = _validated(SourcesTable, course if isinstance(course, dict) else {}, text, path, {})
+    return _sources(table, path, text)
 
 
 def load_course(path: Path) -> Course:

@@ -4,14 +4,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nnlab.course.config import Assignment
-from nnlab.errors import UsageError
 from nnlab.results import CheckResult, ExerciseResult, SubmissionResult
 from nnlab.review.adjustments import AdjustmentRow, Unmatched, apply_adjustments
 
@@ -24,15 +22,11 @@ _started = time.monotonic()
 
 def server_now() -> dt.datetime:
     """The server's clock, which alone decides lateness (a student's clock is never asked)."""
-    fake = os.environ.get(FAKE_NOW_ENV, "")
-    if not fake:
+    from nnlab.settings import read_settings
+
+    start = read_settings().fake_now  # an aware instant: nnlab.settings refuses one without offset
+    if start is None:
         return dt.datetime.now(dt.timezone.utc)
-    try:
-        start = dt.datetime.fromisoformat(fake)
-    except ValueError:
-        raise UsageError(f"{FAKE_NOW_ENV}={fake!r} is not an ISO 8601 date and time") from None
-    if start.tzinfo is None:
-        raise UsageError(f"{FAKE_NOW_ENV}={fake!r} needs a UTC offset, e.g. +08:00")
     return start + dt.timedelta(seconds=time.monotonic() - _started)
 
 

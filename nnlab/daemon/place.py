@@ -23,7 +23,6 @@ SOCKET_NAME = "grader.sock"
 OFF_SETTING = "NNLAB_NO_DAEMON"
 """Set to 1 (or anything but 0/empty): every command grades in its own process."""
 IDLE_SETTING = "NNLAB_DAEMON_IDLE_S"
-IDLE_DEFAULT_S = 600.0
 MAX_MESSAGE = 4 << 20
 _PATH_LIMIT = 100
 """sun_path holds 108 bytes; a longer runtime folder means no daemon, not an error."""
@@ -58,14 +57,19 @@ def daemon_allowed() -> bool:
     """Whether this command may use (and leave) a warm grader: wanted, not opted out, not inside one."""
     if not _wanted or _serving or not sys.platform.startswith("linux"):
         return False
-    return os.environ.get(OFF_SETTING, "").strip() in ("", "0")
+    if not any(os.environ.get(name, "").strip() for name in (OFF_SETTING, IDLE_SETTING)):
+        return True  # both unset: the defaults, without importing pydantic on every command's start
+    from nnlab.settings import read_settings
+
+    # Read here too for the idle time: a bad value is the command's one-line error, while the
+    # daemon started in the background could only die of it unseen.
+    return not read_settings().no_daemon
 
 
 def idle_seconds() -> float:
-    try:
-        return max(0.1, float(os.environ.get(IDLE_SETTING, "") or IDLE_DEFAULT_S))
-    except ValueError:
-        return IDLE_DEFAULT_S
+    from nnlab.settings import read_settings
+
+    return max(0.1, read_settings().daemon_idle_s)
 
 
 @dataclass(frozen=True)

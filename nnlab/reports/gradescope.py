@@ -5,7 +5,6 @@ import argparse
 import contextlib
 import importlib.metadata
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -285,7 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`python -m nnlab.reports.gradescope --root ROOT --exercises ID,ID` (what run_autograder runs)."""
     parser = argparse.ArgumentParser(prog="python -m nnlab.reports.gradescope",
                                      description="Grade ROOT/submission and write ROOT/results/results.json.")
-    parser.add_argument("--root", type=Path, default=Path(os.environ.get(ROOT_VARIABLE, "/autograder")))
+    from nnlab.settings import read_settings
+
+    parser.add_argument("--root", type=Path, default=read_settings().autograder_root)
     parser.add_argument("--exercises", required=True, help="ID,ID: the exercise set of the assignment")
     args = parser.parse_args(argv)
     exercise_ids = tuple(i.strip() for i in args.exercises.split(",") if i.strip())

@@ -9,7 +9,6 @@ from typing import Iterator
 
 import torch
 
-from nnlab.errors import UsageError
 from nnlab.grader.timing import tuning
 
 
@@ -55,15 +54,10 @@ when several Dask workers with GPU=1 share one card."""
 
 
 def cuda_memory_fraction() -> float:
-    """The cap from $NNLAB_CUDA_MEMORY_FRACTION, in (0, 1]."""
-    text = os.environ.get(CUDA_MEMORY_SETTING, "").strip() or "0.45"
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 1:
-        raise UsageError(f"{CUDA_MEMORY_SETTING}={text!r}: expected a fraction in (0, 1], e.g. 0.45")
-    return value
+    """The cap from $NNLAB_CUDA_MEMORY_FRACTION, in (0, 1] (nnlab.settings checks it)."""
+    from nnlab.settings import read_settings
+
+    return read_settings().cuda_memory_fraction
 
 
 def cap_cuda_memory(fraction: float) -> None:
@@ -93,18 +87,13 @@ and time slices, so they still wait."""
 
 def lock_slots() -> int | None:
     """How many measurements may run at once here (LOCK_SETTING); None: no limit."""
-    raw = os.environ.get(LOCK_SETTING, "").strip().lower()
-    if raw in ("", "cores"):
+    from nnlab.settings import read_settings
+
+    slots = read_settings().timing_lock  # 'machine' is 1 there
+    if slots == "cores":
         return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1)
-    if raw in ("machine", "on"):
-        return 1
-    if raw in ("off", "none"):
-        return None
-    if raw.isdigit() and int(raw) >= 1:
-        return int(raw)
-    raise UsageError(f"{LOCK_SETTING}={raw!r}: expected 'cores', 'machine', 'off' or a number "
-                     f"of measurements that may run at once")
+    return None if slots == "off" else slots
 
 
 def lock_path(slot: int = 0) -> str:
