@@ -237,7 +237,7 @@ class Database:
         return rows[0] if rows else None
 
     def submissions(self, student: str | None, assignment: str | None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM submissions WHERE 1 = 1", []
+        sql, params = "SELECT * FROM submissions WHERE 1 = 1", list[str]()
         if student is not None:
             sql, params = sql + " AND student = ?", params + [student]
         if assignment is not None:

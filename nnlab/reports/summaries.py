@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -66,7 +67,7 @@ def score_table(results: Sequence[SubmissionResult], exercise_ids: Sequence[str]
     return table.astype({c: float for c in [*ids, "total"]})
 
 
-def _first_exercise_field(results: Sequence[SubmissionResult], exercise_id: str, field: str) -> object:
+def _first_exercise_field(results: Sequence[SubmissionResult], exercise_id: str, field: str) -> Any:
     """The given attribute of the first graded copy of an exercise, or None if nobody has it."""
     for r in results:
         for e in r.exercises:

@@ -121,6 +121,10 @@ def _storage_ptr(t: torch.Tensor) -> int:
         return 0
 
 
+# Its attributes read off the class are C descriptors, which torch types as the values they give.
+_TENSOR_BASE: Any = torch._C.TensorBase
+
+
 def read_meta(t: torch.Tensor, inputs: Sequence[tuple[str, torch.Tensor]]) -> dict[str, Any]:
     """The metadata of a tensor about to be sent, read from the real object.
 
@@ -128,8 +132,8 @@ def read_meta(t: torch.Tensor, inputs: Sequence[tuple[str, torch.Tensor]]) -> di
     cannot answer for itself (an overridden `requires_grad` property changes nothing here).
     """
     with torch._C.DisableTorchFunctionSubclass():
-        requires_grad = bool(torch._C.TensorBase.requires_grad.__get__(t))
-        has_grad_fn = torch._C.TensorBase.grad_fn.__get__(t) is not None
+        requires_grad = bool(_TENSOR_BASE.requires_grad.__get__(t))
+        has_grad_fn = _TENSOR_BASE.grad_fn.__get__(t) is not None
         pointer = _storage_ptr(t)
     shares = next((label for label, x in inputs if pointer and _storage_ptr(x) == pointer), None)
     same = next((label for label, x in inputs if x is t), None)
@@ -139,13 +143,13 @@ def read_meta(t: torch.Tensor, inputs: Sequence[tuple[str, torch.Tensor]]) -> di
 def _meta_in(node: Any) -> TensorMeta:
     if not isinstance(node, dict):
         raise ProtocolViolation("malformed tensor metadata in message")
-    flags = node.get("requires_grad"), node.get("grad_fn")
-    labels = node.get("shares"), node.get("is")
-    if not all(isinstance(f, bool) for f in flags) or \
-            not all(v is None or isinstance(v, str) for v in labels):
+    requires_grad, grad_fn = node.get("requires_grad"), node.get("grad_fn")
+    shares, same = node.get("shares"), node.get("is")
+    if not isinstance(requires_grad, bool) or not isinstance(grad_fn, bool) or \
+            not all(v is None or isinstance(v, str) for v in (shares, same)):
         raise ProtocolViolation("malformed tensor metadata in message")
-    return TensorMeta(flags[0], flags[1], None if labels[0] is None else labels[0][:200],
-                      None if labels[1] is None else labels[1][:200])
+    return TensorMeta(requires_grad, grad_fn, None if shares is None else shares[:200],
+                      None if same is None else same[:200])
 
 
 def _float_out(value: float) -> Any:
@@ -227,6 +231,8 @@ def strided_layout(shape: Sequence[int], layout: Any, device: str = "meta",
     """An empty tensor of `shape` laid out as `layout` asks (True: a stride-2 last dimension;
     {"order": [...], "step": [...]}: see NonContiguous); a malformed layout is refused."""
     n = len(shape)
+    order: Any  # checked below, whichever way it came
+    step: Any
     if layout is True:
         order, step = list(range(n)), [1] * (n - 1) + [2]
     elif isinstance(layout, dict):

@@ -5,12 +5,15 @@ import functools
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from nnlab.wire.confinement import Confinement
 from nnlab.wire.looping import LoopSite
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The codec sends a registered record as its name and its fields, and the receiving side's
 # decoder rebuilds it only if every field is there, none is extra, and each value has its
@@ -40,7 +43,7 @@ record(LoopSite)
 
 
 @functools.cache
-def field_types(cls: type) -> dict[str, Any]:
+def field_types(cls: type[DataclassInstance]) -> dict[str, Any]:
     """A record's fields and their declared types, in order."""
     hints = typing.get_type_hints(cls)
     return {name: hints[name] for name in cls.__dataclass_fields__}
@@ -156,10 +159,17 @@ class Timed:
     """A timed loop's reply (`nnlab.wire.timed.time_loop`)."""
 
     threads: int
+    """torch's thread count after the calls (code that changed it is caught)."""
     kept: Ref
+    """Every call's output (and input grads), held in the worker until released."""
     where: list[Any]
+    """Per call, where each held tensor lies in the worker's memory (read by a grader that
+    reads the stopped worker itself); checked by that reader, since student code ran."""
     digests: list[Any] | None
+    """With digests asked for: per call, one `nnlab.wire.timed.digest` (two floats; None for
+    a missing grad) per held tensor; checked by the grader's session."""
     drawn: list[Any] | None
+    """With digests asked for: one digest per input pool the worker drew."""
 
 
 # -- requests ------------------------------------------------------------------------------

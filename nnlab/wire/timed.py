@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -133,7 +133,7 @@ def _calls(target: Callable[..., Any], request: LoopRequest, windows: list[_Wind
 
 def _commit(kept: list[list[Any]], drawn: list[torch.Tensor]) -> list[list[list[float] | None]]:
     """Every held tensor's digest, then the drawn pools' (last)."""
-    sums = [[None if t is None else digest(t) for t in call] for call in kept]
+    sums: list[Sequence[torch.Tensor | None]] = [[None if t is None else digest(t) for t in call] for call in kept]
     sums.append(drawn)  # the inputs, last
     flat = [d for call in sums for d in call if d is not None]
     # One transfer from the device at the end, not a synchronize per call.

@@ -89,7 +89,7 @@ def answer(db: Database, seq: int, status: str, text: str, author: str, now: str
 
 def listed(db: Database, assignment: str | None = None, student: str | None = None,
            status: str | None = None) -> list[Regrade]:
-    sql, params = "SELECT * FROM regrade_requests WHERE 1 = 1", []
+    sql, params = "SELECT * FROM regrade_requests WHERE 1 = 1", list[str]()
     for column, value in (("assignment", assignment), ("student", student), ("status", status)):
         if value is not None:
             sql, params = sql + f" AND {column} = ?", params + [value]
