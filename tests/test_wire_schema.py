@@ -137,3 +137,47 @@ def test_a_grader_that_breaks_the_protocol_records_internal_errors(launcher, mon
     assert checks and all(c.outcome is Outcome.ERROR for c in checks)
     assert set(graded.internal_errors) == {c.test_id for c in checks}
     assert all("internal grader error (BadRequest" in c.message for c in checks), checks[0].message
+
+
+def test_every_reply_round_trips_as_its_own_record() -> None:
+    """Does each reply record (a vjp's gradients and a timed loop's, among them) come out of the
+    codec as the same record, its worker objects as handles?"""
+    kept = codec.Handle(9, "list")
+    for reply in (
+        messages.Value([1, "a"]), messages.Loaded(["f"]), messages.Called(2.0, [("x", "scaled")], None),
+        messages.Gradients(torch.ones(2), [torch.ones(2), None], {"weight": torch.zeros(2)}),
+        messages.Text("MyLinear()"), messages.Named({"bias": torch.ones(1)}),
+        messages.Stored([codec.Handle(4, "Tensor")]),
+        messages.Timed(1, kept, [[None]], [[[1.0, 2.0]]], [[3.0, 4.0]]),
+        messages.Timed(1, kept, [[[1, [2], [1], 0]]], None, None),
+    ):
+        back = codec.decode(codec.encode(reply))
+        assert type(back) is type(reply)
+        for field in dataclasses.fields(reply):
+            assert repr(getattr(reply, field.name)) == repr(getattr(back, field.name)), field.name
+    requests = [k for k in messages.RECORDS.values() if issubclass(k, messages.Request)]
+    assert {messages.Vjp.Reply, messages.TimeLoop.Reply} == {messages.Gradients, messages.Timed}
+    assert all(dataclasses.is_dataclass(k.Reply) for k in requests)
+
+
+def test_the_grader_reads_gradients_and_timed_loops_as_records(launcher) -> None:
+    """Does the grader's session hand a vjp's and a timed loop's replies on as their records
+    (not dicts), and the check API read them as such?"""
+    from nnlab.grader.checks import RequiresGrad, vjp
+
+    session = WorkerSession(launcher, "def f(x):\n    return x * 2\n", "sample.py", [], [], 20.0)
+    try:
+        f = session.root.f
+        gradients = session.vjp(f, (RequiresGrad(torch.ones(3)),), [torch.ones(3)])
+        assert isinstance(gradients, messages.Gradients)
+        assert torch.equal(gradients.input_grads[0], torch.full((3,), 2.0))
+        output, grads, params = vjp(f, [torch.ones(3)], [torch.ones(3)])
+        assert torch.equal(output, torch.full((3,), 2.0)) and params == {}
+        assert grads[0] is not None and torch.equal(grads[0], torch.full((3,), 2.0))
+        [pool] = session.store([torch.randn(40)])
+        timed = session.time_loop(f, [["window", pool, [8], 8, False]], {}, 3, digests=True)
+        assert isinstance(timed, messages.Timed)
+        assert len(timed.where) == 3 and timed.digests is not None and len(timed.digests) == 3
+        assert timed.drawn == [] and timed.threads >= 1
+    finally:
+        session.close()

@@ -235,14 +235,13 @@ class WorkerSession:
         return reply.result, reply.args
 
     def vjp(self, target: Remote, args: tuple[Any, ...], grad_outputs: list[Any],
-            kwargs: dict[str, Any] | None = None, module: Remote | None = None) -> dict[str, Any]:
-        """Forward and backward in the worker: {"output", "input_grads", "param_grads"}."""
+            kwargs: dict[str, Any] | None = None, module: Remote | None = None) -> messages.Gradients:
+        """Forward and backward in the worker: its output, input grads and parameter grads."""
         label = f"{target._label}({_short_args(args, kwargs or {})})"
         request = messages.Vjp(target._handle, list(args), dict(kwargs or {}), list(grad_outputs),
                                module._handle if module is not None else None)
-        reply = self.request(request, f"running forward and backward of {label}")
-        return {"output": reply.output, "input_grads": reply.input_grads,
-                "param_grads": reply.param_grads}
+        gradients: messages.Gradients = self.request(request, f"running forward and backward of {label}")
+        return gradients
 
     def eval(self, expression: str, label: str = "helper", **bindings: Any) -> Any:
         value = self.request(messages.Eval(expression, bindings), f"preparing {label}").value
@@ -271,22 +270,18 @@ class WorkerSession:
 
     def time_loop(self, target: Remote, args: list[Any], kwargs: dict[str, Any], iterations: int,
                   first: int = 0, backward: bool = False, grad_output: codec.Handle | None = None,
-                  threads: int = 0, digests: bool = False, traced: bool = True) -> dict[str, Any]:
+                  threads: int = 0, digests: bool = False, traced: bool = True) -> messages.Timed:
         """One timed request: `iterations` calls in the worker (`nnlab.wire.timed.time_loop`).
 
-        Returns {"threads": int, "kept": Remote, "where": list}: every call's output is
-        held there; fetch some with `kept_outputs` or read them where "where" says. With
-        `digests`, also "digests": per call, one `nnlab.wire.timed.digest` (two floats; None for a
-        missing grad) per held tensor, and "drawn": one digest per input pool it drew.
+        Every call's output is held there (`kept`); fetch some with `kept_outputs` or read them
+        where `where` says. With `digests`, the reply's digests and drawn are checked here.
         """
         what = "forward and backward of " if backward else ""
         request = messages.TimeLoop(target._handle, list(args), dict(kwargs), int(iterations),
                                     int(first), bool(backward), grad_output, int(threads),
                                     bool(digests), bool(traced))
-        timed = self.request(request, f"timing {what}{target._label}")
-        value: dict[str, Any] = {"threads": timed.threads, "kept": timed.kept, "where": timed.where}
+        timed: messages.Timed = self.request(request, f"timing {what}{target._label}")
         if digests:
-            value["digests"], value["drawn"] = timed.digests, timed.drawn
             committed = timed.digests
             if not (isinstance(committed, list) and len(committed) == iterations
                     and all(isinstance(call, list) and all(d is None or _is_digest(d) for d in call)
@@ -295,7 +290,7 @@ class WorkerSession:
             drawn = timed.drawn
             if not (isinstance(drawn, list) and all(_is_digest(d) for d in drawn)):
                 raise ProtocolViolation("the timing loop did not say which inputs it drew")
-        return value
+        return timed
 
     def kept_outputs(self, kept: Remote, picks: list[int]) -> Any:
         """The output and input grads of the picked timed calls, as plain data."""

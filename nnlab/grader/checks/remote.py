@@ -56,9 +56,8 @@ def vjp(target: Remote, inputs: Sequence[torch.Tensor], grad_outputs: Sequence[t
     reply = session.vjp(target, tuple(RequiresGrad(x.detach()) for x in inputs) + tuple(extra_args),
                         list(grad_outputs), kwargs=kwargs, module=module)
     what = f"backward of {remote_label(target)}"
-    grads = _tensor_grads(reply.get("input_grads"), len(inputs), what)
-    params = reply.get("param_grads") or {}
-    return reply.get("output"), grads, params
+    grads = _tensor_grads(reply.input_grads, len(inputs), what)
+    return reply.output, grads, reply.param_grads
 
 
 def remote_function(target: Remote, module: Remote | None = None,

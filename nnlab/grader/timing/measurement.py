@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import torch
 
@@ -18,6 +18,7 @@ from nnlab.grader.timing.machine import sync, worker_clock
 from nnlab.grader.timing.pools import Plan, Pools
 from nnlab.grader.timing.recheck import (Checker, assert_committed, assert_same_inputs,
                                         fetched_calls, held_calls)
+from nnlab.wire import messages
 from nnlab.wire.codec import Handle, OnDevice
 from nnlab.wire.timed import HandleTable, LoopRequest, draw_pool, time_loop
 from nnlab.wire.timed import digest as worker_digest
@@ -138,7 +139,7 @@ class Measurement:
         order = ("student", "reference") if student_first else ("reference", "student")
         cpu: dict[str, float] = {}
         wall: dict[str, float] = {}
-        reply: dict[str, Any] = {}
+        reply: messages.Timed | None = None
         for side in order:
             if side == "student":
                 reply, cpu[side], wall[side] = self._student(pools, n_student)
@@ -146,6 +147,7 @@ class Measurement:
                 cpu[side], wall[side] = self._reference(pools, n_reference)
         if not self.direct:
             self._take_out_drawing(pools, cpu, {"student": n_student, "reference": n_reference})
+        assert reply is not None  # n_student > 0: the student side always ran
         self._recheck(reply, pools, n_student, rechecks)
         return Sample(cpu["student"] / n_student, cpu["reference"] / n_reference,
                       wall["student"] / n_student, wall["reference"] / n_reference)
@@ -160,7 +162,7 @@ class Measurement:
             overhead = drawing_s + n * self.digest_s
             cpu[side] = max(cpu[side] - overhead, 0.1 * cpu[side])
 
-    def _recheck(self, reply: dict[str, Any], pools: Pools, n_student: int,
+    def _recheck(self, reply: messages.Timed, pools: Pools, n_student: int,
                  rechecks: int) -> None:
         """Re-checks a few of the student's calls, then drops every output the worker held."""
         # Both clocks have stopped and the worker with them: only now are the calls to
@@ -170,13 +172,13 @@ class Measurement:
             held = held_calls(reply, picks, self.pid or 0, self.shapes, self.checker.what)
         else:
             with self.freezer.thawed():
-                held = fetched_calls(self.session.kept_outputs(reply["kept"], picks), picks)
-            assert_committed(held, reply["digests"], self.plan.device)
+                held = fetched_calls(self.session.kept_outputs(_kept(reply), picks), picks)
+            assert_committed(held, reply.digests or [], self.plan.device)
         self.checker.check(held, pools, self.grad_cpu)
         with self.freezer.thawed():  # the held outputs are dropped here, untimed
             self.session.store([], release=self.stale)
 
-    def _student(self, pools: Pools, n: int) -> tuple[dict[str, Any], float, float]:
+    def _student(self, pools: Pools, n: int) -> tuple[messages.Timed, float, float]:
         """(reply, clock seconds, wall seconds) of the worker's `n` calls.
 
         On the CPU the clock is all the CPU time the worker spent while it was let run
@@ -204,14 +206,14 @@ class Measurement:
                 threads=self.plan.threads, digests=not self.direct, traced=True)
             wall = time.perf_counter() - wall0
         cpu = clock() - cpu0 if clock else wall
-        self.stale = [handle_of(reply["kept"])]
-        if len(reply["where"]) != n:
+        self.stale = [handle_of(_kept(reply))]
+        if len(reply.where) != n:
             raise ProtocolViolation("the timing loop did not account for every call")
         if not self.direct:
-            assert_same_inputs(pools, reply["drawn"], self.plan.device)
-        if reply["threads"] != self.plan.threads:
+            assert_same_inputs(pools, reply.drawn or [], self.plan.device)
+        if reply.threads != self.plan.threads:
             raise CheckFailed(f"your code changed torch's thread count while it was "
-                              f"timed ({self.plan.threads} -> {reply['threads']})")
+                              f"timed ({self.plan.threads} -> {reply.threads})")
         return reply, cpu, wall
 
     def _reference(self, pools: Pools, n: int) -> tuple[float, float]:
@@ -229,6 +231,11 @@ class Measurement:
         cpu = time.thread_time() - cpu0 if self.worker_clock else wall
         self.local.clear()  # the outputs it held, as the worker's are
         return cpu, wall
+
+
+def _kept(reply: messages.Timed) -> Remote:
+    """The held outputs: a Ref field, which the grader's decoder gives as a Remote."""
+    return cast(Remote, reply.kept)
 
 
 def _itemsize(dtype: torch.dtype) -> int:

@@ -13,6 +13,7 @@ from nnlab.grader.checks.asserts import TOLERANCES, CheckFailed, assert_close, a
 from nnlab.grader.timing import freezer, tuning
 from nnlab.grader.timing.inputs import TimedInput
 from nnlab.grader.timing.pools import Plan, Pools
+from nnlab.wire import messages
 from nnlab.wire.timed import digest as worker_digest
 
 
@@ -118,8 +119,8 @@ def _held_name(k: int) -> str:
     return "output" if k == 0 else f"gradient of input {k - 1}"
 
 
-def held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int,
-                shapes: Sequence[tuple[int, ...]], what: str) -> list[dict[str, Any]]:
+def held_calls(reply: messages.Timed, picks: Sequence[int], pid: int,
+               shapes: Sequence[tuple[int, ...]], what: str) -> list[dict[str, Any]]:
     """The picked calls' output and input grads, read from the stopped worker's memory.
 
     `shapes`: the reference's output shape, then its input grads'. A tensor of another
@@ -128,7 +129,7 @@ def held_calls(reply: dict[str, Any], picks: Sequence[int], pid: int,
     items = []
     for index in picks:
         try:
-            call = reply["where"][index]
+            call = reply.where[index]
             if not isinstance(call, list):
                 raise freezer.UnreachableMemory("its description was malformed")
             for k, (w, shape) in enumerate(zip(call, shapes)):
