@@ -5,6 +5,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -133,11 +134,13 @@ def variable(field: str) -> str:
     return alias
 
 
+_NAMES = tuple(variable(field) for field in Settings.model_fields)
+
+
 def _given(environ: Mapping[str, str]) -> dict[str, str]:
     """The model's variables that `environ` sets, stripped; empty ones dropped (unset)."""
     given = {}
-    for field in Settings.model_fields:
-        name = variable(field)
+    for name in _NAMES:
         value = environ.get(name)
         if value is not None and (value.strip() or name in KEEPS_EMPTY):
             given[name] = value.strip()
@@ -147,11 +150,17 @@ def _given(environ: Mapping[str, str]) -> dict[str, str]:
 def read_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings as `environ` (default: os.environ as it is now) says; a bad value is one
     UsageError naming the variable, its value and what it should look like."""
-    given = _given(os.environ if environ is None else environ)
+    return _validated(tuple(sorted(_given(os.environ if environ is None else environ).items())))
+
+
+@lru_cache(maxsize=64)
+def _validated(given: tuple[tuple[str, str], ...]) -> Settings:
+    """Settings for these values (frozen, so shared): building one costs about a millisecond,
+    and the course server asks for its clock on every request."""
     try:
-        return Settings.model_validate(given)
+        return Settings.model_validate(dict(given))
     except ValidationError as exc:
-        raise _one_line(exc, given) from None
+        raise _one_line(exc, dict(given)) from None
 
 
 def _one_line(exc: ValidationError, given: Mapping[str, str]) -> UsageError:
