@@ -5,14 +5,17 @@ import click
 
 from nnlab.commands.authoring import authoring_notes, mutant_issues
 from nnlab.commands.session_setup import grading_launcher
-from nnlab.grader.exercise import get_exercise, load_catalogue
+from nnlab.grader.exercise import Exercise, get_exercise, load_catalogue
 from nnlab.grader.pipeline import grade_file, new_seed
 from nnlab.results import Outcome
 
 
-def verify_exercises(exercise_ids: tuple[str, ...]) -> int:
+def verify_exercises(exercise_ids: tuple[str, ...], mutate: bool = False, workers: int | None = None,
+                     scheduler: str | None = None) -> int:
+    """0 when every exercise verifies (and, with `mutate`, no generated mutant survives unmarked)."""
     exercises = [get_exercise(i) for i in exercise_ids] if exercise_ids else list(load_catalogue())
     problems = 0
+    sound: list[Exercise] = []
     seed = new_seed()
     with grading_launcher() as launcher:
         for exercise in exercises:
@@ -37,5 +40,15 @@ def verify_exercises(exercise_ids: tuple[str, ...]) -> int:
             for issue in issues:
                 click.echo(f"    {issue.splitlines()[0]}")
             problems += bool(issues)
+            sound += [] if issues else [exercise]
     click.echo(f"{len(exercises) - problems} of {len(exercises)} exercises verified (seed {seed}).")
+    if mutate:
+        from nnlab.commands import mutate as mutation
+
+        # Only the exercises that verified: against a solution short of full marks, every
+        # mutant would count as killed.
+        skipped = [e.id for e in exercises if e not in sound]
+        if skipped:
+            click.echo(f"Not mutated (fix them first): {', '.join(skipped)}")
+        problems += mutation.failed(mutation.mutate(sound, seed, workers, scheduler)) if sound else 0
     return 1 if problems else 0

@@ -42,6 +42,9 @@ class StudentJob:
     """Run the hidden and timing checks too (a submission), not only the public ones."""
     files: tuple[StudentFile, ...] | None = None
     """The files as read from `folder` (see read_student_files); None: read when submitted."""
+    stop_at_first_loss: bool = False
+    """Stop each exercise's checks at its first lost point (`verify --mutate`: a mutant that
+    loses one is killed, the rest of its checks would change nothing); never for a student."""
 
 
 @dataclass(frozen=True)

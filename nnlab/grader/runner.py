@@ -1,6 +1,8 @@
 """Runs an exercise's pytest check files in the grader process and turns reports into results."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import hashlib
@@ -8,7 +10,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import torch
@@ -247,7 +249,30 @@ class _CollectedChecks:
             item._report_sections = []
             following = self.items[index + 1] if index + 1 < len(self.items) else None
             runtestprotocol(item, log=False, nextitem=following)
+            if following is not None and _stop_at_first_loss.get() and _lost_points(context, self.plugin):
+                self.session._setupstate.teardown_exact(None)  # as after the last item
+                break
         return self.plugin.verdicts
+
+
+_stop_at_first_loss: contextvars.ContextVar[bool] = contextvars.ContextVar("stop_at_first_loss",
+                                                                          default=False)
+
+
+def _lost_points(context: GradingContext, plugin: _ChecksPlugin) -> bool:
+    points = {c.test_id: c.points for c in context.exercise.checks}
+    return any(v.outcome is not Outcome.PASSED and points.get(t, 0) > 0 for t, v in plugin.verdicts.items())
+
+
+@contextlib.contextmanager
+def stopping_at_first_loss(stop: bool = True) -> Iterator[None]:
+    """Meanwhile (in this thread) an exercise's checks stop after the first that loses points;
+    the rest are reported as not run. Only `verify --mutate` asks: its mutant is killed by then."""
+    token = _stop_at_first_loss.set(stop)
+    try:
+        yield
+    finally:
+        _stop_at_first_loss.reset(token)
 
 
 _collected: dict[tuple[Path, bool, tuple[Path, ...]], _CollectedChecks | None] = {}
