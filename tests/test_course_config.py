@@ -58,7 +58,8 @@ def test_dates_without_offset_use_the_course_timezone() -> None:
     (('counts = "best"', 'counts = "first"'), "must be one of last, best"),
     (('hidden_feedback = "after_due"', 'hidden_feedback = "sometimes"'), "must be one of after_due"),
     (('attempts_per_hour = 6', 'attempts_per_hour = 2.5'), "must be a whole number"),
-    (('attempts_per_hour = 6', 'attempts_per_hour = 6\nlate_untill = 1'), "late_untill: unknown key; did you mean late_until?"),
+    (('attempts_per_hour = 6', 'attempts_per_hour = 6\nlate_untill = 1'),
+     "late_untill: unknown key; did you mean late_until?"),
     (('"leaky_relu"]', '"leaky_relu", "my_linear"]'), "listed twice: my_linear"),
 ])
 def test_course_mistakes_are_one_clear_error(change: tuple[str, str], fragment: str) -> None:
