@@ -81,10 +81,8 @@ def torch_rows(lang: str) -> list[tuple[str, str]]:
 
 def _confinement(lang: str) -> str:
     try:
-        try:  # the worker's home; older trees kept it in the grader package
-            from nnlab.worker.sandbox import probe, probe_notes
-        except ImportError:
-            from nnlab.grader.sandbox import probe, probe_notes  # type: ignore[no-redef]
+        from nnlab.worker.sandbox import probe, probe_notes
+
         found = probe()
         notes = probe_notes()
     except Exception as exc:  # noqa: BLE001 - a diagnosis must not crash on what it diagnoses

@@ -67,11 +67,11 @@ def revoke(db: Database, assignment: str, student: str) -> None:
 
 def granted(db: Database, assignment: str, student: str | None = None) -> dict[str, Extension]:
     """The assignment's extensions by student (one student's when given); none before the first grant."""
-    sql, params = "SELECT * FROM extensions WHERE assignment = ?", (assignment,)
+    sql, params = "SELECT * FROM extensions WHERE assignment = ?", [assignment]
     if student is not None:
-        sql, params = sql + " AND student = ?", (assignment, student)
+        sql, params = sql + " AND student = ?", [assignment, student]
     try:
-        rows = db.query(sql, params)
+        rows = db.query(sql, tuple(params))
     except sqlite3.OperationalError:  # no extension was ever granted: the table is made by the first
         return {}
     return {row["student"]: _from_row(row) for row in rows}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,7 +27,7 @@ def printable(value: Any) -> Any:
     return value
 
 
-def error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
     """`{"detail": ...}` as FastAPI answers errors, but encodable whatever the detail quotes."""
     body = json.dumps({"detail": printable(detail)}, ensure_ascii=False).encode("utf-8")
     return Response(body, status_code=status, headers=headers, media_type="application/json")

@@ -11,11 +11,12 @@ from markupsafe import Markup
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 GREEN, LIGHT_GREEN, AMBER, RED, GREY = "#1a7f37", "#8fd19e", "#d4a72c", "#cf222e", "#d0d7de"
 ACCENT = "#0969da"
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     # Text stays text: the SVG is a fraction of the size, renders in the page's font, and is searchable.
     "svg.fonttype": "none",
     "font.family": "sans-serif",
@@ -81,7 +82,7 @@ def score_distribution(fractions: Sequence[float], mean: float, median: float) -
     with matplotlib.rc_context(_RC):
         fig = _figure(7.0, 2.6)
         ax = fig.add_subplot()
-        ax.hist(values, bins=np.linspace(0, 100, 21), color=ACCENT, edgecolor="white", linewidth=0.6)
+        ax.hist(values, bins=np.linspace(0, 100, 21).tolist(), color=ACCENT, edgecolor="white", linewidth=0.6)
         if values.size:
             ax.axvline(mean * 100.0, color=RED, linestyle="--", linewidth=1.2,
                        label=f"mean {format_percent(mean)}")

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -154,7 +154,7 @@ def score_rows(results: Sequence[SubmissionResult], ids: Sequence[str], table: p
 
 def _exercise_rows(stats: pd.DataFrame) -> list[dict[str, Any]]:
     """Exercise statistics as template rows, with the shares the report shows as percentages."""
-    rows = stats.to_dict("records")
+    rows = cast("list[dict[str, Any]]", stats.to_dict("records"))  # the columns are named by str
     for row in rows:
         top = row["max_score"]
         row["mean_fraction"] = row["mean_submitted"] / top if top and not math.isnan(top) else float("nan")
@@ -270,7 +270,8 @@ def class_context(results: Sequence[SubmissionResult], exercise_ids: Sequence[st
         table = summaries.score_table(results, exercise_ids)
         ids = list(table.columns[1:-1])
         exercises = _exercise_rows(summaries.exercise_stats(results, ids))
-        checks = summaries.ranked_checks(summaries.check_pass_rates(results)).to_dict("records")
+        checks = cast("list[dict[str, Any]]",  # the columns are named by str
+                      summaries.ranked_checks(summaries.check_pass_rates(results)).to_dict("records"))
         rows = score_rows(results, ids, table, hrefs, late)
     max_total = max((r.max_score for r in results), default=0.0)
     fractions_total = [r["fraction"] for r in rows]

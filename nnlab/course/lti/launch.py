@@ -174,6 +174,11 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _table(claims: dict[str, Any], key: str) -> dict[str, Any]:
+    value = claims.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def read_launch(claims: dict[str, Any], platform: Platform) -> Launch:
     """The accepted launch's parts, as records."""
     role = "instructor" if is_instructor(claims.get(CLAIM + "roles")) else "student"
@@ -181,8 +186,7 @@ def read_launch(claims: dict[str, Any], platform: Platform) -> Launch:
         _text(claims.get(k)) for k in ("given_name", "family_name")).strip()
     user = store.LmsUser(platform.issuer, claims["sub"], name, _text(claims.get("email")), role)
     context_claim = claims.get(CLAIM + "context")
-    nrps = claims.get(NRPS_CLAIM) if isinstance(claims.get(NRPS_CLAIM), dict) else {}
-    ags = claims.get(AGS_CLAIM) if isinstance(claims.get(AGS_CLAIM), dict) else {}
+    nrps, ags = _table(claims, NRPS_CLAIM), _table(claims, AGS_CLAIM)
     context = None
     if isinstance(context_claim, dict) and _text(context_claim.get("id")):
         context = store.Context(platform.issuer, _text(context_claim["id"]), platform.client_id,

@@ -31,8 +31,8 @@ def _member(issuer: str, member: dict[str, Any]) -> store.LmsUser | None:
     name = member.get("name") or " ".join(
         str(member.get(k) or "") for k in ("given_name", "family_name")).strip()
     role = "instructor" if is_instructor(member.get("roles")) else "student"
-    email = member.get("email") if isinstance(member.get("email"), str) else ""
-    return store.LmsUser(issuer, sub, str(name or ""), email, role)
+    email = member.get("email")
+    return store.LmsUser(issuer, sub, str(name or ""), email if isinstance(email, str) else "", role)
 
 
 def pull_roster(course_file: Path, data_dir: Path) -> RosterPull:

@@ -173,7 +173,7 @@ class SessionStore:
             cutoff = time.monotonic() - _FAILURE_WINDOW_S
             while recent and recent[0] < cutoff:
                 recent.popleft()
-            return bool(recent) and len(recent) >= _FAILURES_ALLOWED
+            return recent is not None and len(recent) >= _FAILURES_ALLOWED
 
     def failed(self, client: str) -> None:
         with self._lock:

@@ -167,7 +167,7 @@ def read_tensor(pid: int, where: Any) -> torch.Tensor:
     ok = (isinstance(address, int) and address >= 0 and dtype is not None
           and isinstance(shape, list) and isinstance(strides, list) and len(shape) == len(strides)
           and all(isinstance(d, int) and d >= 0 for d in shape + strides))
-    if not ok:
+    if not ok or dtype is None:  # dtype is in ok; said again for the type checker
         raise UnreachableMemory("its description was malformed")
     if math.prod(shape) == 0:
         return torch.empty(shape, dtype=dtype)

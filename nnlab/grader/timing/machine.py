@@ -182,7 +182,8 @@ class ProcessClock:
     def __call__(self) -> float:
         if self._gettime(self._id, self._ctypes.byref(self._ts)):
             raise OSError(self._ctypes.get_errno(), "clock_gettime on the worker's CPU clock")
-        return self._ts.tv_sec + self._ts.tv_nsec * 1e-9
+        seconds: float = self._ts.tv_sec + self._ts.tv_nsec * 1e-9  # ctypes fields read as Any
+        return seconds
 
 
 def worker_clock(pid: int | None, device: str) -> ProcessClock | None:
