@@ -45,7 +45,7 @@ def language_source(option: str | None = None,
     if chosen:  # only then nnlab.settings (pydantic): unset is every command's start, kept light
         from nnlab.settings import read_settings
 
-        chosen = read_settings(env).lang or ""
+        chosen = read_settings("lang", environ=env).lang or ""
     if chosen:
         lang = _from_tag(chosen)
         if lang is None:

@@ -121,8 +121,8 @@ def test_each_variable_reaches_the_module_that_reads_it(
     clean_env.setenv(name, value)
     read: list[Settings] = []
 
-    def spy(environ: Any = None) -> Settings:
-        read.append(read_settings(environ))
+    def spy(*only: str, environ: Any = None) -> Settings:
+        read.append(read_settings(*only, environ=environ))
         return read[-1]
 
     clean_env.setattr(nnlab.settings, "read_settings", spy)
@@ -158,17 +158,29 @@ def test_a_bad_value_is_one_line_naming_the_variable(name: str, value: str, said
     """Is a value nnlab cannot use one UsageError line naming the variable and its value, with
     what a good value looks like (no pydantic report)?"""
     with pytest.raises(UsageError) as error:
-        read_settings({name: value})
+        read_settings(environ={name: value})
     assert str(error.value).startswith(f"{name}={value!r}: ") and said in str(error.value)
     assert "\n" not in str(error.value) and "pydantic" not in str(error.value)
 
 
 def test_empty_is_unset_except_for_the_course() -> None:
     """Is an empty (or blank) value the default, while an empty NNLAB_COURSE means no course?"""
-    blank = read_settings({variable(f): " " for f in Settings.model_fields})
+    blank = read_settings(environ={variable(f): " " for f in Settings.model_fields})
     assert blank.course == "" and blank.daemon_idle_s == 600.0 and blank.timing_lock == "cores"
     assert blank.server is None and blank.no_daemon is False
-    assert read_settings({}).course is None
+    assert read_settings(environ={}).course is None
+
+
+def test_a_reader_fails_only_on_its_own_variable(clean_env: pytest.MonkeyPatch) -> None:
+    """Does a reader deep in grading (the timing lock) ignore another variable's bad value, which
+    the whole settings (`nnlab serve`'s start, `nnlab doctor`) still report?"""
+    from nnlab.grader.timing.machine import lock_slots
+
+    clean_env.setenv("NNLAB_FAKE_NOW", "tomorrow")
+    clean_env.setenv("NNLAB_TIMING_LOCK", "machine")
+    assert lock_slots() == 1 and read_settings("timing_lock").fake_now is None
+    with pytest.raises(UsageError, match="NNLAB_FAKE_NOW='tomorrow'"):
+        read_settings()
 
 
 def test_a_bad_value_stops_the_command_in_one_line(tmp_path: Path) -> None:

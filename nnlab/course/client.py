@@ -68,7 +68,7 @@ def configured_server() -> str | None:
 
     from nnlab.settings import read_settings
 
-    server = read_settings().server or _saved().get("server")
+    server = read_settings("server").server or _saved().get("server")
     if not server:
         kit = read_kit() or {}
         server = kit.get("course", {}).get("server")
@@ -106,7 +106,7 @@ class CourseClient:
                              f"(or set {SERVER_ENV} and {TOKEN_ENV})")
         from nnlab.settings import read_settings
 
-        token = read_settings().token or _saved().get("token")
+        token = read_settings("token").token or _saved().get("token")
         if not token:
             raise UsageError(f"no token for {server}: run `nnlab login {server}` "
                              "and give it the token your instructor gave you")

@@ -34,7 +34,7 @@ def find_course(start: Path | None = None) -> Path | None:
     if named is not None:  # only then nnlab.settings (pydantic): unset is every command's start
         from nnlab.settings import read_settings
 
-        named = read_settings().course or ""
+        named = read_settings("course").course or ""
         return _course_file(Path(named), f"{COURSE_ENV}=") if named.strip() else None
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):

@@ -63,13 +63,13 @@ def daemon_allowed() -> bool:
 
     # Read here too for the idle time: a bad value is the command's one-line error, while the
     # daemon started in the background could only die of it unseen.
-    return not read_settings().no_daemon
+    return not read_settings("no_daemon", "daemon_idle_s").no_daemon
 
 
 def idle_seconds() -> float:
     from nnlab.settings import read_settings
 
-    return max(0.1, read_settings().daemon_idle_s)
+    return max(0.1, read_settings("daemon_idle_s").daemon_idle_s)
 
 
 @dataclass(frozen=True)

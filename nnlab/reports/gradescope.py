@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description="Grade ROOT/submission and write ROOT/results/results.json.")
     from nnlab.settings import read_settings
 
-    parser.add_argument("--root", type=Path, default=read_settings().autograder_root)
+    parser.add_argument("--root", type=Path, default=read_settings("autograder_root").autograder_root)
     parser.add_argument("--exercises", required=True, help="ID,ID: the exercise set of the assignment")
     args = parser.parse_args(argv)
     exercise_ids = tuple(i.strip() for i in args.exercises.split(",") if i.strip())

@@ -52,7 +52,7 @@ def backoff(failed: int) -> float:
     """Seconds before the next try after `failed` failed ones: 2, 4, 8, ... up to the cap."""
     from nnlab.settings import read_settings
 
-    cap = read_settings().lti_retry_cap_s
+    cap = read_settings("lti_retry_cap_s").lti_retry_cap_s
     return min(cap, 2.0 ** min(failed, 20))
 
 

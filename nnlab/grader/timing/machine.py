@@ -57,7 +57,7 @@ def cuda_memory_fraction() -> float:
     """The cap from $NNLAB_CUDA_MEMORY_FRACTION, in (0, 1] (nnlab.settings checks it)."""
     from nnlab.settings import read_settings
 
-    return read_settings().cuda_memory_fraction
+    return read_settings("cuda_memory_fraction").cuda_memory_fraction
 
 
 def cap_cuda_memory(fraction: float) -> None:
@@ -89,7 +89,7 @@ def lock_slots() -> int | None:
     """How many measurements may run at once here (LOCK_SETTING); None: no limit."""
     from nnlab.settings import read_settings
 
-    slots = read_settings().timing_lock  # 'machine' is 1 there
+    slots = read_settings("timing_lock").timing_lock  # 'machine' is 1 there
     if slots == "cores":
         return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1)
