@@ -273,3 +273,50 @@ def test_the_sources_are_read_with_lines_too(tmp_path: Path) -> None:
         read_sources(path)
     path.write_text(GOOD.replace("[course]", "[course]\nnmae = 1"))
     assert read_sources(path).library is True
+
+
+# Where a module still looks at an NNLAB_* variable itself, and why: only to see whether it is
+# set before importing pydantic (every command's start stays light), to put the environment
+# back as it was, or in the worker before its confinement (which imports nothing of the grader).
+RAW_READS = {
+    ("nnlab/i18n.py", "NNLAB_LANG"),  # set at all? (then read_settings)
+    ("nnlab/course/repository.py", "NNLAB_COURSE"),  # set at all? and export_course's restore
+    ("nnlab/daemon/place.py", "NNLAB_NO_DAEMON"),  # set at all? (then read_settings)
+    ("nnlab/daemon/place.py", "NNLAB_DAEMON_IDLE_S"),  # set at all? (then read_settings)
+    ("nnlab/worker/sandbox/landlock.py", "NNLAB_COURSE"),  # the worker, before confinement
+}
+
+
+def _raw_reads(path: Path) -> set[tuple[str, str]]:
+    """(module, variable) for each `….get(NAME)`, `getenv(NAME)` or `environ[NAME]` read of an
+    NNLAB_* variable, NAME a literal or a module constant holding one."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:  # student code kept as data (the demo class's broken submission)
+        return set()
+    constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                 and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                 for target in node.targets if isinstance(target, ast.Name)}
+
+    def named(node: ast.AST) -> str:
+        value = node.value if isinstance(node, ast.Constant) else constants.get(getattr(node, "id", ""))
+        return value if isinstance(value, str) and value.startswith("NNLAB_") else ""
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
+                and node.func.attr in ("get", "getenv") and named(node.args[0]):
+            found.add(named(node.args[0]))
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and named(node.slice):
+            found.add(named(node.slice))
+    return {(str(path.relative_to(ROOT)), name) for name in found}
+
+
+def test_no_module_reads_a_variable_behind_the_settings_back() -> None:
+    """Apart from the few reads listed with their reason, does every module read its NNLAB_*
+    variables through nnlab.settings (so their types, defaults and errors stay in one place)?"""
+    reads = set().union(*(_raw_reads(p) for p in (ROOT / "nnlab").rglob("*.py")
+                          if p.name != "settings.py"))
+    assert reads == RAW_READS

@@ -57,7 +57,7 @@ def daemon_allowed() -> bool:
     """Whether this command may use (and leave) a warm grader: wanted, not opted out, not inside one."""
     if not _wanted or _serving or not sys.platform.startswith("linux"):
         return False
-    if not any(os.environ.get(name, "").strip() for name in (OFF_SETTING, IDLE_SETTING)):
+    if not (os.environ.get(OFF_SETTING, "").strip() or os.environ.get(IDLE_SETTING, "").strip()):
         return True  # both unset: the defaults, without importing pydantic on every command's start
     from nnlab.settings import read_settings
 
