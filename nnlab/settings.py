@@ -15,7 +15,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nnlab.errors import UsageError
 
-PREFIX = "NNLAB_"
 KEEPS_EMPTY = ("NNLAB_COURSE",)
 """Variables whose empty value means something (no course); every other one reads empty as unset."""
 
