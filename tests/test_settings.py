@@ -320,3 +320,15 @@ def test_no_module_reads_a_variable_behind_the_settings_back() -> None:
     reads = set().union(*(_raw_reads(p) for p in (ROOT / "nnlab").rglob("*.py")
                           if p.name != "settings.py"))
     assert reads == RAW_READS
+
+
+def test_doctor_names_a_bad_variable_and_still_shows_the_server(clean_env: pytest.MonkeyPatch) -> None:
+    """Does `nnlab doctor` diagnose a bad NNLAB_* value (in its config line) instead of stopping,
+    and still show the server NNLAB_SERVER names?"""
+    from nnlab.commands.doctor import config_and_server
+
+    clean_env.setenv("NNLAB_SERVER", "http://x.example")
+    clean_env.setenv("NNLAB_DAEMON_IDLE_S", "abc")
+    config, server = config_and_server("en")
+    assert config.endswith("; NNLAB_DAEMON_IDLE_S='abc': expected a number of seconds, e.g. 600")
+    assert "http://x.example (from NNLAB_SERVER)" in server

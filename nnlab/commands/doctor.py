@@ -18,7 +18,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
-SERVER_ENV = "NNLAB_SERVER"
 # Keys `nnlab login` may use for the server's address in its config file.
 SERVER_KEYS = ("server", "url")
 
@@ -95,13 +94,14 @@ def _confinement(lang: str) -> str:
 
 def config_and_server(lang: str) -> tuple[str, str]:
     """(config line, server line)."""
-    from nnlab.settings import read_settings
+    from nnlab.settings import read_settings, variable
 
     path = config_dir() / "config.toml"
+    server, source, unusable = read_settings("server").server or "", variable("server"), ""
     try:
-        server, source, unusable = read_settings().server or "", SERVER_ENV, ""
+        read_settings()
     except UsageError as exc:  # a bad NNLAB_* value is one of the things to diagnose
-        server, source, unusable = "", "", f"; {exc}"
+        unusable = f"; {exc}"
     if not path.exists():
         config = message("doctor.config_missing", lang, path=path)
     else:
