@@ -62,10 +62,13 @@ class BannedApiUsed(WorkerFault):
 
 
 class RequestRejected(NnlabError):
-    """A request the course server refuses (an upload, an adjustment): nothing is stored."""
+    """A request the course server refuses (a token, an upload, an adjustment): nothing is stored.
+    The one way its code refuses; the server answers `{"detail": ...}` with the status."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         """The HTTP status the server answers with."""
         self.detail = detail
+        self.headers = headers or {}
+        """Headers the answer carries (WWW-Authenticate on a 401, Retry-After on a 429)."""

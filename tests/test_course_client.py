@@ -176,18 +176,29 @@ def test_which_upload_counts_follows_the_server_rule() -> None:
     """With every check shown, is the best upload the best score after the penalty, the later on a tie,
     and for counts = "last" does a queued upload stand for what an upload would replace?"""
     from nnlab.course.client import counted_submission
+    from nnlab.course.schemas import AssignmentInfo, Submission
 
-    def sub(ident: str, score: float | None, files: list[str], status: str = "done") -> dict[str, Any]:
-        return {"id": ident, "assignment": "a", "status": status, "score": score, "files": files,
-                "result": {"hidden_checks": 0} if status == "done" else None}
+    view = {"student": "s", "score": 0, "max_score": 0, "raw_score": 0, "late_days": 0, "late_penalty": 0,
+            "hidden_checks": 0, "hidden_note": "", "exercises": [], "confinement": "", "device": "",
+            "nnlab_version": "", "graded_at": ""}
+
+    def sub(ident: str, score: float | None, files: list[str], status: str = "done") -> Submission:
+        return Submission.model_validate({
+            "id": ident, "student": "s", "assignment": "a", "status": status, "submitted_at": "", "late_days": 0,
+            "files": files, "result": view if status == "done" else None, "score": score, "max_score": None})
+
+    def assignment(counts: str, hidden_feedback: str = "after_due") -> AssignmentInfo:
+        return AssignmentInfo(id="a", title="", exercises=[], due="", late_until="", late_penalty_per_day=0,
+                              attempts_per_hour=0, counts=counts, hidden_feedback=hidden_feedback, closed=False,
+                              late_days_now=0)
 
     subs = [sub("1", 5.0, ["x.py", "y.py"]), sub("2", 7.0, ["x.py"]), sub("3", 7.0, ["y.py"]),
             sub("4", None, ["z.py"], "queued")]
-    best = counted_submission({"id": "a", "counts": "best", "hidden_feedback": "immediate"}, subs)
+    best = counted_submission(assignment("best", "immediate"), subs)
     assert (best.submission_id, best.known, best.holds) == ("3", True, frozenset({"y"}))
-    last = counted_submission({"id": "a", "counts": "last"}, subs + [sub("5", None, ["w.py"], "error")])
+    last = counted_submission(assignment("last"), subs + [sub("5", None, ["w.py"], "error")])
     assert (last.submission_id, last.holds) == ("3", frozenset({"z"}))
-    withheld = counted_submission({"id": "a", "counts": "best", "hidden_feedback": "never"}, subs)
+    withheld = counted_submission(assignment("best", "never"), subs)
     assert (withheld.submission_id, withheld.known, withheld.holds) == (None, False, frozenset({"x", "y"}))
 
 

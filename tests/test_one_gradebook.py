@@ -126,7 +126,8 @@ def test_collect_then_grade_equals_the_server_student_by_student(course: dict[st
 
 
 def _book() -> Gradebook:
-    adjustment = CollectedAdjustment(3, "leaky_relu", "", "delta", -1.5, "why", "instructor", "2026-12-12")
+    adjustment = CollectedAdjustment(id=3, exercise="leaky_relu", kind="delta", points=-1.5, reason="why",
+                                     author="instructor", date="2026-12-12")
     return Gradebook("http://127.0.0.1:1", "hw1", ("leaky_relu",), 0.1, "2026-12-12T00:00:00+00:00",
                      (CollectedStudent("ada", "x1", "2026-12-12T10:00:00+08:00", 2, (adjustment,)),
                       CollectedStudent("eve", None, None, 0)))

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from nnlab.course.client import CourseClient, ServerError
+from nnlab.course.schemas import AdjustmentAdded
 from nnlab.errors import UsageError
 from nnlab.results import Kind
 from nnlab.review.adjustments import given_kinds, parse_points
@@ -54,17 +55,17 @@ def _request(options: AdjustOptions) -> dict[str, Any]:
     return body
 
 
-def _effect(added: dict[str, Any]) -> str:
+def _effect(added: AdjustmentAdded) -> str:
     """What the adjustment did to the student's counted score, or why it did nothing yet."""
-    if not added["applied"]:
-        return (f"Stored, but not applied yet: {added['unmatched']}. The class report lists it "
+    counted = added.counted
+    if not added.applied or counted is None:
+        return (f"Stored, but not applied yet: {added.unmatched}. The class report lists it "
                 "under 'Needs a look' until it matches.")
-    counted = added["counted"]
-    where = "" if counted["submission_id"] else " (no graded upload yet)"
-    text = (f"{added['student']}'s {added['exercise']}{where}: {counted['original_score']:g} from the "
-            f"checks, {counted['adjusted_score']:g}/{counted['max_score']:g} with adjustments")
-    if counted["late_penalty"]:
-        text += f", {counted['score']:g} after the {counted['late_penalty']:.0%} late penalty"
+    where = "" if counted.submission_id else " (no graded upload yet)"
+    text = (f"{added.student}'s {added.exercise}{where}: {counted.original_score:g} from the "
+            f"checks, {counted.adjusted_score:g}/{counted.max_score:g} with adjustments")
+    if counted.late_penalty:
+        text += f", {counted.score:g} after the {counted.late_penalty:.0%} late penalty"
     return text + "."
 
 
@@ -74,16 +75,15 @@ def add_adjustment(options: AdjustOptions) -> None:
     client = CourseClient.from_config()
     path = f"/api/v1/assignments/{urllib.parse.quote(options.assignment or '', safe='')}/adjustments"
     try:
-        added = client.post(path, body)
+        added = client.post(path, body, AdjustmentAdded)
     except ServerError as error:
         if error.status == 403:
             raise UsageError("`nnlab adjust` needs the instructor's token "
                              "(NNLAB_TOKEN, or `nnlab login URL` with the instructor's token)") from None
         raise
-    target = f", check {added['check']}" if added["check"] else ""
-    change = (f"set to {added['points']:g}" if Kind.parse(added["kind"]) is Kind.OVERRIDE
-              else f"{added['points']:+g}")
-    click.echo(f"Adjustment #{added['id']} ({added['assignment']}, {added['student']}, {added['exercise']}"
-               f"{target}): {change}, by {added['author']} at {added['date']}.")
-    click.echo(f"Reason: {added['reason']}")
+    target = f", check {added.check}" if added.check else ""
+    change = f"set to {added.points:g}" if added.kind is Kind.OVERRIDE else f"{added.points:+g}"
+    click.echo(f"Adjustment #{added.id} ({added.assignment}, {added.student}, {added.exercise}"
+               f"{target}): {change}, by {added.author} at {added.date}.")
+    click.echo(f"Reason: {added.reason}")
     click.echo(_effect(added))

@@ -6,12 +6,13 @@ import getpass
 import re
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from nnlab.course.client import (CourseClient, Counted, ServerError, counted_submission, normalize_url,
                                  save_login)
+from nnlab.course.schemas import (AssignmentInfo, CountedResult, ExtensionInfo, StoredAdjustment, StudentResult,
+                                  Submission, SubmissionFiles)
 from nnlab.errors import UsageError
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_]+\.(py|ipynb)$")
@@ -45,10 +46,10 @@ def login_to(url: str, token_file: Path | None = None, token: str | None = None)
     """Checks the token against the server, then saves both (the token never needs the command line)."""
     server = normalize_url(url)
     client = CourseClient(server, read_token(server, token_file, token))
-    assignments = client.get("/api/v1/assignments")
+    assignments = client.get_list("/api/v1/assignments", AssignmentInfo)
     path = save_login(client.server, client.token)
     click.echo(f"Logged in to {client.server}; saved in {path} (readable by you only).")
-    click.echo(f"Assignments: {', '.join(a['id'] for a in assignments) or 'none yet'}.")
+    click.echo(f"Assignments: {', '.join(a.id for a in assignments) or 'none yet'}.")
     if token is not None and token_file is None:
         # Kept so old scripts still work; a token in argv lands in shell history and `ps`.
         click.echo("nnlab: note: --token puts your token in shell history and in `ps`; next time run "
@@ -59,19 +60,18 @@ def _when(text: str | None) -> str:
     return (text or "")[:16].replace("T", " ")
 
 
-def _submission_line(sub: dict[str, Any], counts: bool) -> str:
-    score = (f"{sub['score']:g}/{sub['max_score']:g}" if sub.get("score") is not None
-             else sub["status"])
-    late = f", {sub['late_days']} day(s) late" if sub["late_days"] else ""
-    hidden = (sub.get("result") or {}).get("hidden_note", "")
+def _submission_line(sub: Submission, counts: bool) -> str:
+    score = f"{sub.score:g}/{sub.max_score or 0:g}" if sub.score is not None else sub.status
+    late = f", {sub.late_days} day(s) late" if sub.late_days else ""
+    hidden = sub.result.hidden_note if isinstance(sub.result, StudentResult) else ""
     extra = f" ({hidden})" if hidden else ""
     mark = "  <- counts" if counts else ""
-    return f"  {_when(sub['submitted_at'])}  {sub['id']}  {score}{late}{extra}{mark}"
+    return f"  {_when(sub.submitted_at)}  {sub.id}  {score}{late}{extra}{mark}"
 
 
-def _counts_note(assignment: dict[str, Any], counted: Counted) -> str:
+def _counts_note(assignment: AssignmentInfo, counted: Counted) -> str:
     """Which upload is the grade, in words; the marked line says which one where it can be told."""
-    if assignment.get("counts", "last") == "last":
+    if assignment.counts == "last":
         return "your last graded upload counts (each upload replaces the whole submission)"
     if counted.known:
         return "your best graded upload counts (score after any late penalty)"
@@ -81,52 +81,52 @@ def _counts_note(assignment: dict[str, Any], counted: Counted) -> str:
 
 def show_status(assignment_id: str | None) -> None:
     client = CourseClient.from_config()
-    assignments = client.get("/api/v1/assignments")
-    if assignment_id is not None and assignment_id not in {a["id"] for a in assignments}:
-        known = ", ".join(a["id"] for a in assignments)
+    assignments = client.get_list("/api/v1/assignments", AssignmentInfo)
+    if assignment_id is not None and assignment_id not in {a.id for a in assignments}:
+        known = ", ".join(a.id for a in assignments)
         raise UsageError(f"no assignment '{assignment_id}' on {client.server} (assignments: {known})")
     query = f"?assignment={assignment_id}" if assignment_id else ""
-    submissions = client.get(f"/api/v1/submissions{query}")
+    submissions = client.get_list(f"/api/v1/submissions{query}", Submission)
     for assignment in assignments:
-        if assignment_id is not None and assignment["id"] != assignment_id:
+        if assignment_id is not None and assignment.id != assignment_id:
             continue
-        state = "closed" if assignment["closed"] else (
-            f"late ({assignment['late_days_now']} day(s))" if assignment["late_days_now"] else "open")
-        left = assignment.get("attempts_left")
+        state = "closed" if assignment.closed else (
+            f"late ({assignment.late_days_now} day(s))" if assignment.late_days_now else "open")
+        left = assignment.attempts_left
         attempts = f", {left} attempt(s) left this hour" if left is not None else ""
-        click.echo(click.style(f"{assignment['id']}: {assignment['title']}", bold=True)
+        click.echo(click.style(f"{assignment.id}: {assignment.title}", bold=True)
                    + f"  [{state}{attempts}]")
-        click.echo(f"  due {_when(assignment['due'])} {assignment['due'][19:]}, accepted until "
-                   f"{_when(assignment['late_until'])}; exercises {', '.join(assignment['exercises'])}")
-        mine = [s for s in submissions if s["assignment"] == assignment["id"]]
+        click.echo(f"  due {_when(assignment.due)} {assignment.due[19:]}, accepted until "
+                   f"{_when(assignment.late_until)}; exercises {', '.join(assignment.exercises)}")
+        mine = [s for s in submissions if s.assignment == assignment.id]
         counted = counted_submission(assignment, mine)
         for sub in mine:
-            click.echo(_submission_line(sub, sub["id"] == counted.submission_id))
+            click.echo(_submission_line(sub, sub.id == counted.submission_id))
         if mine:
             click.echo(f"  {_counts_note(assignment, counted)}")
         else:
             click.echo("  no submissions yet")
 
 
-def _collect_files(client: CourseClient, entry: dict[str, Any], exercises: list[str],
+def _collect_files(client: CourseClient, entry: CountedResult, exercises: list[str],
                    folder: Path) -> None:
     """The student's folder, holding their counted upload's files (empty when there is none)."""
     folder.mkdir(parents=True, exist_ok=True)
     for ex_id in exercises:  # an earlier collect may hold a file this upload does not
         for old in (folder / f"{ex_id}.py", folder / f"{ex_id}.ipynb"):
             old.unlink(missing_ok=True)
-    if not entry.get("submission_id"):
+    if not entry.submission_id:
         return
-    files = client.get(f"/api/v1/submissions/{entry['submission_id']}/files")["files"]
+    files = client.get(f"/api/v1/submissions/{entry.submission_id}/files", SubmissionFiles).files
     for file in files:
-        if _FILE_NAME.match(file["name"]):
-            (folder / file["name"]).write_bytes(base64.b64decode(file["content"]))
+        if _FILE_NAME.match(file.name):
+            (folder / file.name).write_bytes(base64.b64decode(file.content))
 
 
-def _extensions(client: CourseClient, assignment_id: str) -> list[dict[str, Any]]:
+def _extensions(client: CourseClient, assignment_id: str) -> list[ExtensionInfo]:
     """The extensions granted on the assignment; none from a server too old to grant them."""
     try:
-        return list(client.get(f"/api/v1/assignments/{assignment_id}/extensions"))
+        return client.get_list(f"/api/v1/assignments/{assignment_id}/extensions", ExtensionInfo)
     except ServerError as error:
         if error.status == 404:
             return []
@@ -141,14 +141,14 @@ def collect_class(assignment_id: str, out_dir: Path) -> None:
     from nnlab.course.collected import GRADEBOOK_FILE, gradebook_from_server, write_gradebook
 
     client = CourseClient.from_config()
-    known = client.get("/api/v1/assignments")
-    assignment = next((a for a in known if a["id"] == assignment_id), None)
+    known = client.get_list("/api/v1/assignments", AssignmentInfo)
+    assignment = next((a for a in known if a.id == assignment_id), None)
     if assignment is None:
         raise UsageError(f"no assignment '{assignment_id}' on {client.server} "
-                         f"(assignments: {', '.join(a['id'] for a in known) or 'none'})")
+                         f"(assignments: {', '.join(a.id for a in known) or 'none'})")
     try:
-        counted = client.get(f"/api/v1/assignments/{assignment_id}/results")
-        adjustments = client.get(f"/api/v1/assignments/{assignment_id}/adjustments")
+        counted = client.get_list(f"/api/v1/assignments/{assignment_id}/results", CountedResult)
+        adjustments = client.get_list(f"/api/v1/assignments/{assignment_id}/adjustments", StoredAdjustment)
         extensions = _extensions(client, assignment_id)
     except ServerError as error:
         if error.status == 403:
@@ -160,7 +160,7 @@ def collect_class(assignment_id: str, out_dir: Path) -> None:
     except OSError as exc:
         raise UsageError(f"cannot create {out_dir}: {exc.strerror}") from None
     for entry in counted:  # the roster's ids are checked when imported: each is a plain folder name
-        _collect_files(client, entry, assignment["exercises"], out_dir / entry["student"])
+        _collect_files(client, entry, assignment.exercises, out_dir / (entry.student or ""))
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     book = gradebook_from_server(client.server, assignment, counted, adjustments, now, extensions)
     write_gradebook(book, out_dir)
@@ -169,5 +169,5 @@ def collect_class(assignment_id: str, out_dir: Path) -> None:
     click.echo(f"Collected {len(counted) - len(missing)} of {len(counted)} student(s) into {out_dir}"
                + (f"; nothing handed in by {len(missing)}: {', '.join(missing)}" if missing else "") + ".")
     click.echo(f"{out_dir / GRADEBOOK_FILE}: {late} late, {len(adjustments)} adjustment(s), "
-               f"{assignment.get('late_penalty_per_day', 0):g} off per day late; `nnlab grade` applies them.")
+               f"{assignment.late_penalty_per_day:g} off per day late; `nnlab grade` applies them.")
     click.echo(f"Next: nnlab grade {out_dir} --out REPORT_DIR")

@@ -39,9 +39,10 @@ def register(group: click.Group) -> None:
     def sync(assignment: str) -> None:
         """Instructor: send every counted score of an assignment to the LMS again."""
         from nnlab.course.client import CourseClient
+        from nnlab.course.schemas import LtiSyncQueued
 
-        answer = CourseClient.from_config().post("/api/v1/lti/sync", {"assignment": assignment})
-        click.echo(f"{answer['queued']} score(s) of {answer['assignment']} queued for the LMS; "
+        answer = CourseClient.from_config().post("/api/v1/lti/sync", {"assignment": assignment}, LtiSyncQueued)
+        click.echo(f"{answer.queued} score(s) of {answer.assignment} queued for the LMS; "
                    "the server sends them and retries until the LMS takes them.")
 
 

@@ -1,4 +1,4 @@
-"""The course server's ASGI app (FastAPI): what its handlers share (course, database, queue, uploads) and its assembly."""
+"""The course server's ASGI app (FastAPI): what its handlers share (course, database, queue, uploads), its assembly."""
 from __future__ import annotations
 
 import contextlib
@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from nnlab.course import adjust, extensions, gradebook, policy, safety, uploads, web
 from nnlab.course.config import Assignment, Course, load_course
 from nnlab.course.db import Account, Database, NewSubmission, RateLimited
 from nnlab.course.lti.router import make_router as make_lti_router
 from nnlab.course.queue import GradingQueue, submission_folder
+from nnlab.course.schemas import Accepted, AdjustmentAdded, AssignmentInfo, CountedEffect
 from nnlab.errors import RequestRejected
 
 _DRAIN_LIMIT = 64 * 1024 * 1024
@@ -43,47 +45,44 @@ class CourseServer:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(401, "missing token: send 'Authorization: Bearer TOKEN'",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise RequestRejected(401, "missing token: send 'Authorization: Bearer TOKEN'",
+                                  headers={"WWW-Authenticate": "Bearer"})
         account = self.db.account(token.strip())
         if account is None:
-            raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+            raise RequestRejected(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
         return account
 
     def instructor(self, request: Request) -> Account:
         account = self.account(request)
         if account.role != "instructor":
-            raise HTTPException(403, "this needs the instructor's token")
+            raise RequestRejected(403, "this needs the instructor's token")
         return account
 
     def assignment(self, assignment_id: str) -> Assignment:
         for assignment in self.course.assignments:
             if assignment.id == assignment_id:
                 return assignment
-        raise HTTPException(404, f"no assignment '{assignment_id}'")
+        raise RequestRejected(404, f"no assignment '{assignment_id}'")
 
     def visible_row(self, submission_id: str, account: Account) -> dict[str, Any]:
         """The row, if this account may read it; another student's id answers as an unknown one."""
         row = self.db.submission(submission_id)
         if row is None or account.role != "instructor" and row["student"] != account.student:
-            raise HTTPException(404, "no such submission")
+            raise RequestRejected(404, "no such submission")
         return row
 
     # ------------------------------------------------------------------ uploads
 
-    def accept(self, account: Account, body: bytes, now: dt.datetime) -> dict[str, Any]:
+    def accept(self, account: Account, body: bytes, now: dt.datetime) -> Accepted:
         """Checks an upload in full, stores its files and queues it; any refusal costs nothing."""
-        try:
-            assignment, entries = uploads.parse_upload(body, self.course)
-            if account.role != "student":
-                raise HTTPException(403, "only student accounts submit")
-            assignment = extensions.for_student(self.db, assignment, account.student)
-            if policy.is_closed(now, assignment):
-                raise HTTPException(403, f"{assignment.id} closed at {assignment.late_until.isoformat()}; "
-                                         "nothing is accepted after it")
-            files = uploads.check_files(entries, assignment)
-        except RequestRejected as rejected:
-            raise HTTPException(rejected.status, rejected.detail) from None
+        assignment, entries = uploads.parse_upload(body, self.course)
+        if account.role != "student":
+            raise RequestRejected(403, "only student accounts submit")
+        assignment = extensions.for_student(self.db, assignment, account.student)
+        if policy.is_closed(now, assignment):
+            raise RequestRejected(403, f"{assignment.id} closed at {assignment.late_until.isoformat()}; "
+                                       "nothing is accepted after it")
+        files = uploads.check_files(entries, assignment)
         if self.course.timezone:  # shown to students in the course's time, as its deadlines are
             now = now.astimezone(ZoneInfo(self.course.timezone))
         submission_id = secrets.token_urlsafe(16)
@@ -95,13 +94,13 @@ class CourseServer:
                 json.dumps([f.name for f in files]), secrets.randbits(62)), assignment.attempts_per_hour)
         except RateLimited as limited:
             shutil.rmtree(folder, ignore_errors=True)
-            raise HTTPException(429, f"at most {assignment.attempts_per_hour} uploads per hour for "
-                                     f"{assignment.id}; try again in {limited.retry_after} s",
-                                headers={"Retry-After": str(limited.retry_after)}) from None
+            raise RequestRejected(429, f"at most {assignment.attempts_per_hour} uploads per hour for "
+                                       f"{assignment.id}; try again in {limited.retry_after} s",
+                                  headers={"Retry-After": str(limited.retry_after)}) from None
         self.queue.wake()
         left = max(0, assignment.attempts_per_hour - in_window) if assignment.attempts_per_hour else None
-        return {"id": submission_id, "status": "queued", "late_days": days, "attempts_left": left,
-                "submitted_at": now.isoformat(timespec="seconds")}
+        return Accepted(id=submission_id, status="queued", late_days=days, attempts_left=left,
+                        submitted_at=now.isoformat(timespec="seconds"))
 
     def _store(self, submission_id: str, files: list[uploads.UploadFile]) -> Path:
         """Writes the files to a fresh folder, made visible by one rename once complete."""
@@ -118,7 +117,7 @@ class CourseServer:
 
     # ------------------------------------------------------------------ reading
 
-    def assignments_json(self, account: Account, now: dt.datetime) -> list[dict[str, Any]]:
+    def assignments_json(self, account: Account, now: dt.datetime) -> list[AssignmentInfo]:
         listed = []
         for assignment in self.course.assignments:
             if account.role == "student":  # the student's own dates and limit (an extension)
@@ -128,7 +127,7 @@ class CourseServer:
             if account.role == "student" and assignment.attempts_per_hour:
                 used = self.db.attempts_in_window(account.student, assignment.id, now.timestamp())
                 data["attempts_left"] = max(0, assignment.attempts_per_hour - used)
-            listed.append(data)
+            listed.append(AssignmentInfo.model_validate(data))
         return listed
 
     def submission_json(self, row: dict[str, Any], account: Account) -> dict[str, Any]:
@@ -136,30 +135,28 @@ class CourseServer:
         return gradebook.submission_json(row, account, assignment, policy.server_now(), self.db)
 
     def add_adjustment(self, account: Account, assignment: Assignment, body: bytes,
-                       now: dt.datetime) -> dict[str, Any]:
+                       now: dt.datetime) -> AdjustmentAdded:
         """Checks and stores an instructor adjustment; what it does to the counted result now."""
         try:
             request = json.loads(body)
         except (ValueError, RecursionError):  # RecursionError: JSON nested a thousand deep
-            raise HTTPException(422, "the body is not JSON") from None
+            raise RequestRejected(422, "the body is not JSON") from None
         if self.course.timezone:  # recorded in the course's time, as its deadlines are
             now = now.astimezone(ZoneInfo(self.course.timezone))
-        try:
-            new = adjust.parse_request(request, assignment, set(self.db.students()), account.student,
-                                       now.isoformat(timespec="seconds"))
-        except RequestRejected as rejected:
-            raise HTTPException(rejected.status, rejected.detail) from None
+        new = adjust.parse_request(request, assignment, set(self.db.students()), account.student,
+                                   now.isoformat(timespec="seconds"))
         seq = self.db.add_adjustment(new)
         [grade] = gradebook.grades(self.db, assignment, new.student)
         stored = next(a for a in self.db.adjustments(assignment.id, new.student) if a["seq"] == seq)
         missed = [u.describe() for u in grade.unmatched if u.seq == seq]
         exercise = next((e for e in grade.result.exercises if e.id == new.exercise), None)
-        return {**adjust.to_json(stored), "applied": not missed, "unmatched": missed[0] if missed else None,
-                "counted": None if exercise is None else {
-                    "submission_id": grade.row["id"] if grade.row else None,
-                    "original_score": exercise.original_score, "adjusted_score": exercise.score,
-                    "score": round(exercise.score * grade.factor, 6), "max_score": exercise.max_score,
-                    "late_penalty": round(1.0 - grade.factor, 6)}}
+        counted = None if exercise is None else CountedEffect(
+            submission_id=grade.row["id"] if grade.row else None,
+            original_score=exercise.original_score, adjusted_score=exercise.score,
+            score=round(exercise.score * grade.factor, 6), max_score=exercise.max_score,
+            late_penalty=round(1.0 - grade.factor, 6))
+        return AdjustmentAdded(**adjust.to_json(stored), applied=not missed,
+                               unmatched=missed[0] if missed else None, counted=counted)
 
     def scores_csv(self, assignment: Assignment) -> str:
         from nnlab.reports import write_scores_csv
@@ -186,7 +183,7 @@ class CourseServer:
 async def read_body(request: Request) -> bytes:
     """The request body, or 413 as soon as it is known to be over the limit."""
     length = request.headers.get("content-length", "")
-    too_large = HTTPException(413, f"the upload is over {uploads.MAX_BODY_BYTES:,} bytes")
+    too_large = RequestRejected(413, f"the upload is over {uploads.MAX_BODY_BYTES:,} bytes")
     if length.isdigit() and int(length) > _DRAIN_LIMIT:
         raise too_large
     chunks: list[bytes] = []
@@ -226,4 +223,11 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
     web.install(app, server)  # the browser pages: sessions, sign-in, students' and instructor's pages
     app.include_router(make_lti_router(server))  # LTI 1.3: /lti/login, /lti/launch, /lti/jwks, passback
     safety.install(app)  # error answers always encodable; input that slipped through is a 4xx
+    app.add_exception_handler(RequestRejected, _refused)
     return app
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """Every refusal of the course server's code: `{"detail": ...}` with its status and headers."""
+    assert isinstance(exc, RequestRejected)
+    return safety.error_response(exc.status, exc.detail, exc.headers or None)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from nnlab.course.schemas import (ApiModel, AssignmentInfo, Refusal, StudentResult, Submission, read_replies,
+                                  read_reply)
 from nnlab.course.tomlw import dumps
 from nnlab.errors import NnlabError, UsageError
 
@@ -90,8 +91,11 @@ def _wait_text(seconds: int) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+M = TypeVar("M", bound=ApiModel)
+
+
 class CourseClient:
-    """Requests to one course server with one token."""
+    """Requests to one course server with one token; JSON answers read as the API's models."""
 
     def __init__(self, server: str, token: str, timeout: float = 60.0) -> None:
         self.server = normalize_url(server)
@@ -124,15 +128,15 @@ class CourseClient:
                 return response.read(), response.headers.get("Content-Type", "")
         except urllib.error.HTTPError as error:
             raise self._refusal(error) from None
-        except (urllib.error.URLError, ConnectionError, socket.timeout, TimeoutError) as error:
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             reason = getattr(error, "reason", error)
             raise NnlabError(f"cannot reach the course server at {self.server} ({reason}); "
                              "is it running, and is the address right?") from None
 
     def _refusal(self, error: urllib.error.HTTPError) -> ServerError:
         try:
-            detail = str(json.loads(error.read()).get("detail", ""))
-        except (ValueError, AttributeError, OSError):
+            detail = str(Refusal.model_validate_json(error.read()).detail)
+        except (ValueError, OSError):  # not JSON, or not a Refusal: Pydantic's errors are ValueErrors
             detail = ""
         detail = detail or error.reason or "no reason given"
         status = error.code
@@ -147,11 +151,28 @@ class CourseClient:
             return ServerError(status, f"the course server failed ({status}): {detail}")
         return ServerError(status, detail)
 
-    def get(self, path: str) -> Any:
-        return json.loads(self.request("GET", path)[0])
+    def _json(self, method: str, path: str, body: Any = None) -> Any:
+        data = self.request(method, path, body)[0]
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise NnlabError(f"the course server at {self.server} answered {method} {path.split('?')[0]} "
+                             "with something that is not JSON; is the address that of an nnlab server?") from None
 
-    def post(self, path: str, body: Any) -> Any:
-        return json.loads(self.request("POST", path, body)[0])
+    def get(self, path: str, model: type[M]) -> M:
+        """GET `path`, its answer read as `model` (one NnlabError line when it does not fit)."""
+        return read_reply(model, self._json("GET", path), self._where("GET", path))
+
+    def get_list(self, path: str, model: type[M]) -> list[M]:
+        """GET `path`, a list answer, each item read as `model`."""
+        return read_replies(model, self._json("GET", path), self._where("GET", path))
+
+    def post(self, path: str, body: Any, model: type[M]) -> M:
+        """POST `body` as JSON to `path`, its answer read as `model`."""
+        return read_reply(model, self._json("POST", path, body), self._where("POST", path))
+
+    def _where(self, method: str, path: str) -> str:
+        return f"{self.server}: {method} {path.split('?')[0]}"
 
     def text(self, path: str) -> str:
         return self.request("GET", path)[0].decode("utf-8")
@@ -172,29 +193,32 @@ class Counted:
     those of every graded upload."""
 
 
-def _exercise_ids(submission: dict[str, Any]) -> frozenset[str]:
-    return frozenset(Path(name).stem for name in submission.get("files") or [])
+def _exercise_ids(submission: Submission) -> frozenset[str]:
+    return frozenset(Path(name).stem for name in submission.files)
 
 
-def _hidden_withheld(assignment: dict[str, Any]) -> bool:
+def _hidden_withheld(assignment: AssignmentInfo) -> bool:
     """Whether the hidden checks' results are kept from students now (the server's rule)."""
-    feedback = assignment.get("hidden_feedback", "after_due")
-    past_due = bool(assignment.get("late_days_now")) or bool(assignment.get("closed"))
-    return feedback == "never" or feedback == "after_due" and not past_due
+    past_due = bool(assignment.late_days_now) or assignment.closed
+    return assignment.hidden_feedback == "never" or assignment.hidden_feedback == "after_due" and not past_due
 
 
-def counted_submission(assignment: dict[str, Any], submissions: list[dict[str, Any]]) -> Counted:
+def _hides_checks(submission: Submission) -> bool:
+    return isinstance(submission.result, StudentResult) and submission.result.hidden_checks > 0
+
+
+def counted_submission(assignment: AssignmentInfo, submissions: list[Submission]) -> Counted:
     """The assignment's `counts` policy applied to the caller's uploads (in upload order)."""
-    mine = [s for s in submissions if s["assignment"] == assignment["id"]]
-    graded = [s for s in mine if s["status"] == "done" and s.get("result")]
-    if assignment.get("counts", "last") == "last":
-        pending = [s for s in mine if s["status"] != "error"]
-        return Counted(graded[-1]["id"] if graded else None, True,
+    mine = [s for s in submissions if s.assignment == assignment.id]
+    graded = [s for s in mine if s.status == "done" and s.result is not None]
+    if assignment.counts == "last":
+        pending = [s for s in mine if s.status != "error"]
+        return Counted(graded[-1].id if graded else None, True,
                        _exercise_ids(pending[-1]) if pending else frozenset())
-    if _hidden_withheld(assignment) or any(s["result"].get("hidden_checks") for s in graded):
+    if _hidden_withheld(assignment) or any(_hides_checks(s) for s in graded):
         return Counted(None, False, frozenset().union(*(_exercise_ids(s) for s in graded)))
     if not graded:
         return Counted(None, True, frozenset())
     # The server's rule: the best score after the late penalty, the later one on a tie.
-    best = max(range(len(graded)), key=lambda i: (float(graded[i]["score"] or 0.0), i))
-    return Counted(graded[best]["id"], True, _exercise_ids(graded[best]))
+    best = max(range(len(graded)), key=lambda i: (graded[i].score or 0.0, i))
+    return Counted(graded[best].id, True, _exercise_ids(graded[best]))

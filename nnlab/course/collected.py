@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nnlab.course.schemas import AssignmentInfo, CountedResult, ExtensionInfo, StoredAdjustment
 from nnlab.errors import UsageError
+from nnlab.results import AdjustmentDecision, Kind, UnknownAdjustmentKind
 from nnlab.review.adjustments import AdjustmentRow
 
 GRADEBOOK_FILE = "gradebook.json"
@@ -22,21 +24,21 @@ SOURCE = "course server adjustment"
 """Where an adjustment came from, in messages about one that matched nothing."""
 
 
-@dataclass(frozen=True)
-class CollectedAdjustment:
-    """One instructor adjustment stored on the server, as it applies: in the server's order."""
+@dataclass(frozen=True, kw_only=True)
+class CollectedAdjustment(AdjustmentDecision):
+    """One instructor adjustment stored on the server, as it applies: in the server's order; the
+    decision (kind checked by `Kind.parse`, points, check, reason, author) and where it applies."""
 
     id: int
     """The server's number for it (its order of application)."""
     exercise: str
-    check: str
-    """A check's test id; empty for the exercise as a whole."""
-    kind: str
-    """'delta' or 'override'."""
-    points: float
-    reason: str
-    author: str
-    date: str
+    date: str = ""
+    """When the instructor added it (ISO 8601)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """Its object in gradebook.json (the keys and their order are the file's)."""
+        return {"id": self.id, "exercise": self.exercise, "check": self.check, "kind": self.kind.value,
+                "points": self.points, "reason": self.reason, "author": self.author, "date": self.date}
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,8 @@ class Gradebook:
     def adjustment_rows(self) -> list[AdjustmentRow]:
         """The server's adjustments as rows `apply_gradebook` applies, in the server's order."""
         rows = [(a, s.student) for s in self.students for a in s.adjustments]
-        return [AdjustmentRow(source=SOURCE, line=a.id, student=student, exercise=a.exercise,
-                              check=a.check, kind=a.kind, points=a.points, reason=a.reason,
-                              author=a.author, date=a.date)
+        return [AdjustmentRow(source=SOURCE, line=a.id, student=student, exercise=a.exercise, date=a.date,
+                              **a.decision())
                 for a, student in sorted(rows, key=lambda pair: pair[0].id)]
 
     def to_json(self) -> dict[str, Any]:
@@ -97,31 +98,29 @@ class Gradebook:
                 "collected_at": self.collected_at,
                 "students": [{"student": s.student, "submission_id": s.submission_id,
                               "submitted_at": s.submitted_at, "late_days": s.late_days,
-                              "adjustments": [vars(a) for a in s.adjustments],
+                              "adjustments": [a.to_json() for a in s.adjustments],
                               **({"extension": vars(s.extension)} if s.extension else {})}
                              for s in self.students]}
 
 
-def gradebook_from_server(server: str, assignment: dict[str, Any], counted: list[dict[str, Any]],
-                          adjustments: list[dict[str, Any]], collected_at: str,
-                          extensions: Sequence[dict[str, Any]] = ()) -> Gradebook:
+def gradebook_from_server(server: str, assignment: AssignmentInfo, counted: Sequence[CountedResult],
+                          adjustments: Sequence[StoredAdjustment], collected_at: str,
+                          extensions: Sequence[ExtensionInfo] = ()) -> Gradebook:
     """The record from the server's answers: the assignment (GET /api/v1/assignments), one
     counted result per roster student (.../results), every stored adjustment (.../adjustments)
     and every extension granted (.../extensions)."""
-    granted = {e["student"]: CollectedExtension(
-        e.get("due"), e.get("late_until"), int(e.get("extra_attempts") or 0), e.get("reason") or "",
-        e.get("author") or "", e.get("created_at") or "") for e in extensions}
+    granted = {e.student: CollectedExtension(e.due, e.late_until, e.extra_attempts, e.reason, e.author,
+                                             e.created_at) for e in extensions}
     by_student: dict[str, list[CollectedAdjustment]] = {}
     for a in adjustments:
-        by_student.setdefault(a["student"], []).append(CollectedAdjustment(
-            int(a["id"]), a["exercise"], a.get("check") or "", a["kind"], float(a["points"]),
-            a.get("reason") or "", a.get("author") or "", a.get("date") or ""))
-    students = tuple(CollectedStudent(c["student"], c.get("submission_id"), c.get("submitted_at"),
-                                      int(c.get("late_days") or 0), tuple(by_student.get(c["student"], ())),
-                                      granted.get(c["student"]))
+        by_student.setdefault(a.student, []).append(CollectedAdjustment(
+            id=a.id, exercise=a.exercise, check=a.check or "", kind=a.kind, points=a.points,
+            reason=a.reason, author=a.author, date=a.date))
+    students = tuple(CollectedStudent(c.student or "", c.submission_id, c.submitted_at, c.late_days,
+                                      tuple(by_student.get(c.student or "", ())), granted.get(c.student or ""))
                      for c in counted)
-    return Gradebook(server, assignment["id"], tuple(assignment["exercises"]),
-                     float(assignment.get("late_penalty_per_day") or 0.0), collected_at, students)
+    return Gradebook(server, assignment.id, tuple(assignment.exercises), assignment.late_penalty_per_day,
+                     collected_at, students)
 
 
 def write_gradebook(book: Gradebook, class_dir: Path) -> Path:
@@ -144,13 +143,16 @@ def _adjustment(data: Any, where: str) -> CollectedAdjustment:
     if not isinstance(data, dict):
         raise ValueError(f"{where}: an adjustment is not an object")
     points = float(_field(data, "points", (int, float), where))
-    kind = _field(data, "kind", str, where)
-    if kind not in ("delta", "override") or not math.isfinite(points):
-        raise ValueError(f"{where}: adjustment {data.get('id')!r} is not a delta or override in points")
-    return CollectedAdjustment(_field(data, "id", int, where), _field(data, "exercise", str, where),
-                               _field(data, "check", str, where), kind, points,
-                               _field(data, "reason", str, where), _field(data, "author", str, where),
-                               _field(data, "date", str, where))
+    if not math.isfinite(points):
+        raise ValueError(f"{where}: adjustment {data.get('id')!r} is not a number of points")
+    try:
+        kind = Kind.parse(data.get("kind"))
+    except UnknownAdjustmentKind as unknown:  # the one message every reader of adjustments gives
+        raise ValueError(f"{where}: adjustment {data.get('id')!r}: {unknown}") from None
+    return CollectedAdjustment(id=_field(data, "id", int, where), exercise=_field(data, "exercise", str, where),
+                               check=_field(data, "check", str, where), kind=kind, points=points,
+                               reason=_field(data, "reason", str, where), author=_field(data, "author", str, where),
+                               date=_field(data, "date", str, where))
 
 
 def _student(data: Any) -> CollectedStudent:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account
 from nnlab.course.web.session import WebSession, web_session
+from nnlab.errors import RequestRejected
 
 if TYPE_CHECKING:
     from nnlab.course.app import CourseServer
@@ -22,8 +23,9 @@ class LoginRequired(Exception):
         self.path = path
 
 
-class PageRefused(HTTPException):
-    """A browser page's refusal (role, CSRF token): answered as a page saying why, same status."""
+class PageRefused(RequestRejected):
+    """A browser page's refusal (role, CSRF token): answered as a page saying why, same status
+    (where the JSON API answers `{"detail": ...}`)."""
 
 
 def course_server(request: Request) -> CourseServer:
@@ -70,5 +72,5 @@ def instructor(account: Account = Depends(viewer)) -> Account:
 
 
 def assignment(assignment_id: str, request: Request) -> Assignment:
-    """The assignment named in the path, or 404."""
+    """The assignment named in the path, or RequestRejected 404."""
     return course_server(request).assignment(assignment_id)

@@ -10,7 +10,7 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from joserfc.jwk import RSAKey
@@ -20,7 +20,8 @@ from nnlab.course.lti import keys, outbox, store
 from nnlab.course.lti.launch import Launch, LaunchRefused, PlatformKeys, validate
 from nnlab.course.lti.registration import Platform, find_platform, load_platforms
 from nnlab.course.lti.services import Services
-from nnlab.errors import UsageError
+from nnlab.course.schemas import LtiSyncQueued, refusals
+from nnlab.errors import RequestRejected, UsageError
 
 if TYPE_CHECKING:
     from nnlab.course.app import CourseServer
@@ -218,19 +219,21 @@ def make_router(server: CourseServer) -> APIRouter:
         try:
             return JSONResponse(keys.public_jwks(tool.key()))
         except UsageError:
-            raise HTTPException(404, "no LTI key yet: run `nnlab lti keys --data DATA_DIR`") from None
+            raise RequestRejected(404, "no LTI key yet: run `nnlab lti keys --data DATA_DIR`") from None
 
-    @router.post("/api/v1/lti/sync")
-    async def sync(request: Request) -> dict[str, Any]:
+    @router.post("/api/v1/lti/sync", response_model=LtiSyncQueued, tags=["lti"],
+                 responses=refusals(401, 403, 404, 413, 422))
+    async def sync(request: Request) -> LtiSyncQueued:
+        """Body: {"assignment": ID}: every counted score of it queued for the LMS again."""
         await run_in_threadpool(server.instructor, request)
         from nnlab.course.app import read_body
 
         try:
             body = json.loads(await read_body(request))
         except (ValueError, RecursionError):
-            raise HTTPException(422, "the body is not JSON") from None
+            raise RequestRejected(422, "the body is not JSON") from None
         assignment = server.assignment(str(body.get("assignment", "")) if isinstance(body, dict) else "")
         queued = await run_in_threadpool(outbox.queue_scores, server.db, assignment, True)
-        return {"assignment": assignment.id, "queued": queued, "platforms": len(tool.platforms)}
+        return LtiSyncQueued(assignment=assignment.id, queued=queued, platforms=len(tool.platforms))
 
     return router

@@ -27,9 +27,9 @@ async def _refused(request: Request, exc: Exception) -> Response:
     from nnlab.course.web.session import web_session
 
     assert isinstance(exc, PageRefused)
-    answer = page(request, "refused.html.j2", web_session(request), exc.status_code, error=str(exc.detail),
-                  code=exc.status_code, heading=_HEADINGS.get(exc.status_code, "Refused"))
-    answer.headers.update(exc.headers or {})
+    answer = page(request, "refused.html.j2", web_session(request), exc.status, error=exc.detail,
+                  code=exc.status, heading=_HEADINGS.get(exc.status, "Refused"))
+    answer.headers.update(exc.headers)
     return answer
 
 

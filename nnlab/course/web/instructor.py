@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -17,6 +17,7 @@ from nnlab.course import adjust, extensions, gradebook, policy
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account
 from nnlab.course.deps import PageRefused, assignment, course_server, instructor, signed_in
+from nnlab.course.schemas import AdjustmentAdded
 from nnlab.course.web import regrades
 from nnlab.course.web.render import page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
@@ -227,14 +228,9 @@ def _adjustment_body(form: FormData, student: str, exercise: str, check: str) ->
     return json.dumps(body).encode("utf-8")
 
 
-async def _adjust(request: Request, session: WebSession, the_assignment: Assignment, body: bytes) -> dict[str, Any]:
+async def _adjust(request: Request, session: WebSession, the_assignment: Assignment, body: bytes) -> AdjustmentAdded:
     server = course_server(request)
-    try:
-        added: dict[str, Any] = await run_in_threadpool(server.add_adjustment, session.account, the_assignment,
-                                                        body, policy.server_now())
-    except HTTPException as refused:
-        raise RequestRejected(refused.status_code, str(refused.detail)) from None
-    return added
+    return await run_in_threadpool(server.add_adjustment, session.account, the_assignment, body, policy.server_now())
 
 
 @router.post("/instructor/assignments/{assignment_id}/adjustments", response_class=HTMLResponse)
@@ -248,7 +244,7 @@ async def add_adjustment(request: Request, the_assignment: Assignment = Depends(
     except RequestRejected as refused:
         return await run_in_threadpool(assignment_page, request, the_assignment, session, refused.status,
                                        refused.detail)
-    flash = "Adjustment added." if added["applied"] else f"Adjustment stored; {added['unmatched']}"
+    flash = "Adjustment added." if added.applied else f"Adjustment stored; {added.unmatched}"
     return await run_in_threadpool(assignment_page, request, the_assignment, session, 200, "", flash)
 
 
@@ -286,7 +282,7 @@ async def answer_regrade(request: Request, seq: int, session: WebSession = Depen
         if form.get("decision") == "accept":
             the_assignment = server.assignment(asked.assignment)
             body = _adjustment_body(form, asked.student, asked.exercise, asked.check)
-            seq_added = int((await _adjust(request, session, the_assignment, body))["id"])
+            seq_added = (await _adjust(request, session, the_assignment, body)).id
         await run_in_threadpool(regrades.answer, server.db, seq,
                                 "accepted" if seq_added is not None else "declined", text, session.student,
                                 _now_text(request), seq_added)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -117,12 +117,12 @@ async def upload(request: Request, the_assignment: Assignment = Depends(assignme
         raise PageRefused(403, "the form's CSRF token is missing or wrong; reload the page")
     try:
         accepted = await run_in_threadpool(course_server(request).accept, account, body, now)
-    except HTTPException as refused:
+    except RequestRejected as refused:
         answer = await run_in_threadpool(_assignment_page, request, account, the_assignment, session,
-                                         refused.status_code, str(refused.detail))
-        answer.headers.update(refused.headers or {})
+                                         refused.status, refused.detail)
+        answer.headers.update(refused.headers)
         return answer
-    return RedirectResponse(f"/submissions/{accepted['id']}", status_code=303)
+    return RedirectResponse(f"/submissions/{accepted.id}", status_code=303)
 
 
 # ---------------------------------------------------------------- feedback and regrade requests
