@@ -146,3 +146,17 @@ def test_the_gradebook_file_round_trips_and_refuses_what_it_cannot_read(tmp_path
     (tmp_path / "gradebook.json").write_text(json.dumps({**_book().to_json(), "students": [{}]}))
     with pytest.raises(UsageError, match="gradebook.json"):
         read_gradebook(tmp_path)
+
+
+def test_a_collected_adjustment_checks_its_kind_as_every_adjustment_does(tmp_path: Path) -> None:
+    """Is an adjustment of an unknown kind in gradebook.json refused with the one message every
+    reader of adjustments gives, and is the kind written as its plain value?"""
+    written = _book().to_json()
+    assert written["students"][0]["adjustments"][0]["kind"] == "delta"
+    written["students"][0]["adjustments"][0]["kind"] = "bonus"
+    (tmp_path / "gradebook.json").write_text(json.dumps(written))
+    with pytest.raises(UsageError, match=r"ada: adjustment 3: unknown adjustment kind 'bonus' "
+                                         r"\(expected 'delta' or 'override'\)"):
+        read_gradebook(tmp_path)
+    with pytest.raises(UsageError, match="unknown adjustment kind 'bonus'"):
+        CollectedAdjustment(id=1, exercise="leaky_relu", kind="bonus", points=1.0, reason="", author="")
