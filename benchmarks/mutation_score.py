@@ -17,12 +17,12 @@ from pathlib import Path
 
 os.environ["NNLAB_COURSE"] = ""  # the built-ins only, wherever this runs from
 
-from nnlab.commands.mutate import summary_line  # noqa: E402
-from nnlab.engine import Graded, GradingEngine  # noqa: E402
-from nnlab.grader.exercise import get_exercise, load_catalogue  # noqa: E402
-from nnlab.grader.pipeline import new_seed  # noqa: E402
-from nnlab.mutation.generate import Mutant  # noqa: E402
-from nnlab.mutation.run import MutationPlan, grade_mutations, plan_mutations  # noqa: E402
+from nnlab.commands.mutate import summary_line
+from nnlab.engine import Graded, GradingEngine
+from nnlab.grader.exercise import get_exercise, load_catalogue
+from nnlab.grader.pipeline import new_seed
+from nnlab.mutation.generate import Mutant
+from nnlab.mutation.run import MutationPlan, grade_mutations, plan_mutations
 
 
 def _survivor_record(exercise_id: str, mutant: Mutant) -> str:

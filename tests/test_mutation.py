@@ -14,7 +14,8 @@ import pytest
 from nnlab.commands.new import new_course
 from nnlab.course.repository import COURSE_ENV
 from nnlab.errors import ExerciseFormatError
-from nnlab.grader.exercise import load_exercise
+from nnlab.grader.launcher import WorkerLauncher
+from nnlab.grader.exercise import get_exercise, load_catalogue, load_exercise
 from nnlab.mutation.equivalents import read_equivalents
 from nnlab.mutation.generate import Mutant, generate_mutants
 from nnlab.mutation.run import plan_mutations
@@ -275,3 +276,38 @@ def test_verify_mutate_lists_a_survivor_until_it_is_marked(tmp_path: Path) -> No
     assert marked.returncode == 0, marked.stdout + marked.stderr
     assert re.search(r"^double\s+.*equivalent\s+1\s+survivors\s+0\s+score 100.0%", marked.stdout,
                      re.MULTILINE), marked.stdout
+
+
+def test_every_built_in_solution_has_mutants_with_unique_ids() -> None:
+    """Does each built-in solution give mutants, with ids unique within the exercise, each a
+    compiling source that differs from the solution on the line its diff names?"""
+    for exercise in load_catalogue():
+        found = plan_mutations(exercise).mutants
+        assert found, exercise.id
+        assert len({m.id for m in found}) == len(found), exercise.id
+        solution = exercise.solution_path.read_text(encoding="utf-8").splitlines()
+        for mutant in found:
+            compile(mutant.source, exercise.id, "exec")
+            assert mutant.source.splitlines()[mutant.line - 1] != solution[mutant.line - 1] \
+                or len(mutant.source.splitlines()) != len(solution), (exercise.id, mutant.id)
+
+
+@pytest.mark.slow
+def test_a_mutant_s_checks_stop_at_its_first_lost_point(launcher: WorkerLauncher) -> None:
+    """With stopping_at_first_loss (verify --mutate only), do an exercise's checks stop after the
+    first that loses points, where a normal grading runs them all?"""
+    from nnlab.grader.pipeline import grade_file
+    from nnlab.grader.runner import stopping_at_first_loss
+
+    exercise = get_exercise("my_linear")
+    wrong = next(m for m in plan_mutations(exercise).mutants
+                 if m.operator == "arithmetic" and m.before == "x @ self.weight.T")
+    whole = grade_file(exercise, wrong.source, "my_linear.py", launcher, 7, include_hidden=True).result
+    with stopping_at_first_loss():
+        cut = grade_file(exercise, wrong.source, "my_linear.py", launcher, 7, include_hidden=True).result
+    not_run = [c.test_id for c in cut.checks if "could not be run" in c.message]
+    assert not any("could not be run" in c.message for c in whole.checks)
+    assert not_run and len(not_run) < len(cut.checks)
+    first_loss = next(i for i, c in enumerate(cut.checks) if c.score < c.max_score)
+    assert all("could not be run" not in c.message for c in cut.checks[:first_loss + 1])
+    assert cut.score < cut.max_score and whole.score < whole.max_score
