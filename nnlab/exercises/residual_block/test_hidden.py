@@ -201,8 +201,9 @@ def test_gradients(sub):
     _load(block, reference, f"ResidualBlock({hidden}, dropout=0.0)")
     block.train()
     x = randn(3, hidden, dtype=torch.float64)
+    # Every element probed: a dropout left on in training mode is random on a few of them.
     gradcheck_remote(block, [x], f"ResidualBlock({hidden}) in training mode, input gradient",
-                     module=block)
+                     module=block, fast_mode=False)
     hidden = 5
     reference = _reference(hidden).double()
     block = sub.ResidualBlock(hidden, dropout=0.0).double()

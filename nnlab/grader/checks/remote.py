@@ -90,15 +90,20 @@ def remote_function(target: Remote, module: Remote | None = None,
 
 def gradcheck_remote(target: Remote, inputs: Sequence[torch.Tensor], what: str,
                      module: Remote | None = None, kwargs: dict[str, Any] | None = None,
-                     atol: float = 1e-6, rtol: float = 1e-4, fast_mode: bool = False) -> None:
+                     atol: float = 1e-6, rtol: float = 1e-4, fast_mode: bool = True) -> None:
     """torch.autograd.gradcheck (float64) on the student's forward and backward.
 
-    Each probe is a round trip to the worker. `fast_mode` compares random projections
-    v^T J u: a few calls instead of two per input element, and a wrong gradient still fails.
+    Each probe is a round trip to the worker. `fast_mode` (the default) compares random
+    projections v^T J u: a few calls instead of two per input element, and a wrong gradient
+    still fails (the full Jacobians are then computed for the message). `fast_mode=False`
+    probes every element: for a forward that may be random on a few elements (a dropout
+    left on), which a few calls can miss.
     """
     fn = remote_function(target, module=module, kwargs=kwargs)
     leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
     try:
+        # Fast mode draws its projections from a generator of its own: what the check draws
+        # afterwards is the same in either mode.
         torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=atol, rtol=rtol, raise_exception=True,
                                  fast_mode=fast_mode)
     except GradcheckError as error:
