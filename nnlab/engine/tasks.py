@@ -139,6 +139,7 @@ def grade_student_on_dask_worker(job: StudentJob) -> SubmissionResult:
     scratch = Path(tempfile.mkdtemp(prefix="student-", dir=launcher.scratch_root))
     try:
         folder = scratch / "submission"
+        assert job.files is not None, "the engine reads the files before it submits the job"
         write_student_files(job.files, folder)
         request = GradeRequest(folder, student=job.student, seed=job.seed,
                                include_hidden=job.include_hidden, exercise_ids=job.exercise_ids)

@@ -49,7 +49,7 @@ def _expected(reference: Reference, x: torch.Tensor,
 def _pair(result: object, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise CheckFailed(f"{what}: expected a pair (context, weights), got {type(result).__name__}")
-    return tuple(result)  # type: ignore[return-value]
+    return tuple(result)
 
 
 def _random_mask(batch: int, steps: int, empty_rows: tuple[int, ...] = ()) -> torch.Tensor:
