@@ -55,6 +55,7 @@ class Checker:
                 self._close(got, expected.detach().to(got.dtype), f"{what}: output")
                 if not leaves:
                     continue
+                assert grad_output is not None, "a plan with backward sends its grad_output"
                 grads = torch.autograd.grad([expected], leaves, [grad_output.double()])
             got_grads = item.get("grads")
             if not isinstance(got_grads, list) or len(got_grads) != len(leaves):
