@@ -98,12 +98,16 @@ def test_transpose_and_detach() -> None:
 
 
 def test_in_place_versus_out_of_place() -> None:
-    """add_ <-> add, relu <-> relu_, inplace= flipped; `x += y` <-> `x = x + y` only where the
-    target may be someone else's tensor (a parameter, an attribute), not a fresh local."""
+    """add_ <-> add, mul <-> mul_, inplace= flipped, `x += y` <-> `x = x + y`, only where it
+    changes what someone sees: the target a parameter or an attribute, or an in-place result
+    discarded; never on a fresh temporary or local, where both give the same tensor."""
     found = _changes("""
         def f(self, x, y):
             x.add_(y)
             h = torch.relu(x).relu()
+            t = (x - y).abs_()
+            t.mul_(2)
+            z = x.mul(2)
             x = x + y
             self.total += y
             local = x * 2
@@ -111,7 +115,7 @@ def test_in_place_versus_out_of_place() -> None:
             local += y
             return F.relu(h, inplace=True)
     """, "inplace")
-    assert found == {"x.add(y)", "torch.relu(x).relu_()", "x += y", "self.total = self.total + y",
+    assert found == {"x.add(y)", "t.mul(2)", "x.mul_(2)", "x += y", "self.total = self.total + y",
                      "F.relu(h, inplace=False)"}
 
 

@@ -229,13 +229,18 @@ def _method_name_span(src: Source, call: ast.Call) -> tuple[int, int]:
 
 
 def _inplace_call(src: Source, node: ast.Call) -> Iterator[Edit]:
+    """Only where it changes what someone sees: on a fresh temporary, `(a - b).abs_()` and
+    `(a - b).abs()` are the same value; on a parameter or attribute, or with the result
+    discarded (`x.add_(y)` as a statement), they are not."""
     name, method = _called_name(node)
     if not method:
         return
+    receiver = node.func.value  # type: ignore[attr-defined]
     start, end = _method_name_span(src, node)
-    if name.endswith("_") and not name.startswith("_") and name[:-1] in INPLACE:
+    if name.endswith("_") and not name.startswith("_") and name[:-1] in INPLACE \
+            and (_shared(src, receiver) or isinstance(src.parent(node), ast.Expr)):
         yield Edit("inplace", start, end, name[:-1], node)
-    elif name in INPLACE:
+    elif name in INPLACE and _shared(src, receiver):
         yield Edit("inplace", start, end, name + "_", node)
 
 

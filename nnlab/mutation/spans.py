@@ -52,6 +52,9 @@ class Source:
     def span_text(self, start: int, end: int) -> str:
         return self.data[start:end].decode("utf-8")
 
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(id(node))
+
     def context(self, node: ast.AST) -> ast.AST:
         """The expression holding the node (the node itself when a statement holds it): a lone
         `1` says too little to tell one mutant's id from another's."""
