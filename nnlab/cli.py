@@ -26,7 +26,7 @@ class _Group(click.Group):
 
         lang = command_line_language(args)
         localize_help(self, lang)
-        ctx = super().make_context(info_name, args, parent, **extra)  # type: ignore[arg-type]
+        ctx = super().make_context(info_name, args, parent, **extra)
         ctx.meta["nnlab.lang"] = lang
         return ctx
 
