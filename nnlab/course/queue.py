@@ -35,7 +35,7 @@ class GradingQueue:
         self._data_dir = Path(data_dir)
         self._course = course
         self._threads = max(1, threads)
-        self._engine_args = {"workers": workers, "scheduler": scheduler}
+        self._engine_args: dict[str, Any] = {"workers": workers, "scheduler": scheduler}
         self._engine: Any = None
         self._engine_lock = threading.Lock()
         self._wake = threading.Condition()
@@ -84,7 +84,7 @@ class GradingQueue:
         if self._engine is not None:
             try:
                 self._engine.close()
-            except Exception:  # noqa: BLE001 - shutting down; the rows are safe in SQLite
+            except Exception:  # shutting down; the rows are safe in SQLite
                 log.exception("closing the grading engine failed")
         if self._lock_file is not None:
             self._lock_file.close()
@@ -102,7 +102,7 @@ class GradingQueue:
             try:
                 engine = self._engine_ready()
                 row = self._db.claim_next()
-            except Exception:  # noqa: BLE001 - a grading thread must outlive one bad moment
+            except Exception:  # a grading thread must outlive one bad moment
                 log.exception("the grading queue could not take work; retrying in 5 s")
                 self._stop.wait(5)
                 continue
@@ -120,7 +120,7 @@ class GradingQueue:
                          exercise_ids=assignment.exercises, seed=int(row["seed"]))
         try:
             result = engine.grade_student(job)
-        except Exception as exc:  # noqa: BLE001 - recorded on the row, shown to the student
+        except Exception as exc:  # recorded on the row, shown to the student
             log.exception("grading submission %s failed", row["id"])
             # A failure while shutting down is the shutdown's, not the student's: the row stays
             # 'running' and the next start grades it again.
