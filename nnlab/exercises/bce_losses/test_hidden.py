@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nnlab.grader.checks import (assert_close, expect_raises, gradcheck_remote, noncontig, randint,
-                                 randn, vjp)
+from nnlab.grader.checks import (CheckFailed, assert_close, expect_raises, gradcheck_remote, noncontig,
+                                 randint, randn, vjp)
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -183,7 +183,7 @@ def test_shape_mismatch(sub):
 
 
 def test_gradients(sub):
-    """Do input gradients pass gradcheck in float64 and match torch's in float32, with weights and pos_weight?"""
+    """Do input gradients pass gradcheck in float64 and match torch's in float32, with and without pos_weight?"""
     weight, pos_weight = torch.rand(4) + 0.5, torch.rand(4) * 3 + 0.2
     for reduction in REDUCTIONS:
         # Probabilities kept inside [0.05, 0.95]: finite differences never leave (0, 1).
@@ -210,11 +210,16 @@ def test_gradients(sub):
         assert_close(grads[0], p_ref.grad.float(),
                      f"gradient of {_describe('binary_cross_entropy', weight, None, reduction)}",
                      family="float32, probabilities in [0.05, 0.95]")
-        _, grads, _ = vjp(sub.binary_cross_entropy_with_logits, [x], [grad_out], extra_args=(t,),
-                          kwargs={"weight": weight, "pos_weight": pos_weight, "reduction": reduction})
-        x_ref = x.double().requires_grad_(True)
-        F.binary_cross_entropy_with_logits(x_ref, t.double(), weight.double(), pos_weight=pos_weight.double(),
-                                           reduction=reduction).backward(grad_out.double())
-        assert_close(grads[0], x_ref.grad.float(),
-                     "gradient of " + _describe("binary_cross_entropy_with_logits", weight, pos_weight, reduction),
-                     family="float32 moderate logits")
+        # Without pos_weight too: that branch builds the loss on its own and must keep the graph.
+        for pw in (pos_weight, None):
+            _, grads, _ = vjp(sub.binary_cross_entropy_with_logits, [x], [grad_out], extra_args=(t,),
+                              kwargs={"weight": weight, "pos_weight": pw, "reduction": reduction})
+            x_ref = x.double().requires_grad_(True)
+            F.binary_cross_entropy_with_logits(x_ref, t.double(), weight.double(), pos_weight=_d(pw),
+                                               reduction=reduction).backward(grad_out.double())
+            described = _describe("binary_cross_entropy_with_logits", weight, pw, reduction)
+            if grads[0] is None:
+                raise CheckFailed(f"{described}: no gradient reached the input; is the loss built from it "
+                                  "with differentiable operations?")
+            assert_close(grads[0], x_ref.grad.float(), "gradient of " + described,
+                         family="float32 moderate logits")
