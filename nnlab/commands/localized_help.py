@@ -142,18 +142,18 @@ _ENGLISH: dict[int, tuple[object, str | None, str | None, type[click.Context] | 
 """id(command or option) -> (the object, its English help and short help, its context class)."""
 
 
-def _swap(thing: click.Command | click.Parameter, help_text: str | None, lang: str) -> None:
+def _swap(thing: click.Command | click.Option, help_text: str | None, lang: str) -> None:
     if id(thing) not in _ENGLISH:
         _ENGLISH[id(thing)] = (thing, getattr(thing, "help", None), getattr(thing, "short_help", None),
                                getattr(thing, "context_class", None))
     _, english, english_short, context_class = _ENGLISH[id(thing)]
     chinese = lang != DEFAULT_LANGUAGE and help_text is not None
-    thing.help = help_text if chinese else english  # type: ignore[union-attr]
+    thing.help = help_text if chinese else english
     if isinstance(thing, click.Command):
         # click cuts the one-line help at 45 columns counting a CJK character as one: the whole
         # first line, which the terminal then wraps.
         thing.short_help = help_text.split("\n")[0] if chinese and help_text else english_short
-        thing.context_class = _ChineseContext if lang == "zh" else context_class  # type: ignore
+        thing.context_class = _ChineseContext if lang == "zh" else context_class or click.Context
 
 
 def localize_help(command: click.Command, lang: str, path: str = "") -> None:

@@ -40,7 +40,7 @@ def _adopt_fork_server() -> None:
     def ensure_running() -> None:
         resource_tracker.ensure_running()
 
-    forkserver._forkserver.ensure_running = ensure_running  # type: ignore[method-assign]
+    forkserver._forkserver.ensure_running = ensure_running  # type: ignore[method-assign]  # on purpose, as above
     forkserver.ensure_running = ensure_running
 
 

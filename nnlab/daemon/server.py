@@ -89,7 +89,7 @@ def _boot() -> None:
     import nnlab.commands.check
     import nnlab.commands.submit
     import nnlab.reports  # noqa: F401 - submit --report
-    from nnlab.grader import pipeline  # noqa: F401
+    from nnlab.grader import pipeline  # noqa: F401 - what every request grades with
     from nnlab.grader import runner
     from nnlab.grader.exercise import load_catalogue
     from nnlab.grader.launcher import _fork_context

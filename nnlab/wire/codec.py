@@ -277,7 +277,8 @@ class _Decoder:
         self.resolve = resolve
 
     def tensor(self, node: dict[str, Any]) -> torch.Tensor:
-        dtype = DTYPES.get(node.get("dtype"))  # type: ignore[arg-type]
+        name = node.get("dtype")
+        dtype = DTYPES.get(name) if isinstance(name, str) else None
         shape = node.get("shape")
         index = node.get("__tensor__")
         if dtype is None or not isinstance(shape, list) or not isinstance(index, int):

@@ -81,7 +81,7 @@ class LoopGuard:
                 found = next((s for s in self.sites if s.function == code.co_name and lines
                               and min(lines + [code.co_firstlineno]) <= s.line <= max(lines)), None)
             self._verdicts[code] = found
-        return found  # type: ignore[return-value]
+        return found  # type: ignore[return-value]  # False, the one-lookup "not seen yet", is replaced above
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
         if event not in ("call", "return"):
