@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import ast
+import base64
 import datetime as dt
 import hashlib
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -111,7 +111,8 @@ def kit_description(course: Course, server: str | None) -> dict[str, Any]:
     }
 
 
-def _pyproject(course: Course) -> str:
+def _metadata(course: Course) -> str:
+    """The wheel's METADATA: nnlab's own requirements, less those only the server needs."""
     from importlib.metadata import PackageNotFoundError, requires
 
     from nnlab import __version__
@@ -121,22 +122,9 @@ def _pyproject(course: Course) -> str:
     except PackageNotFoundError:
         wanted = ["torch>=2.2,<3", "pytest>=7.4", "click>=8.1", "jinja2>=3.1", "pandas>=2.0"]
     wanted = [r for r in wanted if not r.lower().startswith(_SERVER_ONLY_DEPENDENCIES)]
-    return dumps({
-        "build-system": {"requires": ["setuptools>=64"], "build-backend": "setuptools.build_meta"},
-        "project": {"name": "nnlab", "version": __version__, "requires-python": ">=3.10",
-                    "description": f"nnlab student kit: {course.name}", "dependencies": wanted,
-                    "scripts": {"nnlab": "nnlab.cli:main"}},
-    }) + _PACKAGE_DATA
-
-
-_PACKAGE_DATA = """
-[tool.setuptools.packages.find]
-include = ["nnlab*"]
-
-[tool.setuptools.package-data]
-# Everything left in the copied tree: what must not ship was never copied.
-"*" = ["*"]
-"""
+    summary = " ".join(f"nnlab student kit: {course.name}".split())
+    return "".join([f"Metadata-Version: 2.1\nName: nnlab\nVersion: {__version__}\nSummary: {summary}\n",
+                    "Requires-Python: >=3.10\n", *(f"Requires-Dist: {r}\n" for r in wanted)])
 
 
 def _audit(wheel: Path, course_folders: Sequence[Path] = ()) -> None:
@@ -162,16 +150,35 @@ def _audit(wheel: Path, course_folders: Sequence[Path] = ()) -> None:
         raise NnlabError(f"the kit would leak or lack files, nothing written: {', '.join(leaks[:5])}")
 
 
-def _build_wheel(source: Path, wheels: Path) -> Path:
-    # No build isolation: it would fetch setuptools from an index, and a course machine may be offline.
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                            "--no-index", "-q", "-w", str(wheels), str(source)],
-                           capture_output=True, text=True)
-    built = sorted(wheels.glob("nnlab-*.whl"))
-    if build.returncode != 0 or not built:
-        last = (build.stderr.strip().splitlines() or ["no output"])[-1]
-        raise NnlabError(f"building the kit's wheel failed: {last}")
-    return built[0]
+def _record_hash(data: bytes) -> str:
+    digest = hashlib.sha256(data).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _build_wheel(package: Path, wheels: Path, course: Course) -> Path:
+    """The kit's wheel (PEP 427: pure Python, py3-none-any), written here from the copied tree.
+
+    Not through pip and setuptools: an instructor's nnlab installed from a wheel into a fresh
+    venv may have neither a setuptools that builds wheels nor the `wheel` package, and may be
+    offline; every file in `package` goes in, since what must not ship was never copied.
+    """
+    from nnlab import __version__
+
+    info = f"nnlab-{__version__}.dist-info"
+    files = [(f"nnlab/{p.relative_to(package).as_posix()}", p.read_bytes())
+             for p in sorted(package.rglob("*")) if p.is_file()]
+    files += [(f"{info}/METADATA", _metadata(course).encode("utf-8")),
+              (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: nnlab release\nRoot-Is-Purelib: true\n"
+                                b"Tag: py3-none-any\n"),
+              (f"{info}/entry_points.txt", b"[console_scripts]\nnnlab = nnlab.cli:main\n")]
+    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files)
+    wheels.mkdir(parents=True, exist_ok=True)
+    wheel = wheels / f"nnlab-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(name, data)
+        archive.writestr(f"{info}/RECORD", record + f"{info}/RECORD,,\n")
+    return wheel
 
 
 def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
@@ -190,8 +197,7 @@ def build_kit(course: Course, out_dir: Path, server: str | None) -> Path:
                 _rewrite_exercise_toml(folder)
         (package / STUDENT_KIT_FILE.name).write_text(dumps(kit_description(course, server)),
                                                      encoding="utf-8")
-        (source / "pyproject.toml").write_text(_pyproject(course), encoding="utf-8")
-        wheel = _build_wheel(source, Path(tmp) / "wheels")
+        wheel = _build_wheel(package, Path(tmp) / "wheels", course)
         _audit(wheel, course_folders)
         final = out_dir / wheel.name
         shutil.copy2(wheel, final)
