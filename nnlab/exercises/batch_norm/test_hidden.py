@@ -112,6 +112,10 @@ def test_parameters_and_buffers(sub):
             if not affine:
                 assert_equal(layer.weight, None, f"{label}.weight")
                 assert_equal(layer.bias, None, f"{label}.bias")
+            if not track:
+                # A None buffer is in neither named_buffers() nor the state_dict: only its attribute shows it.
+                for name in ("running_mean", "running_var", "num_batches_tracked"):
+                    assert_equal(getattr(layer, name), None, f"{label}.{name}")
 
 
 def test_train_forward(sub):
