@@ -8,6 +8,10 @@ import click
 
 from nnlab.errors import NnlabError
 
+if __name__ == "__main__":
+    # `python -m nnlab.cli`: the command families import `nnlab.cli` (running_as_program); without
+    # this they would load a second copy whose flag is never set, and the warm grader would be skipped.
+    sys.modules.setdefault("nnlab.cli", sys.modules[__name__])
 
 _PROMPT_EXIT = {"check", "submit"}
 """Commands a student runs again and again: their program ends without torch's teardown."""
