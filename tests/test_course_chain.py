@@ -181,10 +181,12 @@ def _author(nnlab: Path, tmp: Path) -> Path:
     return course
 
 
-def test_a_course_from_a_wheel_goes_through_every_command(tmp_path: Path) -> None:
+def test_a_course_from_a_wheel_goes_through_every_command(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """new course -> new exercise --from -> verify (--mutate) -> release -> serve -> kit submit ->
     collect -> grade, with nnlab installed from a wheel and the course outside the checkout: do the
     student's, the server's and `nnlab grade`'s scores agree?"""
+    monkeypatch.delenv("NNLAB_COURSE", raising=False)  # each command finds the course from its folder
     bin_dir = _wheel_venv(tmp_path)
     nnlab = bin_dir / "nnlab"
     course = _author(nnlab, tmp_path)
