@@ -257,6 +257,10 @@ def test_resnet18_forward(sub):
 
 def test_resnet_custom(sub):
     """Does ResNet honour `layers` and `num_classes`, in training mode and on odd image sizes?"""
+    # Four different counts: a stage that reads another stage's entry of `layers` gets the
+    # wrong number of blocks, which its state_dict keys show without a forward pass.
+    distinct = [4, 3, 2, 1]
+    _check_keys(_resnet(sub, distinct, 10), Net(distinct), f"ResNet(BasicBlock, {distinct})")
     layers, classes = [1, 2, 1, 1], 5
     what = f"ResNet(BasicBlock, {layers}, num_classes={classes})"
     reference = _randomize_bn(Net(layers, num_classes=classes))
@@ -272,3 +276,29 @@ def test_resnet_custom(sub):
     expected = _expected(reference, x, train=True)
     assert_close(model(x), expected, f"{what} in training mode on (4, 3, 64, 64)",
                  family="batch statistics", atol=_scaled_atol(expected, 1e-4))
+
+
+def test_resnet_gradients(sub):
+    """In training mode, do gradients reach the input and every parameter of ResNet, equal to the reference's?"""
+    layers, classes = [1, 1, 1, 1], 3
+    what = f"ResNet(BasicBlock, {layers}, num_classes={classes})"
+    reference = _randomize_bn(Net(layers, num_classes=classes)).double().train()
+    model = _resnet(sub, layers, classes)
+    _load(model, reference, what)
+    model = model.double()
+    model.train()
+    # 40x40 leaves a 2x2 map in layer4: training-mode BatchNorm has several values per channel.
+    x = randn(2, 3, 40, 40, dtype=torch.float64)
+    grad_out = randn(2, classes, dtype=torch.float64)
+    _, grads, param_grads = vjp(model, [x], [grad_out], module=model)
+    x_ref = x.clone().requires_grad_(True)
+    reference(x_ref).backward(grad_out)
+    if grads[0] is None:
+        raise CheckFailed(f"{what}: no gradient reached the input: is the output detached?")
+    assert_close(grads[0], x_ref.grad, f"{what}: gradient with respect to the input", family="float64")
+    for name, param in reference.named_parameters():
+        got = param_grads.get(name)
+        if got is None:
+            raise CheckFailed(f"{what}: no gradient reached `{name}`: is it used in forward, "
+                              "and is the output detached?")
+        assert_close(got, param.grad, f"{what}: gradient of {name}", family="float64")
