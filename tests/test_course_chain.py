@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -138,8 +139,13 @@ def _ok(done: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[s
 def _wheel_venv(tmp: Path) -> Path:
     """A fresh venv with nnlab installed from a wheel of this checkout (torch and the other
     dependencies through test_course_kit's .pth); its bin folder. The checkout is not on its path."""
-    _ok(run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
-             "-w", str(tmp / "wheel")], ROOT))
+    # Built from a copy: setuptools leaves build/ in the tree it builds, and a file since deleted
+    # there would still go into the next wheel (nor may a test write into the checkout).
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", ".venv", "demo-out"))
+    _ok(run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source),
+             "-w", str(tmp / "wheel")], tmp))
     wheel = next((tmp / "wheel").glob("nnlab-*.whl"))
     python = kit_venv(tmp / "venv", tmp)
     _ok(run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
