@@ -116,13 +116,22 @@ def test_tanh_sigmoid_softplus(sub):
 
 
 def test_linear_function(sub):
-    """For linear fns (3x + 1, x/4 - 2), is d2y_dx2 zero, without an error?"""
+    """For linear fns (3x + 1, x/4 - 2, w * x with a learnable w), is d2y_dx2 zero, without an error?"""
     # The first derivative of a linear function is a constant with no graph behind it:
     # differentiating it again must give 0, not raise.
     for expression, slope in (("3 * x + 1", 3.0), ("x / 4 - 2", 0.25)):
         x = randn(5, dtype=torch.float64)
         _check(sub, expression, lambda t, s=slope: (torch.full_like(t, s), torch.zeros_like(t)), x,
                "a linear function")
+    # With a slope that requires grad, dy_dx = w has a graph (through w) that never reaches x:
+    # the second derivative is still 0 (allow_unused=True, or a check), not an error.
+    for expression, slope in (("torch.tensor(1.5, requires_grad=True) * x", 1.5),
+                              ("torch.tensor(-0.5, requires_grad=True) * x + torch.tensor(2.0, requires_grad=True)",
+                               -0.5)):
+        for x, family in ((randn(5, dtype=torch.float64), "float64"), (randn(4), "float32")):
+            _check(sub, expression, lambda t, s=slope: (torch.full_like(t, s), torch.zeros_like(t)), x,
+                   f"a linear fn with a learnable slope, {family}")
+
 
 
 def test_sizes_dtypes_noncontiguous(sub):
