@@ -47,9 +47,13 @@ def test_no_bias(sub):
 
 def test_initialization(sub):
     """Are weight and bias uniform in +-1/sqrt(in_features), as nn.Linear initializes them?"""
-    in_f, out_f = 400, 300
+    # in_features = 1 too: its bound is 1, and a formula special-cased there must still draw values.
+    for in_f, out_f in ((400, 300), (1, 300)):
+        _judge_uniform(parameters_of(sub.MyLinear(in_f, out_f)), in_f, out_f)
+
+
+def _judge_uniform(params: dict[str, torch.Tensor], in_f: int, out_f: int) -> None:
     bound = 1 / math.sqrt(in_f)
-    params = parameters_of(sub.MyLinear(in_f, out_f))
     for name, count in (("weight", in_f * out_f), ("bias", out_f)):
         values = params[name].double().flatten()
         top = values.abs().max().item()
