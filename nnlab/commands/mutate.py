@@ -42,7 +42,7 @@ def print_outcome(outcome: ExerciseMutation) -> None:
         click.echo(f"  not graded {mutant.id} ({mutant.operator}, line {mutant.line}): {why}")
     for ident in outcome.stale:
         click.echo(f"  stale: {ident} in {equivalent_path(outcome.folder)} matches no generated "
-                   "mutant any more (the solution changed): remove it")
+                   "mutant any more (the solution, or nnlab's operators, changed): remove it")
 
 
 def mutate(exercises: list[Exercise], seed: int, workers: int | None,
