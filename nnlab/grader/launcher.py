@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -76,9 +76,6 @@ class WorkerProcess:
     process: Any
     conn: multiprocessing.connection.Connection
     scratch: Path
-    killed: bool = field(default=False, repr=False)
-    reaped: bool = field(default=False, repr=False)
-    _reaping: Any = field(default_factory=threading.Lock, repr=False)
 
     @property
     def pid(self) -> int:
@@ -100,11 +97,7 @@ class WorkerProcess:
         return f"exited with status {code}"
 
     def kill(self) -> None:
-        """Kills the worker and everything it started; the kernel's tear-down of it, and the
-        removal of its scratch folder, finish in the background (`settle` waits for them)."""
-        if self.killed:
-            return
-        self.killed = True
+        """Kills the worker and everything it started, and removes its scratch folder."""
         pid = self.process.pid
         if pid is not None:
             try:
@@ -115,78 +108,10 @@ class WorkerProcess:
                     os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        _reaper.put(self)
-
-    def reap(self) -> None:
-        """Waits for the killed worker to be gone, then closes its pipe and removes its scratch
-        (once, whichever thread asks first)."""
-        with self._reaping:
-            if self.reaped:
-                return
-            if self.process.pid is not None:
-                self.process.join(timeout=5)
-            self.conn.close()
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            _live.discard(self)
-            self.reaped = True
-
-
-class _Reaper:
-    """Reaps killed workers on a thread of its own.
-
-    A killed worker takes the kernel tens of milliseconds to tear down (its copy of torch's
-    address space): waited for on the grader's thread, that delayed every next check. The
-    worker is dead (SIGKILL) before `put` returns; only the waiting moves off the path.
-    """
-
-    def __init__(self) -> None:
-        self.changed = threading.Condition()
-        self.pending: list[WorkerProcess] = []
-        self.thread: threading.Thread | None = None
-
-    def put(self, worker: WorkerProcess) -> None:
-        with self.changed:
-            self.pending.append(worker)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="nnlab-reaper", daemon=True)
-                self.thread.start()
-            self.changed.notify_all()
-
-    def _run(self) -> None:
-        while True:
-            with self.changed:
-                while not self.pending:
-                    self.changed.wait()
-                worker = self.pending[0]
-            try:
-                worker.reap()
-            finally:
-                with self.changed:
-                    self.pending.remove(worker)
-                    self.changed.notify_all()
-
-    def settle(self) -> None:
-        with self.changed:
-            while self.pending:
-                self.changed.wait()
-
-
-_reaper = _Reaper()
-
-
-def settle() -> None:
-    """Returns once every worker killed so far in this process is reaped and its scratch removed."""
-    _reaper.settle()
-
-
-def _fresh_reaper_after_fork() -> None:
-    # A forked grader (the warm daemon's commands) inherits neither the thread nor the workers.
-    global _reaper
-    _reaper = _Reaper()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_fresh_reaper_after_fork)
+            self.process.join(timeout=5)
+        self.conn.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        _live.discard(self)
 
 
 @atexit.register
@@ -194,7 +119,6 @@ def _kill_live_workers() -> None:
     # A grader that stops early (Ctrl-C, an exception) leaves no worker or scratch behind.
     for worker in list(_live):
         worker.kill()
-    settle()
 
 
 class WorkerLauncher:

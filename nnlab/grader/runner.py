@@ -18,7 +18,7 @@ import torch
 from nnlab.errors import BannedApiUsed, LoadTimeout, LoopedAgain, WorkerFault, WorkerTimeout
 from nnlab.grader.checks import AUDIT_SETTING, CheckBoard, GradingContext, audited, is_timing_check
 from nnlab.grader.exercise import CheckSpec, Exercise
-from nnlab.grader.launcher import WorkerLauncher, settle
+from nnlab.grader.launcher import WorkerLauncher
 from nnlab.results import CheckResult, Outcome
 from nnlab.grader.session import WorkerSession
 from nnlab.wire.confinement import Confinement
@@ -124,8 +124,6 @@ class _ChecksPlugin:
             # check limit per exercise, not one per check, and the checks the looping code
             # does not stop still earn their points.
             limit = min(limit, AFTER_TIMEOUT_S)
-        if is_timing_check(request.function):
-            settle()  # no earlier worker's tear-down beside the measurement
         try:
             seed = derive_seed(self._context_for(request.node.originalname).check_seed, "worker")
             session = WorkerSession.for_exercise(ctx.launcher, ctx.exercise, ctx.source,
@@ -361,8 +359,6 @@ def run_checks(exercise: Exercise, source: str, filename: str, launcher: WorkerL
     else:
         verdicts, plugin, exit_code = _verdicts_afresh(exercise, include_hidden, context)
         why = "; ".join(plugin.collection_errors) or f"pytest exit code {exit_code}"
-    # The exercise's workers were reaped off its checks' path; none outlives its result.
-    settle()
     results, internal = [], []
     for spec in exercise.checks_for(include_hidden):
         verdict = verdicts.get(spec.test_id) or _Verdict(

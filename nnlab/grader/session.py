@@ -84,8 +84,7 @@ class WorkerSession:
         self.filename = filename
         # The check's clock starts once the worker is up: a cold fork server (torch being
         # imported) must not eat the student's time.
-        started = launcher.start()
-        self.process: WorkerProcess | None = started
+        self.process: WorkerProcess | None = launcher.start()
         self.deadline = time.monotonic() + max(time_limit_s, STARTUP_LIMIT_S)
         self.confinement: Confinement | None = None
         """What the worker said it is confined by (None until it said so)."""
@@ -106,8 +105,6 @@ class WorkerSession:
             # Nobody else holds this session yet: a file that fails to load must not leave
             # its worker or scratch folder behind.
             self.close()
-            started.kill()  # (a time-out closed the session already)
-            started.reap()
             raise
 
     @classmethod
@@ -199,8 +196,6 @@ class WorkerSession:
         return reply.reply
 
     def close(self) -> None:
-        """Kills the worker; its reaping and scratch removal finish in the background
-        (`nnlab.grader.launcher.settle` waits for them)."""
         if self.process is not None:
             self.process.kill()
             self.process = None
