@@ -315,3 +315,15 @@ def test_a_mutant_s_checks_stop_at_its_first_lost_point(launcher: WorkerLauncher
     first_loss = next(i for i, c in enumerate(cut.checks) if c.score < c.max_score)
     assert all("could not be run" not in c.message for c in cut.checks[:first_loss + 1])
     assert cut.score < cut.max_score and whole.score < whole.max_score
+
+
+def test_workers_without_mutate_is_refused_in_one_line() -> None:
+    """`--workers`/`--scheduler` only choose where mutants are graded: alone they are a mistake."""
+    from click.testing import CliRunner
+
+    from nnlab.cli import main
+
+    result = CliRunner().invoke(main, ["verify", "my_linear", "--workers", "2"])
+    assert result.exit_code == 2, result.output
+    assert "--mutate" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -144,7 +144,11 @@ def register(group: click.Group) -> None:
                scheduler: str | None) -> None:
         """Instructor self-test: solutions score full marks, stubs score zero."""
         from nnlab.commands.verify import verify_exercises
+        from nnlab.errors import UsageError
 
+        if not mutate and (workers is not None or scheduler is not None):
+            raise UsageError("--workers and --scheduler choose where mutants are graded: "
+                             "add --mutate, or leave them out")
         sys.exit(verify_exercises(exercise_ids, mutate, workers, scheduler))
 
 
