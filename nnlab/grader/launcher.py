@@ -56,7 +56,7 @@ def _main_module_hidden() -> Iterator[None]:
     run grader code after the fork.
     """
     main = sys.modules.get("__main__")
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    saved: dict[str, Any] = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
     try:
         for key in saved:
             if key == "__spec__":

@@ -229,7 +229,7 @@ class _CollectedChecks:
 
         self.busy = threading.Lock()
         # A placeholder context until `run` hands over each submission's own.
-        placeholder = GradingContext(exercise, 0, 0, "cpu", None, "", "")  # type: ignore[arg-type]
+        placeholder = GradingContext(exercise, 0, 0, "cpu", None, "", "")
         self.plugin = _ChecksPlugin(placeholder)
         config = _prepareconfig(_pytest_args(exercise, include_hidden), plugins=[self.plugin])
         config._do_configure()

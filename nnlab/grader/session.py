@@ -25,6 +25,9 @@ class Remote:
     """A proxy for an object in the worker: attributes and calls become requests."""
 
     __slots__ = ("_session", "_handle", "_label")
+    _session: WorkerSession
+    _handle: codec.Handle
+    _label: str
 
     def __init__(self, session: WorkerSession, handle: codec.Handle, label: str) -> None:
         object.__setattr__(self, "_session", session)
@@ -348,5 +351,5 @@ def _student_error(info: messages.StudentFailure, doing: str) -> Exception:
     if info.where:
         text += "\n" + info.where.rstrip()
     error = StudentCodeError(text)
-    error.mro = list(info.classes)  # type: ignore[attr-defined]
+    error.mro = list(info.classes)  # type: ignore[attr-defined]  # expect_raises reads it (a plain attribute)
     return error

@@ -44,7 +44,7 @@ class _CappedText(io.TextIOBase):
         self.kept: list[str] = []
         self.size = 0
 
-    def write(self, text: str) -> int:  # type: ignore[override]
+    def write(self, text: str) -> int:
         text = str(text)
         if self.size < OUTPUT_CAP:
             self.kept.append(text[: OUTPUT_CAP - self.size])
@@ -315,8 +315,8 @@ def _redirect_output(worker: Worker, scratch: str) -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
-    sys.stdout = worker.output  # type: ignore[assignment]
-    sys.stderr = worker.output  # type: ignore[assignment]
+    sys.stdout = worker.output
+    sys.stderr = worker.output
 
 
 def _stack_dump_on_signal(scratch: str) -> Any:
@@ -329,7 +329,7 @@ def _stack_dump_on_signal(scratch: str) -> Any:
     """
     if not hasattr(signal, "SIGUSR1"):
         return None
-    stacks = open(os.path.join(scratch, STACK_FILE), "w")  # noqa: SIM115 - held for life
+    stacks = open(os.path.join(scratch, STACK_FILE), "w")  # held for life: no with
     faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
     return stacks
 
@@ -387,7 +387,7 @@ def warm_up() -> None:
     whatever the check was timing. The grader process itself never needs it, so this
     runs only from nnlab.worker.preload.
     """
-    import torch._dynamo  # noqa: F401
+    import torch._dynamo
     import torch.utils.checkpoint
 
     trace = BannedTrace()

@@ -238,8 +238,8 @@ def landlock_rules(scratch: Path, readable: Sequence[Path], gpu: bool = False,
         # topology and its own /proc entries.
         for dev in nvidia_devices():
             grant(dev, FS_READ_FILE | FS_WRITE_FILE | FS_IOCTL_DEV)
-        for root in ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices", "/sys/module/nvidia"):
-            grant(root, FS_READ_ONLY)
+        for folder in ("/proc/driver/nvidia", "/sys/bus/pci", "/sys/devices", "/sys/module/nvidia"):
+            grant(folder, FS_READ_ONLY)
     grant(scratch, -1)  # everything the ABI handles
     return rules
 
@@ -260,7 +260,7 @@ def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bo
         attr.scoped = SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET
     try:
         rules = landlock_rules(scratch, readable, gpu, hidden)
-        ruleset = syscalls.syscall(syscalls.nr("landlock_create_ruleset"), ctypes.c_void_p(ctypes.addressof(attr)),
+        ruleset = syscalls.syscall(syscalls.number("landlock_create_ruleset"), ctypes.c_void_p(ctypes.addressof(attr)),
                            ctypes.sizeof(attr), 0)
     except OSError as exc:
         rec.miss("landlock", exc)
@@ -280,7 +280,7 @@ def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bo
                     continue
                 pb = _PathBeneathAttr(allowed_access=allowed, parent_fd=fd)
                 try:
-                    syscalls.syscall(syscalls.nr("landlock_add_rule"), ruleset, _LL_RULE_PATH_BENEATH,
+                    syscalls.syscall(syscalls.number("landlock_add_rule"), ruleset, _LL_RULE_PATH_BENEATH,
                              ctypes.c_void_p(ctypes.addressof(pb)), 0)
                 except OSError as exc:
                     # One odd path (say, a special filesystem) costs only its own
@@ -288,7 +288,7 @@ def restrict_files(rec: Record, scratch: Path, readable: Sequence[Path], gpu: bo
                     rec.notes[f"landlock rule {path}"] = str(exc)
             finally:
                 os.close(fd)
-        syscalls.syscall(syscalls.nr("landlock_restrict_self"), ruleset, 0)
+        syscalls.syscall(syscalls.number("landlock_restrict_self"), ruleset, 0)
     except OSError as exc:
         rec.miss("landlock", exc)
         return

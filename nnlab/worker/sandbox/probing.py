@@ -54,7 +54,7 @@ def probe(timeout_s: float = 20.0) -> Confinement:
                 payload = json.dumps({"level": result.level, "applied": result.applied,
                                       "missing": result.missing, "notes": rec.notes}).encode()
                 os.write(write_fd, payload)
-            except BaseException:  # noqa: BLE001
+            except BaseException:  # noqa: BLE001 - the probe child reports any failure as its exit code
                 code = 1
             finally:
                 os._exit(code)

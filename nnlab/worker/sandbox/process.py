@@ -17,7 +17,7 @@ from nnlab.worker.sandbox.syscalls import Record
 try:  # Unix only; a Windows laptop simply gets no rlimits.
     import resource
 except ImportError:  # pragma: no cover - not on Linux/macOS
-    resource = None  # type: ignore[assignment]
+    resource = None  # type: ignore[assignment]  # checked before each use
 
 
 def setsid(rec: Record) -> None:

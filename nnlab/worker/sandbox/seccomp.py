@@ -139,7 +139,7 @@ def _dispatch(a: _Asm, ban_processes: bool) -> None:
     on("clone", "clone" if ban_processes else "clone_ns")
     # glibc tries clone3 first and falls back to clone on ENOSYS; clone3 passes its flags
     # in memory that seccomp cannot inspect.
-    clone3 = syscalls.nr("clone3")
+    clone3 = syscalls.number("clone3")
     a.jump(_BPF_JEQ_K, clone3, 0, 1)
     a.ret(_RET_ERRNO | errno.ENOSYS)
     if ban_processes:
@@ -228,7 +228,7 @@ def install(rec: Record, limits: Limits) -> bool:
         ptr = ctypes.c_void_p(ctypes.addressof(prog))
         try:
             # SECCOMP_SET_MODE_FILTER with TSYNC: every thread, should there be more than one.
-            syscalls.syscall(syscalls.nr("seccomp"), 1, 1, ptr)
+            syscalls.syscall(syscalls.number("seccomp"), 1, 1, ptr)
         except OSError as exc:
             if exc.errno != errno.ENOSYS:
                 raise

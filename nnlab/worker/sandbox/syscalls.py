@@ -29,7 +29,7 @@ class Record:
             self.notes[name] = why if isinstance(why, str) else f"{type(why).__name__}: {why}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def libc() -> ctypes.CDLL | None:
     """This process's C library (None off Linux)."""
     if not LINUX:
@@ -162,3 +162,11 @@ def nr(name: str) -> int | None:
     if pair is None:
         return None
     return pair[0] if X86_64 else pair[1] if AARCH64 else None
+
+
+def number(name: str) -> int:
+    """`nr(name)`, or OSError(ENOSYS) where this architecture has none, as the kernel would answer."""
+    found = nr(name)
+    if found is None:
+        raise OSError(errno.ENOSYS, f"no number for the {name} syscall here")
+    return found
