@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnlab.grader.checks import CheckFailed  # noqa: E402
+from nnlab.grader.checks import CheckFailed  # noqa: E402 - after the checkout is on sys.path
 
 EXERCISES = ROOT / "nnlab" / "exercises"
 SOLUTIONS = ROOT / "nnlab" / "solutions"

@@ -71,13 +71,13 @@ def run_confined(body: Callable[[], dict[str, Any]], scratch: Path, readable: li
             view = memoryview(data)
             while view:
                 view = view[os.write(write_fd, view):]
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001 - the probe child reports any failure as its exit code
             code = 3
             try:
                 import traceback
 
                 os.write(2, traceback.format_exc().encode())
-            except BaseException:  # noqa: BLE001
+            except BaseException:  # noqa: BLE001 - the traceback is best effort; exit 3 says it failed
                 pass
         finally:
             os._exit(code)

@@ -50,7 +50,7 @@ from __future__ import annotations
 # The check API re-exports this package's API and this package uses the check API's
 # assertions: loading the check API first keeps that cycle in one order, whichever of the
 # two a program imports first.
-import nnlab.grader.checks  # noqa: F401  (isort: skip)
+import nnlab.grader.checks  # noqa: F401 - loaded first, for the cycle above
 from nnlab.grader.timing.api import Timed, TimingRequest, assert_fast
 from nnlab.grader.timing.inputs import TimedInput, binary, integers, normal
 from nnlab.grader.timing.machine import (LOCK_SETTING, LockBusy, describe_device, lock_path,
