@@ -131,8 +131,8 @@ def test_without_a_gpu_worker_the_timing_uses_the_cpu_limit_and_says_so(
         assert placement(job, engine.client)[0] == NO_GPU_WORKER
         graded: list[Graded] = []
         engine.grade_many([job], graded.append)
-        # `grade`, the course server queue's path, must not wait for a GPU worker either.
-        result = pool.submit(engine.grade, job).result(timeout=300)
+        # `grade_student`, the course server queue's path, must not wait for a GPU worker either.
+        result = pool.submit(engine.grade_student, job).result(timeout=300)
     finally:
         engine.close()
         pool.shutdown(wait=False, cancel_futures=True)
