@@ -297,12 +297,7 @@ class Database:
     def add_adjustment(self, new: NewAdjustment) -> int:
         """Stores an adjustment; its sequence number, which is also the order they apply in."""
         with self.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO adjustments (assignment, student, exercise, check_id, kind, points, reason, "
-                "author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.assignment, new.student, new.exercise, new.check, new.kind.value, new.points,
-                 new.reason, new.author, new.created_at))
-            return int(cursor.lastrowid or 0)
+            return insert_adjustment(conn, new)
 
     def adjustments(self, assignment: str, student: str | None = None) -> list[dict[str, Any]]:
         """An assignment's adjustments (one student's when given), oldest first."""
@@ -310,3 +305,14 @@ class Database:
             return self.query("SELECT * FROM adjustments WHERE assignment = ? ORDER BY seq", (assignment,))
         return self.query("SELECT * FROM adjustments WHERE assignment = ? AND student = ? ORDER BY seq",
                           (assignment, student))
+
+
+def insert_adjustment(conn: sqlite3.Connection, new: NewAdjustment) -> int:
+    """Stores an adjustment inside the caller's write transaction (a regrade's answer and the
+    adjustment it adds commit together or not at all); its sequence number."""
+    cursor = conn.execute(
+        "INSERT INTO adjustments (assignment, student, exercise, check_id, kind, points, reason, "
+        "author, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new.assignment, new.student, new.exercise, new.check, new.kind.value, new.points,
+         new.reason, new.author, new.created_at))
+    return int(cursor.lastrowid or 0)

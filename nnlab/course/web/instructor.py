@@ -278,14 +278,13 @@ async def answer_regrade(request: Request, seq: int, session: WebSession = Depen
         if asked.status != "open":
             raise RequestRejected(409, "this request was answered already")
         text = regrades.checked_reason(str(form.get("reason") or ""))
-        seq_added = None
-        if form.get("decision") == "accept":
-            the_assignment = server.assignment(asked.assignment)
+        new = None
+        if form.get("decision") == "accept":  # checked as the API checks it, stored with the answer
             body = _adjustment_body(form, asked.student, asked.exercise, asked.check)
-            seq_added = (await _adjust(request, session, the_assignment, body)).id
-        await run_in_threadpool(regrades.answer, server.db, seq,
-                                "accepted" if seq_added is not None else "declined", text, session.student,
-                                _now_text(request), seq_added)
+            new = adjust.parse_request(json.loads(body), server.assignment(asked.assignment),
+                                       set(server.db.students()), session.student, _now_text(request))
+        await run_in_threadpool(regrades.answer, server.db, seq, "declined" if new is None else "accepted",
+                                text, session.student, _now_text(request), new)
     except RequestRejected as refused:
         return await run_in_threadpool(_queue_page, request, session, refused.status, refused.detail)
     return RedirectResponse("/instructor/regrades", status_code=303)

@@ -5,7 +5,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from nnlab.course.db import Database
+from nnlab.course.db import Database, NewAdjustment, insert_adjustment
 from nnlab.errors import RequestRejected
 
 MAX_REASON_CHARS = 2000
@@ -76,15 +76,22 @@ def ask(db: Database, assignment: str, student: str, submission: str, exercise: 
 
 
 def answer(db: Database, seq: int, status: str, text: str, author: str, now: str,
-           adjustment: int | None = None) -> None:
-    """Answers an open request; 409 when it was answered already."""
+           adjustment: NewAdjustment | None = None) -> int | None:
+    """Answers an open request, storing the adjustment an acceptance adds in the same transaction;
+    that adjustment's number. 409 when it was answered already: of two instructors answering at
+    once, the second is refused and nothing of theirs is stored."""
     text = checked_reason(text)
     with db.write() as conn:
         done = conn.execute(
-            "UPDATE regrade_requests SET status = ?, answer = ?, answered_by = ?, answered_at = ?, "
-            "adjustment = ? WHERE seq = ? AND status = 'open'", (status, text, author, now, adjustment, seq))
+            "UPDATE regrade_requests SET status = ?, answer = ?, answered_by = ?, answered_at = ? "
+            "WHERE seq = ? AND status = 'open'", (status, text, author, now, seq))
         if done.rowcount != 1:
             raise RequestRejected(409, "this request was answered already")
+        if adjustment is None:
+            return None
+        added = insert_adjustment(conn, adjustment)
+        conn.execute("UPDATE regrade_requests SET adjustment = ? WHERE seq = ?", (added, seq))
+        return added
 
 
 def listed(db: Database, assignment: str | None = None, student: str | None = None,
