@@ -1,14 +1,17 @@
 """The course server's /openapi.json: every /api/v1 route declares its answer's model, and real answers fit it."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 from test_course_server import BEFORE_DUE, COURSE_TOML, ROOT, Served, add_accounts, call
 
 from nnlab.course import schemas
@@ -178,3 +181,44 @@ def test_a_reply_that_does_not_fit_is_one_line() -> None:
     assert "\n" not in str(raised.value)
     with pytest.raises(schemas.ReplyMismatch, match="not a list"):
         schemas.read_replies(schemas.AssignmentInfo, {"detail": "x"}, "http://h: GET /api/v1/assignments")
+
+
+def _reused_records() -> set[type]:
+    """The result dataclasses the API's models take as field types (TimingInfo, Confinement)."""
+    found: set[type] = set()
+
+    def walk(hint: object) -> None:
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+            found.add(hint)
+        for inner in typing.get_args(hint):
+            walk(inner)
+
+    for model in vars(schemas).values():
+        if isinstance(model, type) and issubclass(model, schemas.ApiModel):
+            for field in model.model_fields.values():
+                walk(field.annotation)
+    return found
+
+
+def _written_alike(record: Any) -> bool:
+    """Does Pydantic write the record as results.json does: the same keys, in the same order, the
+    same values?"""
+    from nnlab.results import record_json
+
+    written = TypeAdapter(type(record)).dump_python(record, mode="json")
+    return list(written.items()) == list(record_json(record).items())
+
+
+def test_reused_result_records_answer_as_results_json_writes_them() -> None:
+    """Does every result record an API model reuses as it is answer the JSON results.json holds for
+    it, so an answer is the stored result's own form? (A record with its own key order, omitted or
+    rounded keys, like CheckResult, must stay a model of its own.)"""
+    from nnlab.results import CheckResult, Confinement, Outcome, TimingInfo, Visibility
+
+    samples = [TimingInfo("cpu (torch 2.5.1, 2 threads)", 1.25, 2.5, 0.031, 0.00123456, 0.000987, 7),
+               Confinement("partial", ("rlimits", "netns"), ("landlock-abi7",)), Confinement("full", ())]
+    assert _reused_records() == {type(sample) for sample in samples}
+    assert all(_written_alike(sample) for sample in samples)
+    # The control: CheckResult writes test_id after the message and leaves out a None timing.
+    timed = CheckResult("Is it fast", "test_fast", 1.0, 1.0, Outcome.PASSED, Visibility.VISIBLE, "", 0.5)
+    assert not _written_alike(timed)

@@ -6,12 +6,18 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nnlab.errors import NnlabError
-from nnlab.results import Kind, Outcome, Visibility
+from nnlab.results import Confinement, Kind, Outcome, TimingInfo, Visibility
 
 # The models mirror the JSON the routes answered before they existed, key for key and in the
 # same order: a field with a default is one the server leaves out where it does not apply, so
 # every answer is written with `exclude_unset` (set: present, even when null; unset: absent).
 # Dates stay ISO 8601 text, written as the server wrote them.
+#
+# A result record whose JSON form is its fields as they are, in their order (TimingInfo,
+# Confinement), is the field's type itself: Pydantic reads and writes a frozen dataclass field by
+# field, which is then the same JSON. The others have their own key order (CheckResult's
+# JSON_KEYS), keys derived from properties (scores) or keys only one view has (a student's
+# hidden_checks), so their models here say what each view writes.
 
 __all__ = ["Refusal", "AssignmentInfo", "Accepted", "Submission", "SubmissionFiles", "CountedResult",
            "StudentResult", "StoredAdjustment", "AdjustmentAdded", "ExtensionInfo", "LtiSyncQueued",
@@ -64,16 +70,6 @@ class Accepted(ApiModel):
     submitted_at: str
 
 
-class Timing(ApiModel):
-    device: str
-    ratio: float
-    threshold: float
-    spread: float
-    student_s: float
-    reference_s: float
-    rounds: int
-
-
 class Check(ApiModel):
     """One check's verdict (a hidden one is shown to a student only once allowed)."""
 
@@ -86,7 +82,7 @@ class Check(ApiModel):
     test_id: str
     duration_s: float | None = None
     """The instructor's view only."""
-    timing: Timing | None = None
+    timing: TimingInfo | None = None
     """Timing checks only."""
 
 
@@ -119,12 +115,6 @@ class CountedExercise(ApiModel):
     note: str
     submitted: bool
     checks: list[Check]
-
-
-class Confinement(ApiModel):
-    level: str
-    applied: list[str]
-    missing: list[str]
 
 
 class CountedResult(ApiModel):
