@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from nnlab.errors import NnlabError, UsageError
+from nnlab.i18n_report import REPORT_MESSAGES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -202,6 +203,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "ratio {ratio:.2f}x (limit {limit:g}x, spread {spread:.0%}) on {device}",
         "zh": "耗时比 {ratio:.2f} 倍（上限 {limit:g} 倍，波动 {spread:.0%}），设备：{device}",
     },
+    "submit.progress": {"en": "graded {id}: {score:g}/{max_score:g}", "zh": "已评分 {id}：{score:g}/{max_score:g}"},
+    "submit.report": {"en": "Report: {path}", "zh": "成绩报告：{path}"},
+    "submit.seed_remote": {
+        "en": "--seed is for grading on this machine; the course server draws its own",
+        "zh": "--seed 只用于在本机评分；课程服务器会自己抽取随机种子",
+    },
+    # the worker's confinement, as nnlab.wire.confinement.Confinement.describe() writes it in English
+    "confinement.describe": {"en": "{level}: {applied}", "zh": "{level}：{applied}"},
+    "confinement.level.full": {"en": "full", "zh": "完全隔离"},
+    "confinement.level.partial": {"en": "partial", "zh": "部分隔离"},
+    "confinement.level.none": {"en": "none", "zh": "未隔离"},
+    "confinement.nothing": {"en": "nothing", "zh": "无"},
+    "confinement.unavailable": {"en": " (unavailable: {missing})", "zh": "（本机不支持：{missing}）"},
+    **REPORT_MESSAGES,
 }
 
 
@@ -209,6 +224,22 @@ def message(key: str, lang: str, **values: object) -> str:
     """The CLI line `key` in `lang` (English when that language lacks it), filled in."""
     table = MESSAGES[key]
     return table.get(lang, table[DEFAULT_LANGUAGE]).format(**values)
+
+
+def plural_message(key: str, count: int, lang: str, **values: object) -> str:
+    """The line `key`.one or `key`.other, as `count` asks, with `count` filled in too."""
+    return message(f"{key}.{'one' if count == 1 else 'other'}", lang, count=count, **values)
+
+
+def confinement_text(level: str, applied: Sequence[str], missing: Sequence[str], lang: str) -> str:
+    """A worker's confinement in `lang` (in English, Confinement.describe()'s line); the
+    mechanisms keep their names."""
+    key = f"confinement.level.{level}"
+    text = message("confinement.describe", lang, level=message(key, lang) if key in MESSAGES else level,
+                   applied=", ".join(applied) or message("confinement.nothing", lang))
+    if missing:
+        text += message("confinement.unavailable", lang, missing=", ".join(missing))
+    return text
 
 
 def display_width(text: str) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nnlab.i18n import check_titles, message, pad, translate_failure
+from nnlab.i18n import check_titles, confinement_text, message, pad, translate_failure
 from nnlab.results import ExerciseResult, Outcome, SubmissionResult
 
 _MARKS = {
@@ -46,5 +46,6 @@ def echo_exercise(result: ExerciseResult, err: bool = False, header: str | None 
 
 def echo_summary(result: SubmissionResult, err: bool = False, lang: str = "en") -> None:
     click.echo(message("submit.score", lang, score=result.score, max_score=result.max_score), err=err)
-    click.echo(message("submit.seed", lang, seed=result.seed,
-                       confinement=result.confinement.describe()), err=err)
+    confinement = confinement_text(result.confinement.level, result.confinement.applied,
+                                   result.confinement.missing, lang)
+    click.echo(message("submit.seed", lang, seed=result.seed, confinement=confinement), err=err)

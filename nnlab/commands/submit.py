@@ -10,7 +10,7 @@ from nnlab.commands.display import echo_exercise, echo_summary
 from nnlab.commands.session_setup import (grading_launcher, preflight, start_fork_server_early,
                                           warm_grader)
 from nnlab.errors import UsageError
-from nnlab.i18n import resolve_language
+from nnlab.i18n import message, resolve_language
 from nnlab.grader.exercise import is_student_kit
 
 
@@ -22,7 +22,7 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
         from nnlab.commands.course_submit import remote_submit
 
         if seed is not None:
-            raise UsageError("--seed is for grading on this machine; the course server draws its own")
+            raise UsageError(message("submit.seed_remote", resolve_language(lang)))
         remote_submit(path, assignment, wait, as_json, report, assume_yes)
         return
     if is_student_kit():
@@ -54,12 +54,13 @@ def _submit_here(path: Path, as_json: bool, report: Path | None, seed: int | Non
     with grading_launcher() as launcher:
         result = grade_student(
             GradeRequest(path, student=student, include_hidden=True, seed=seed), launcher,
-            on_exercise=lambda r: click.echo(f"graded {r.id}: {r.score:g}/{r.max_score:g}", err=True)
+            on_exercise=lambda r: click.echo(message("submit.progress", language, id=r.id, score=r.score,
+                                                     max_score=r.max_score), err=True)
             if as_json else None)
     if report is not None:
         from nnlab.reports import write_student_report
 
-        write_student_report(result, report)
+        write_student_report(result, report, lang=language)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
         return
@@ -67,4 +68,4 @@ def _submit_here(path: Path, as_json: bool, report: Path | None, seed: int | Non
         echo_exercise(exercise, lang=language)
     echo_summary(result, lang=language)
     if report is not None:
-        click.echo(f"Report: {report}")
+        click.echo(message("submit.report", language, path=report))

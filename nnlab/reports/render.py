@@ -12,9 +12,11 @@ import jinja2
 from markupsafe import Markup, escape
 
 import nnlab
+from nnlab.i18n import message
 from nnlab.results import ExerciseResult, Outcome, SubmissionResult, format_seconds
 from nnlab.reports import canvas, export, summaries
 from nnlab.reports.classview import Describable, ExtraSection, LatePenalty, Timings, class_context
+from nnlab.reports.language import ReportLanguage
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -73,6 +75,11 @@ def code_spans(text: str) -> Markup:
                            for i, p in enumerate(parts))
 
 
+def code(text: object) -> Markup:
+    """`text` as inline code, escaped: a value put into a translated line (report.reproduce)."""
+    return Markup("<code>{}</code>").format(text)
+
+
 def breakable(identifier: str) -> Markup:
     """An exercise id that may wrap after its underscores in a narrow column header."""
     return Markup("_<wbr>").join(escape(part) for part in str(identifier).split("_"))
@@ -91,7 +98,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(num=format_number, percent=format_percent, seconds=format_seconds,
                        ticks=code_spans, breakable=breakable)
-    env.globals.update(score_class=score_class, fraction=fraction, nnlab_version=nnlab.__version__)
+    env.globals.update(score_class=score_class, fraction=fraction, code=code, nnlab_version=nnlab.__version__)
     return env
 
 
@@ -131,14 +138,19 @@ FIX_FIRST_SHOWN = 10
 _FAILING = (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT)
 
 
-def report_heading(result: SubmissionResult) -> str:
-    """'Score report: <student id>' when the student is known, else 'Score report'."""
-    return f"Score report: {result.student}" if result.student is not None else "Score report"
+def report_heading(result: SubmissionResult, lang: str = "en") -> str:
+    """'Score report: <student id>' when the student is known, else 'Score report' (in `lang`)."""
+    if result.student is None:
+        return message("report.heading", lang)
+    return message("report.heading_of", lang, student=result.student)  # escaped by the template
 
 
-def fix_first(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
+def fix_first(exercises: Sequence[ExerciseResult],
+              words: ReportLanguage | None = None) -> list[dict[str, Any]]:
     """What cost the student points, most points first: one item for a file that could not run
-    at all, else one per failed, crashed or timed-out check. Not-submitted work is listed apart."""
+    at all, else one per failed, crashed or timed-out check. Not-submitted work is listed apart.
+    `words` gives the checks' titles and failure phrasing in the report's language."""
+    words = words if words is not None else ReportLanguage()
     items = []
     for position, ex in enumerate(exercises):
         if not ex.submitted:
@@ -158,8 +170,9 @@ def fix_first(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
         for index, c in enumerate(ex.checks):
             lost = round(c.max_score - c.score - given_back.get(c.test_id, 0.0), 6)
             if c.outcome in _FAILING and lost > 0:
-                first_line = c.message.strip().splitlines()[0] if c.message.strip() else ""
-                items.append({"exercise": ex.id, "what": c.name, "points": lost,
+                message = words.failure(c.message).strip()
+                first_line = message.splitlines()[0] if message else ""
+                items.append({"exercise": ex.id, "what": words.check_title(ex.id, c), "points": lost,
                               "outcome": c.outcome.value, "first_line": first_line[:200],
                               "order": (position, index)})
     return sorted(items, key=lambda item: (-item["points"], item["order"]))
@@ -182,17 +195,20 @@ def _sections(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
 
 
 def render_student_report(result: SubmissionResult, *, class_href: str | None = None,
-                          late: LatePenalty | None = None) -> str:
+                          late: LatePenalty | None = None, lang: str = "en") -> str:
     """The HTML report of one submission; `class_href` adds a link back to the class report.
-    With `late`, `result` is what the checks gave and the page shows the penalty apart."""
+    With `late`, `result` is what the checks gave and the page shows the penalty apart.
+    `lang`: the language of the page's words, check titles and common failure phrasing."""
+    words = ReportLanguage(lang)
     return environment().get_template("student.html.j2").render(
         r=result,
+        tr=words,
         late=late if late is not None and late.days else None,
-        heading=report_heading(result),
+        heading=report_heading(result, lang),
         label=summaries.student_label(result),
-        confinement=result.confinement.describe(),
+        confinement=words.confinement(result.confinement),
         class_href=class_href,
-        fix_first=fix_first(result.exercises),
+        fix_first=fix_first(result.exercises, words),
         shown_first=FIX_FIRST_SHOWN,
         sections=_sections(result.exercises),
         # An exercise not handed in but given points by the instructor is listed with the others.
@@ -202,11 +218,12 @@ def render_student_report(result: SubmissionResult, *, class_href: str | None = 
 
 
 def write_student_report(result: SubmissionResult, path: Path, *, class_href: str | None = None,
-                         late: LatePenalty | None = None) -> None:
+                         late: LatePenalty | None = None, lang: str = "en") -> None:
     """Writes render_student_report(result) to `path` (UTF-8), creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_student_report(result, class_href=class_href, late=late), encoding="utf-8")
+    path.write_text(render_student_report(result, class_href=class_href, late=late, lang=lang),
+                    encoding="utf-8")
 
 
 # ---------------------------------------------------------------- class report
@@ -267,7 +284,8 @@ def render_class_report(
     context = class_context(results, exercise_ids, hrefs, timings, render_extra_section, extra_sections,
                             unmatched_adjustments, late)
     with timings.step("class page"):
-        return environment().get_template("class.html.j2").render(env=_environment_info(results), **context)
+        return environment().get_template("class.html.j2").render(env=_environment_info(results),
+                                                                  tr=ReportLanguage(), **context)
 
 
 def write_class_report(
