@@ -1,6 +1,7 @@
 """Working with the submission's objects in the worker: calls, expressions, gradients."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Callable, Sequence
 
 import torch
@@ -90,6 +91,55 @@ def remote_function(target: Remote, module: Remote | None = None,
     return apply
 
 
+# The secret factors lie in [1/4, 1]: at most 1, so a Jacobian element within atol of the
+# truth stays within atol once scaled (the tolerances keep their meaning for a right answer);
+# at least 1/4, so no direction is squashed into the tolerance.
+_FACTOR_LOW, _FACTOR_HIGH = 0.25, 1.0
+
+
+def _private_generator(what: str) -> torch.Generator:
+    """A generator seeded from the check's own torch random state, which it leaves untouched.
+
+    The runner seeds torch's global generator with the check's secret seed. Hashing its state,
+    rather than drawing from it, keeps every later draw of the check as it was.
+    """
+    state = torch.get_rng_state().numpy().tobytes()
+    digest = hashlib.sha256(b"nnlab gradcheck:" + what.encode() + b":" + state).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+
+
+def _factors(shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
+    drawn = torch.rand(shape, generator=generator, dtype=torch.float64)
+    return drawn.mul_(_FACTOR_HIGH - _FACTOR_LOW).add_(_FACTOR_LOW)
+
+
+def _secretly_scaled(fn: Callable[..., torch.Tensor], leaves: Sequence[torch.Tensor],
+                     generator: torch.Generator) -> Callable[..., torch.Tensor]:
+    """g(y) = a * fn(x + b * (y - x)), with secret positive factors a (per output element)
+    and b (per input element), for gradcheck at y = x.
+
+    Fast mode checks v^T J u with u, v from a generator of torch's own with its fixed default
+    seed: anyone can compute them, and a backward right only along them would pass. For g,
+    gradcheck checks (a*v)^T J (b*u): projections the student cannot know. At y = x, fn runs
+    on x itself, bit for bit (x + b * 0), the points a plain gradcheck would probe.
+    """
+    # Copies: gradcheck perturbs its leaves in place.
+    origins = [x.detach().clone() for x in leaves]
+    slopes = [_factors(x.shape, generator) for x in leaves]
+    drawn: list[torch.Tensor] = []  # a, drawn at the first call, once the output's shape is known
+
+    def scaled(*ys: torch.Tensor) -> torch.Tensor:
+        out = fn(*(x + b * (y - x) for x, b, y in zip(origins, slopes, ys)))
+        if not drawn:
+            drawn.append(_factors(out.shape, generator))
+        a = drawn[0]
+        if out.shape != a.shape or not (out.is_floating_point() or out.is_complex()):
+            return out  # gradcheck itself names an output whose shape or dtype changed
+        return out * a.to(out.dtype)
+
+    return scaled
+
+
 def gradcheck_remote(target: Remote, inputs: Sequence[torch.Tensor], what: str,
                      module: Remote | None = None, kwargs: dict[str, Any] | None = None,
                      atol: float = 1e-6, rtol: float = 1e-4, fast_mode: bool = True) -> None:
@@ -97,15 +147,21 @@ def gradcheck_remote(target: Remote, inputs: Sequence[torch.Tensor], what: str,
 
     Each probe is a round trip to the worker. `fast_mode` (the default) compares random
     projections v^T J u: a few calls instead of two per input element, and a wrong gradient
-    still fails (the full Jacobians are then computed for the message). `fast_mode=False`
-    probes every element: for a forward that may be random on a few elements (a dropout
-    left on), which a few calls can miss.
+    still fails (the full Jacobians are then computed for the message). The projections are
+    secret: each side is scaled element-wise by positive factors drawn from the check's seed
+    (see _secretly_scaled). `fast_mode=False` probes every element: for a forward that may be
+    random on a few elements (a dropout left on), which a few calls can miss.
+
+    Only the inputs are leaves of the check: a module's parameters stay in the worker and
+    their gradients are not compared here, so they need no factors.
     """
     fn = remote_function(target, module=module, kwargs=kwargs)
     leaves = tuple(x.detach().double().requires_grad_(True) for x in inputs)
+    if fast_mode:
+        fn = _secretly_scaled(fn, leaves, _private_generator(what))
     try:
-        # Fast mode draws its projections from a generator of its own: what the check draws
-        # afterwards is the same in either mode.
+        # Fast mode draws its projections from a generator of its own, and the factors come
+        # from another: what the check draws afterwards is the same in either mode.
         torch.autograd.gradcheck(fn, leaves, eps=1e-6, atol=atol, rtol=rtol, raise_exception=True,
                                  fast_mode=fast_mode)
     except GradcheckError as error:
