@@ -273,7 +273,75 @@ FAILURES: dict[str, dict[str, str]] = {
                      "zh": "{what}：应抛出 {expected}，但你的代码抛出了 {raised}"},
     "did_not_raise": {"en": "{what}: expected {expected}, but the call succeeded",
                       "zh": "{what}：应抛出 {expected}，但调用正常返回了"},
+    # nnlab.grader.checks.meta: what a returned tensor was, and what a call did to its inputs
+    "detached_graph": {
+        "en": "{what}: expected a detached tensor, but it is still attached to the autograd graph "
+              "(it has a grad_fn); return it .detach()ed",
+        "zh": "{what}：应返回已分离的张量，但它仍连在自动微分的计算图上（有 grad_fn）；"
+              "请返回 .detach() 之后的张量",
+    },
+    "detached_requires_grad": {
+        "en": "{what}: expected a detached tensor, but it requires grad; return it .detach()ed",
+        "zh": "{what}：应返回已分离的张量，但它的 requires_grad 为 True；请返回 .detach() 之后的张量",
+    },
+    "input_returned": {
+        "en": "{what}: expected a new tensor, but the input `{input}` itself came back",
+        "zh": "{what}：应返回一个新张量，但返回的就是输入 `{input}` 本身",
+    },
+    "view_of_input": {
+        "en": "{what}: expected a new tensor, but it shares memory with the input `{input}` (a view of "
+              "it): writing to one would change the other",
+        "zh": "{what}：应返回一个新张量，但它与输入 `{input}` 共享内存（是它的视图）：写入其中一个会改变另一个",
+    },
+    "same_new": {
+        "en": "{what}: expected the tensor it was given itself (`result is tensor`), got a new tensor",
+        "zh": "{what}：应返回传入的那个张量对象本身（`result is tensor`），实际返回了一个新张量",
+    },
+    "same_view": {
+        "en": "{what}: expected the tensor it was given itself (`result is tensor`), got a view of "
+              "`{base}`, not the object itself",
+        "zh": "{what}：应返回传入的那个张量对象本身（`result is tensor`），实际返回了 `{base}` 的视图，"
+              "而不是这个对象本身",
+    },
+    "same_new_named": {
+        "en": "{what}: expected the tensor passed as `{argument}` itself (`result is tensor`), got a new tensor",
+        "zh": "{what}：应返回作为 `{argument}` 传入的那个张量对象本身（`result is tensor`），实际返回了一个新张量",
+    },
+    "same_view_named": {
+        "en": "{what}: expected the tensor passed as `{argument}` itself (`result is tensor`), got a view "
+              "of `{base}`, not the object itself",
+        "zh": "{what}：应返回作为 `{argument}` 传入的那个张量对象本身（`result is tensor`），实际返回了 "
+              "`{base}` 的视图，而不是这个对象本身",
+    },
+    "same_other_input": {
+        "en": "{what}: expected the tensor passed as `{argument}` itself (`result is tensor`), got the "
+              "input `{other}`",
+        "zh": "{what}：应返回作为 `{argument}` 传入的那个张量对象本身（`result is tensor`），实际返回了输入 `{other}`",
+    },
+    # {changes}: "`x`: <change>; ..." with the worker's phrases, which CHANGE_PHRASES translates
+    "inputs_changed": {
+        "en": "{call} must leave what the caller passed in as it was, but {changes}",
+        "zh": "{call} 必须保持调用方传入的对象原样不变，但 {changes}",
+    },
     "equal": {"en": "{what}: expected {expected}, got {got}", "zh": "{what}：应为 {expected}，实际为 {got}"},
+}
+
+# What a call changed in an input, as the worker words it (nnlab.worker.server.state_changes),
+# in each language: a regular expression over the English and its replacement.
+CHANGE_PHRASES: dict[str, dict[str, str]] = {
+    r"its values were changed in place": {"zh": "它的值被原地修改了"},
+    r"requires_grad was turned on": {"zh": "requires_grad 被设成了 True"},
+    r"requires_grad was turned off": {"zh": "requires_grad 被设成了 False"},
+    r"a \.grad was left on it": {"zh": "它上面留下了 .grad"},
+    r"its \.grad was cleared": {"zh": "它的 .grad 被清除了"},
+    r"its \.grad was changed": {"zh": "它的 .grad 被修改了"},
+    r"hooks (?:were )?registered on it \((\d+) before, (\d+) after\)":
+        {"zh": r"它上面注册的钩子数变了（之前 \1 个，之后 \2 个）"},
+    r"was removed": {"zh": "被删除了"},
+    r"was added": {"zh": "是新增的"},
+    r"`: ": {"zh": "`："},
+    r"; `": {"zh": "；`"},
+    r" \(and (\d+) more\)$": {"zh": r"（另有 \1 处）"},
 }
 
 
@@ -310,7 +378,18 @@ def translate_failure(text: str, lang: str) -> str:
         if lang in table:
             match = _failure_pattern(key).fullmatch(text)
             if match:
-                return table[lang].format(**match.groupdict())
+                values = match.groupdict()
+                if "changes" in values:
+                    values["changes"] = _translate_changes(values["changes"], lang)
+                return table[lang].format(**values)
+    return text
+
+
+def _translate_changes(text: str, lang: str) -> str:
+    """The worker's '`x`: its values were changed in place; ...' in `lang` (labels as written)."""
+    for pattern, table in CHANGE_PHRASES.items():
+        if lang in table:
+            text = re.sub(pattern, table[lang], text)
     return text
 
 

@@ -5,6 +5,7 @@ from typing import Any, Sequence
 
 from nnlab.grader.checks.asserts import CheckFailed, assert_tensor
 from nnlab.grader.session import Remote, handle_of, remote_label, remote_session
+from nnlab.i18n import failure
 from nnlab.wire.codec import TensorMeta, tensor_meta
 
 
@@ -26,35 +27,33 @@ def assert_detached(got: Any, what: str) -> None:
     """Fails unless `got` came back detached: no requires_grad, no grad_fn."""
     meta = meta_of(got, what)
     if meta.has_grad_fn:
-        raise CheckFailed(f"{what}: expected a detached tensor, but it is still attached to the "
-                          "autograd graph (it has a grad_fn); return it .detach()ed")
+        raise CheckFailed(failure("detached_graph", what=what))
     if meta.requires_grad:
-        raise CheckFailed(f"{what}: expected a detached tensor, but it requires grad; "
-                          "return it .detach()ed")
+        raise CheckFailed(failure("detached_requires_grad", what=what))
 
 
 def assert_not_view_of_input(got: Any, what: str) -> None:
     """Fails when `got` shares memory with an input of the call (is it, or a view of it)."""
     meta = meta_of(got, what)
     if meta.is_input is not None:
-        raise CheckFailed(f"{what}: expected a new tensor, but the input `{meta.is_input}` itself "
-                          "came back")
+        raise CheckFailed(failure("input_returned", what=what, input=meta.is_input))
     if meta.shares_storage_with is not None:
-        raise CheckFailed(f"{what}: expected a new tensor, but it shares memory with the input "
-                          f"`{meta.shares_storage_with}` (a view of it): writing to one would change "
-                          "the other")
+        raise CheckFailed(failure("view_of_input", what=what, input=meta.shares_storage_with))
 
 
 def assert_same_tensor_returned(got: Any, what: str, argument: str | None = None) -> None:
     """Fails unless `got` is the very tensor object the call received (as `argument`, if named):
     what an in-place API that promises to return its input must do."""
     meta = meta_of(got, what)
-    if meta.is_input is None or (argument is not None and meta.is_input != argument):
-        wanted = f"the tensor passed as `{argument}`" if argument else "the tensor it was given"
-        came = "a new tensor" if meta.is_input is None else f"the input `{meta.is_input}`"
-        if meta.is_input is None and meta.shares_storage_with is not None:
-            came = f"a view of `{meta.shares_storage_with}`, not the object itself"
-        raise CheckFailed(f"{what}: expected {wanted} itself (`result is tensor`), got {came}")
+    if meta.is_input is not None and (argument is None or meta.is_input == argument):
+        return
+    named = "_named" if argument is not None else ""
+    if meta.is_input is not None:  # another input came back: only possible with `argument` named
+        raise CheckFailed(failure("same_other_input", what=what, argument=argument, other=meta.is_input))
+    if meta.shares_storage_with is not None:
+        raise CheckFailed(failure(f"same_view{named}", what=what, argument=argument,
+                                  base=meta.shares_storage_with))
+    raise CheckFailed(failure(f"same_new{named}", what=what, argument=argument))
 
 
 def audited_call(target: Remote, args: Sequence[Any], kwargs: dict[str, Any] | None = None,
@@ -68,8 +67,7 @@ def audited_call(target: Remote, args: Sequence[Any], kwargs: dict[str, Any] | N
     if changes:
         listed = "; ".join(f"`{label}`: {change}" for label, change in changes[:4])
         more = f" (and {len(changes) - 4} more)" if len(changes) > 4 else ""
-        raise CheckFailed(f"{remote_label(target)} must leave what the caller passed in as it was, "
-                          f"but {listed}{more}")
+        raise CheckFailed(failure("inputs_changed", call=remote_label(target), changes=listed + more))
     return result
 
 
