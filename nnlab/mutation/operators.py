@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from nnlab.mutation.spans import Source
+from nnlab.mutation.spans import Located, Source
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Edit:
     start: int
     end: int
     replacement: str
-    anchor: ast.AST
+    anchor: Located
 
 
 ARITHMETIC = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"), ast.Div: ("/", "*"),
@@ -69,8 +69,8 @@ def _op_token(src: Source, start: int, end: int) -> tuple[int, int]:
     return i, j
 
 
-def _gap_edit(src: Source, name: str, left: ast.AST, right: ast.AST, new: str,
-              anchor: ast.AST) -> Edit | None:
+def _gap_edit(src: Source, name: str, left: ast.expr, right: ast.expr, new: str,
+              anchor: Located) -> Edit | None:
     start, end = _op_token(src, src.end(left), src.start(right))
     return Edit(name, start, end, new, anchor) if end > start else None
 
@@ -156,7 +156,7 @@ def _called_name(call: ast.Call) -> tuple[str, bool]:
     return (func.id, False) if isinstance(func, ast.Name) else ("", False)
 
 
-def _dim_argument(call: ast.Call) -> ast.AST | None:
+def _dim_argument(call: ast.Call) -> ast.expr | None:
     for keyword in call.keywords:
         if keyword.arg in DIM_KEYWORDS:
             return keyword.value
@@ -200,7 +200,7 @@ def transpose(src: Source, node: ast.AST) -> Iterator[Edit]:
             yield Edit("transpose", src.start(node), src.end(node), src.text(kept), node)
 
 
-def _wrapped(src: Source, value: ast.AST) -> str:
+def _wrapped(src: Source, value: ast.expr) -> str:
     text = src.text(value)
     atom = isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
     return f"{text}.detach()" if atom else f"({text}).detach()"
@@ -211,11 +211,9 @@ def detach(src: Source, node: ast.AST) -> Iterator[Edit]:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
             and node.func.attr == "detach" and not node.args and not node.keywords:
         yield Edit("detach", src.start(node), src.end(node), src.text(node.func.value), node)
-    value = None
-    if isinstance(node, ast.Return) and node.value is not None:
-        value = node.value
-    elif isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp):
-        value = node.value
+    if not (isinstance(node, ast.Return) or isinstance(node, ast.Assign) and isinstance(node.value, ast.BinOp)):
+        return
+    value = node.value
     if value is not None and isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript,
                                                 ast.BinOp)):
         if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
@@ -223,9 +221,9 @@ def detach(src: Source, node: ast.AST) -> Iterator[Edit]:
             yield Edit("detach", src.start(value), src.end(value), _wrapped(src, value), node)
 
 
-def _method_name_span(src: Source, call: ast.Call) -> tuple[int, int]:
-    end = src.end(call.func)
-    return end - len(call.func.attr.encode()), end  # type: ignore[attr-defined]
+def _method_name_span(src: Source, method: ast.Attribute) -> tuple[int, int]:
+    end = src.end(method)
+    return end - len(method.attr.encode()), end
 
 
 def _inplace_call(src: Source, node: ast.Call) -> Iterator[Edit]:
@@ -233,10 +231,10 @@ def _inplace_call(src: Source, node: ast.Call) -> Iterator[Edit]:
     `(a - b).abs()` are the same value; on a parameter or attribute, or with the result
     discarded (`x.add_(y)` as a statement), they are not."""
     name, method = _called_name(node)
-    if not method:
+    if not method or not isinstance(node.func, ast.Attribute):  # a method is always an Attribute
         return
-    receiver = node.func.value  # type: ignore[attr-defined]
-    start, end = _method_name_span(src, node)
+    receiver = node.func.value
+    start, end = _method_name_span(src, node.func)
     if name.endswith("_") and not name.startswith("_") and name[:-1] in INPLACE \
             and (_shared(src, receiver) or isinstance(src.parent(node), ast.Expr)):
         yield Edit("inplace", start, end, name[:-1], node)

@@ -2,6 +2,21 @@
 from __future__ import annotations
 
 import ast
+from typing import Protocol
+
+
+class Located(Protocol):
+    """A node with a place in the source: an expression, a statement, a keyword, an argument
+    (ast.AST itself declares no position; a module, an operator or a context has none)."""
+
+    @property
+    def lineno(self) -> int: ...
+    @property
+    def col_offset(self) -> int: ...
+    @property
+    def end_lineno(self) -> int | None: ...
+    @property
+    def end_col_offset(self) -> int | None: ...
 
 
 class Source:
@@ -40,13 +55,16 @@ class Source:
     def offset(self, line: int, column: int) -> int:
         return self._lines[line - 1] + column
 
-    def start(self, node: ast.AST) -> int:
-        return self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    def start(self, node: Located) -> int:
+        return self.offset(node.lineno, node.col_offset)
 
-    def end(self, node: ast.AST) -> int:
-        return self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    def end(self, node: Located) -> int:
+        # None only on a node built by hand; every node ast.parse gives has its end.
+        if node.end_lineno is None or node.end_col_offset is None:
+            raise ValueError(f"{type(node).__name__} has no end position")
+        return self.offset(node.end_lineno, node.end_col_offset)
 
-    def text(self, node: ast.AST) -> str:
+    def text(self, node: Located) -> str:
         return self.data[self.start(node):self.end(node)].decode("utf-8")
 
     def span_text(self, start: int, end: int) -> str:
@@ -55,7 +73,7 @@ class Source:
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self._parents.get(id(node))
 
-    def context(self, node: ast.AST) -> ast.AST:
+    def context(self, node: ast.expr) -> ast.expr:
         """The expression holding the node (the node itself when a statement holds it): a lone
         `1` says too little to tell one mutant's id from another's."""
         parent = self._parents.get(id(node))
