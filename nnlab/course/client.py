@@ -208,17 +208,18 @@ def _hides_checks(submission: Submission) -> bool:
 
 
 def counted_submission(assignment: AssignmentInfo, submissions: list[Submission]) -> Counted:
-    """The assignment's `counts` policy applied to the caller's uploads (in upload order)."""
+    """The assignment's `counts` policy applied to the caller's uploads (in upload order), by the
+    server's own rule (`policy.counted_index`) on the scores the server showed: with every check
+    shown, each is the upload's shown score (adjusted, then penalized), which the gradebook ranks."""
+    from nnlab.course.policy import counted_index  # the rule only: a client that never asks stays light
+
     mine = [s for s in submissions if s.assignment == assignment.id]
     graded = [s for s in mine if s.status == "done" and s.result is not None]
+    if assignment.counts != "last" and (_hidden_withheld(assignment) or any(_hides_checks(s) for s in graded)):
+        return Counted(None, False, frozenset().union(*(_exercise_ids(s) for s in graded)))
+    index = counted_index(len(graded), assignment.counts, lambda i: graded[i].score or 0.0)
+    counted = graded[index].id if index is not None else None
     if assignment.counts == "last":
         pending = [s for s in mine if s.status != "error"]
-        return Counted(graded[-1].id if graded else None, True,
-                       _exercise_ids(pending[-1]) if pending else frozenset())
-    if _hidden_withheld(assignment) or any(_hides_checks(s) for s in graded):
-        return Counted(None, False, frozenset().union(*(_exercise_ids(s) for s in graded)))
-    if not graded:
-        return Counted(None, True, frozenset())
-    # The server's rule: the best score after the late penalty, the later one on a tie.
-    best = max(range(len(graded)), key=lambda i: (graded[i].score or 0.0, i))
-    return Counted(graded[best].id, True, _exercise_ids(graded[best]))
+        return Counted(counted, True, _exercise_ids(pending[-1]) if pending else frozenset())
+    return Counted(counted, True, _exercise_ids(graded[index]) if index is not None else frozenset())

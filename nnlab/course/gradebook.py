@@ -11,7 +11,8 @@ from nnlab.course import adjust, extensions
 from nnlab.course.adjust import ServerUnmatched
 from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
-from nnlab.course.policy import Counted, apply_gradebook, counted_index, penalty_factor, student_view
+from nnlab.course.policy import (Counted, apply_gradebook, counted_index, penalty_factor, shown_score,
+                                 student_view)
 from nnlab.results import Confinement, ExerciseResult, SubmissionResult, result_from_json
 
 
@@ -131,19 +132,31 @@ class Grade:
 
 def _grade(student: str, rows: list[dict[str, Any]], assignment: Assignment,
            stored: Sequence[dict[str, Any]]) -> Grade:
-    index = counted_index(rows, assignment.counts)
-    row = rows[index] if index is not None else None
-    result = (stored_result(row) if row is not None else None) or not_submitted(student, assignment)
-    days = int(row["late_days"]) if row is not None else 0
-    grade, missed = counted(result, stored, days, assignment)
-    return Grade(grade, row, missed)
+    done: dict[int, tuple[Counted, list[ServerUnmatched]]] = {}
+
+    def graded(i: int) -> tuple[Counted, list[ServerUnmatched]]:
+        if i not in done:
+            result = stored_result(rows[i]) or not_submitted(student, assignment)
+            done[i] = counted(result, stored, int(rows[i]["late_days"]), assignment)
+        return done[i]
+
+    # Without adjustments an upload's shown score is its stored score after the penalty: no
+    # result is read to rank them.
+    index = counted_index(len(rows), assignment.counts,
+                          lambda i: graded(i)[0].shown if stored else float(rows[i]["shown_score"]))
+    if index is None:
+        grade, missed = counted(not_submitted(student, assignment), stored, 0, assignment)
+        return Grade(grade, None, missed)
+    grade, missed = graded(index)
+    return Grade(grade, rows[index], missed)
 
 
 def grades(db: Database, assignment: Assignment, student: str | None = None) -> list[Grade]:
     """Each student's counted grade, roster order (`student` narrows it to one).
 
     Students on the roster without a graded upload get every exercise not submitted. Which
-    upload counts is decided on the graded scores; the adjustments then apply to it. Late days
+    upload counts is `policy.counted_index` on each upload's shown score (adjusted, then
+    penalized), the number its student sees beside it. Late days
     are counted against each student's own due date (their extension, if any).
     """
     by_student: dict[str, list[dict[str, Any]]] = {}
@@ -153,7 +166,7 @@ def grades(db: Database, assignment: Assignment, student: str | None = None) -> 
             row = extensions.with_late_days(row, assignment, granted.get(row["student"]))
             factor = penalty_factor(int(row["late_days"]), assignment)
             by_student.setdefault(row["student"], []).append(
-                {**row, "shown_score": round(float(row["score"]) * factor, 6)})
+                {**row, "shown_score": shown_score(float(row["score"]), factor)})
     adjustments: dict[str, list[dict[str, Any]]] = {}
     for stored in db.adjustments(assignment.id, student):
         adjustments.setdefault(stored["student"], []).append(stored)

@@ -5,7 +5,7 @@ import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,11 @@ class Counted:
     """What the late penalty leaves (1.0 when on time)."""
 
     @property
+    def shown(self) -> float:
+        """The score its student is shown, and what counts = "best" compares (`shown_score`)."""
+        return shown_score(self.adjusted.score, self.factor)
+
+    @property
     def final(self) -> SubmissionResult:
         """The grade that counts (scores.csv, canvas.csv): adjusted, then penalized."""
         return penalized(self.adjusted, self.factor)
@@ -91,16 +96,27 @@ def apply_gradebook(results: Sequence[SubmissionResult], rows: Sequence[Adjustme
     return [Counted(r, late_factor(late.get(r.student or "", 0), per_day)) for r in adjusted], unmatched
 
 
-def counted_index(rows: Sequence[dict[str, Any]], counts: str) -> int | None:
-    """Which graded row is the grade: the last, or the best penalized score (latest on a tie).
+def shown_score(adjusted: float, factor: float) -> float:
+    """An upload's score as its student is shown it: the graded score with the instructor's
+    adjustments, after the late penalty (`factor`, what the penalty leaves)."""
+    return round(adjusted * factor, 6)
 
-    Each row has 'seq' (upload order) and 'shown_score' (the penalized total).
-    """
-    if not rows:
+
+def counted_index(count: int, counts: str, shown: Callable[[int], float]) -> int | None:
+    """Which of a student's `count` graded uploads (0 .. count - 1, in upload order) is the grade:
+    for "last" the last; for "best" the highest `shown(i)`, the later on a tie. The one rule for
+    the gradebook, the exports, the pages and the student's own `nnlab status`.
+
+    `shown(i)` is upload i's `shown_score`: adjusted, then penalized. Adjustments name a student's
+    exercise or check, never an upload, so they apply to every upload, and "best" must compare
+    the grades the uploads would give; compared before the adjustments, an override could leave
+    the student counted on an upload worth less than another, and told otherwise. `shown` is
+    called for "best" only (the gradebook reads a result only when it must)."""
+    if count <= 0:
         return None
     if counts == "best":
-        return max(range(len(rows)), key=lambda i: (rows[i]["shown_score"], rows[i]["seq"]))
-    return max(range(len(rows)), key=lambda i: rows[i]["seq"])
+        return max(range(count), key=lambda i: (shown(i), i))
+    return count - 1
 
 
 def hidden_shown(assignment: Assignment, now: dt.datetime) -> bool:
@@ -171,7 +187,7 @@ def student_view(result: SubmissionResult, assignment: Assignment, now: dt.datet
         hidden = sum(p[1] for p in pairs)
         raw = round(sum(e["score"] for e in exercises), 6)
         maximum = round(sum(e["max_score"] for e in exercises), 6)
-    return {"student": result.student, "score": round(raw * factor, 6), "max_score": maximum,
+    return {"student": result.student, "score": shown_score(raw, factor), "max_score": maximum,
             "raw_score": raw, "late_days": days, "late_penalty": round(1.0 - factor, 6),
             "hidden_checks": hidden, "hidden_note": hidden_note(hidden, assignment),
             "exercises": exercises, "confinement": result.confinement.describe(),
