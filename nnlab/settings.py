@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     lti_retry_cap_s: float = _var(
         "NNLAB_LTI_RETRY_CAP_S", 300.0, "a number of seconds",
         "Test hook: the longest wait between two tries of sending a score to the LMS.")
+    lti_jwks_refetch_s: float = _var(
+        "NNLAB_LTI_JWKS_REFETCH_S", 60.0, "a number of seconds, 0 or more",
+        "The least time between two fetches of an LMS's public keys: a launch signed with a key "
+        "they lack fetches them again at most this often (0: every time).", ge=0)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

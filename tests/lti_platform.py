@@ -7,6 +7,7 @@ service call it gets is recorded for the tests to read. Nothing here skips a sig
 """
 from __future__ import annotations
 
+import datetime
 import html
 import json
 import re
@@ -49,6 +50,8 @@ class PendingLaunch:
     overrides: dict[str, Any] = field(default_factory=dict)
     sign_with: RSAKey | None = None
     """Sign with this key instead (its kid header still names the platform's current key)."""
+    kid: str | None = None
+    """Name this kid in the header instead of the current key's."""
 
 
 def _key(kid: str) -> RSAKey:
@@ -69,6 +72,14 @@ class LmsPlatform:
         self.down = False
         """While True, the scores endpoint answers 503."""
         self.jwks_fetches = 0
+        self.jwks_status = 200
+        """What the JWKS endpoint answers: its keys at 200, an error page otherwise."""
+        self.tool_jwks: dict[str, Any] | None = None
+        """The tool's public keys, given here when no tool server publishes them (in-process tests)."""
+        self.refused_scores: list[tuple[int, str]] = []
+        """(status, why) of each score this platform refused, as Moodle refuses them."""
+        self.last_stamp: dict[tuple[str, str], int] = {}
+        """(line item path, userId) -> whole second of the newest score taken."""
         self.tokens: dict[str, str] = {}
         self.tool_url = ""
         self.lock = threading.Lock()
@@ -87,13 +98,13 @@ class LmsPlatform:
         self.http.shutdown()
         self.http.server_close()
 
-    def registration(self) -> str:
-        """The [lti] table the instructor pastes into course.toml."""
-        return (f'[lti]\nissuer = "{self.issuer}"\nclient_id = "{CLIENT_ID}"\n'
+    def registration(self, table: str = "[lti]", key_set_url: str | None = None) -> str:
+        """The [lti] table the instructor pastes into course.toml (`[[lti]]` for one of several)."""
+        return (f'{table}\nissuer = "{self.issuer}"\nclient_id = "{CLIENT_ID}"\n'
                 f'deployment_ids = ["{DEPLOYMENT}"]\n'
                 f'auth_login_url = "{self.url}/api/lti/authorize_redirect"\n'
                 f'auth_token_url = "{self.url}/login/oauth2/token"\n'
-                f'key_set_url = "{self.url}/api/lti/security/jwks"\n')
+                f'key_set_url = "{key_set_url or self.url + "/api/lti/security/jwks"}"\n')
 
     def rotate(self) -> None:
         """A new signing key, published beside the old one (as Canvas rotates monthly)."""
@@ -132,7 +143,7 @@ class LmsPlatform:
             else:
                 claims[name] = value
         current = self.keys[-1]
-        token = jwt.encode({"alg": "RS256", "kid": current.kid, "typ": "JWT"}, claims,
+        token = jwt.encode({"alg": "RS256", "kid": launch.kid or current.kid, "typ": "JWT"}, claims,
                            launch.sign_with or current)
         self.id_tokens.append(token)
         return token
@@ -170,8 +181,11 @@ class LmsPlatform:
         if form.get("grant_type") != "client_credentials" or form.get("client_assertion_type") != \
                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
             return 400, {"error": "unsupported_grant_type"}
-        with urllib.request.urlopen(f"{self.tool_url}/lti/jwks", timeout=10) as answer:
-            tool_keys = KeySet.import_key_set(json.loads(answer.read()))
+        if self.tool_jwks is not None:
+            tool_keys = KeySet.import_key_set(self.tool_jwks)
+        else:
+            with urllib.request.urlopen(f"{self.tool_url}/lti/jwks", timeout=10) as answer:
+                tool_keys = KeySet.import_key_set(json.loads(answer.read()))
         try:
             claims = jwt.decode(form.get("client_assertion", ""), tool_keys, algorithms=["RS256"]).claims
         except Exception as error:  # noqa: BLE001 - any JOSE failure is the client's fault here
@@ -198,6 +212,28 @@ class LmsPlatform:
             link = f'<{self.url}/api/lti/courses/42/names_and_roles?page={page + 1}>; rel="next"'
         return {"id": f"{self.url}/api/lti/courses/42/names_and_roles",
                 "context": {"id": CONTEXT, "title": "Deep Learning"}, "members": chunk}, link
+
+    def take_score(self, lineitem: str, score: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The score service, checking a score as Moodle's does: the required fields, a maximum
+        beside a given score, and a timestamp later (in whole seconds) than the last one taken."""
+        required = ("userId", "timestamp", "activityProgress", "gradingProgress")
+        why = ""
+        if any(not isinstance(score.get(k), str) for k in required):
+            status, why = 400, f"a score needs {', '.join(required)}"
+        elif "scoreGiven" in score and not isinstance(score.get("scoreMaximum"), (int, float)):
+            status, why = 400, "scoreGiven without scoreMaximum"
+        else:
+            second = int(datetime.datetime.fromisoformat(score["timestamp"]).timestamp())
+            key = (lineitem, score["userId"])
+            with self.lock:
+                if self.last_stamp.get(key, -1) >= second:
+                    status, why = 409, "Refusing score with an earlier timestamp"
+                else:
+                    self.last_stamp[key] = second
+                    self.scores.append({**score, "lineitem": lineitem})
+                    return 200, {"resultUrl": f"{self.url}{lineitem}/results/1"}
+        self.refused_scores.append((status, why))
+        return status, {"error": why}
 
     def add_lineitem(self, body: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -234,6 +270,8 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if url.path == "/api/lti/security/jwks":
             self.platform.jwks_fetches += 1
+            if self.platform.jwks_status != 200:
+                return self._send(self.platform.jwks_status, "<h1>Internal error</h1>", "text/html")
             self._send(200, {"keys": [k.as_dict(private=False) for k in self.platform.keys]})
         elif url.path.startswith("/courses/42/external_tools/"):
             self._send(200, self.platform.course_page(url.path.rsplit("/", 1)[1]), "text/html; charset=utf-8")
@@ -277,9 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.platform.authorized(auth, SCOPES["score"]) or \
                     kind != "application/vnd.ims.lis.v1.score+json":
                 return self._send(401, {"error": "unauthorized or wrong type"})
-            with self.platform.lock:
-                self.platform.scores.append({**json.loads(body), "lineitem": url.path.rsplit("/", 1)[0]})
-            self._send(200, {"resultUrl": f"{self.platform.url}{url.path}/1"})
+            self._send(*self.platform.take_score(url.path.rsplit("/", 1)[0], json.loads(body)))
         else:
             self._send(404, {"error": "not found"})
 

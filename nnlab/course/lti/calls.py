@@ -36,7 +36,7 @@ def call(method: str, url: str, body: bytes | None = None, headers: dict[str, st
     request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            payload, link = response.read(), response.headers.get("Link", "")
+            payload, link, status = response.read(), response.headers.get("Link", ""), response.status
     except urllib.error.HTTPError as error:
         detail = error.read()[:300].decode("utf-8", "replace").strip()
         raise PlatformError(f"{method} {url} answered {error.code}: {detail}", error.code) from None
@@ -48,7 +48,7 @@ def call(method: str, url: str, body: bytes | None = None, headers: dict[str, st
     try:
         return Answer(json.loads(payload), link)
     except ValueError:
-        raise PlatformError(f"{method} {url} answered something that is not JSON") from None
+        raise PlatformError(f"{method} {url} answered something that is not JSON", status) from None
 
 
 def get_json(url: str, accept: str = "application/json", token: str | None = None) -> Answer:

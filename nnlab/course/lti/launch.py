@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from nnlab.course.db import Database
-from nnlab.course.lti import calls, store
+from nnlab.course.lti import store
 from nnlab.course.lti.keys import ALGORITHM
+from nnlab.course.lti.platform_keys import KeysUnavailable, PlatformKeys, UnknownKey
 from nnlab.course.lti.registration import Platform, find_platform
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -37,10 +36,12 @@ INSTRUCTOR_ROLES = (
 class LaunchRefused(Exception):
     """A launch that is not accepted; `reason` is shown to the person on a page."""
 
-    def __init__(self, reason: str, status: int = 400) -> None:
+    def __init__(self, reason: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after
+        """Seconds after which trying again may work (a Retry-After header), None when it will not."""
 
 
 def is_instructor(roles: Any) -> bool:
@@ -48,29 +49,6 @@ def is_instructor(roles: Any) -> bool:
         return False
     return any(isinstance(r, str) and (r in INSTRUCTOR_ROLES or r.startswith(INSTRUCTOR_ROLES[1]))
                for r in roles)
-
-
-class PlatformKeys:
-    """Each platform's JWKS, fetched once and again only when a token names a key it lacks."""
-
-    def __init__(self) -> None:
-        self._sets: dict[str, KeySet] = {}
-        self._lock = threading.Lock()
-
-    def key_set(self, url: str, kid: str | None) -> KeySet:
-        with self._lock:
-            keys = self._sets.get(url)
-            if keys is None or kid is not None and not any(k.kid == kid for k in keys.keys):
-                # A kid we have never seen: the platform rotated its keys; fetch them again.
-                try:
-                    answer = calls.get_json(url)
-                    keys = KeySet.import_key_set(answer.body)
-                except calls.PlatformError as error:
-                    raise LaunchRefused(f"the platform's keys could not be fetched: {error}", 502) from None
-                except (JoseError, ValueError, TypeError, KeyError):
-                    raise LaunchRefused(f"the platform's key set at {url} is not a JWKS", 502) from None
-                self._sets[url] = keys
-            return keys
 
 
 @dataclass(frozen=True)
@@ -110,9 +88,12 @@ def verify_signature(id_token: str, platform: Platform, keys: PlatformKeys) -> d
     if header.get("alg") != ALGORITHM:
         raise LaunchRefused(f"the id_token is signed with {header.get('alg')!r}; LTI 1.3 uses {ALGORITHM}")
     kid = header.get("kid")
-    key_set = keys.key_set(platform.key_set_url, kid if isinstance(kid, str) else None)
-    if isinstance(kid, str) and not any(k.kid == kid for k in key_set.keys):
-        raise LaunchRefused(f"the id_token is signed with key {kid!r}, which the platform does not publish")
+    try:
+        key_set = keys.key_set(platform, kid if isinstance(kid, str) else None)
+    except KeysUnavailable as error:
+        raise LaunchRefused(error.reason, error.status, error.retry_after) from None
+    except UnknownKey as error:
+        raise LaunchRefused(error.reason, 400, error.retry_after) from None
     try:
         token = jwt.decode(id_token, key_set, algorithms=[ALGORITHM])
     except (JoseError, ValueError, TypeError):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -25,12 +26,23 @@ CREATE TABLE IF NOT EXISTS lti_outbox (
     assignment TEXT NOT NULL, sub TEXT NOT NULL, student TEXT NOT NULL, score REAL NOT NULL,
     max_score REAL NOT NULL, stamp TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL DEFAULT 0,
-    last_error TEXT NOT NULL DEFAULT '', sent_at TEXT);
+    last_error TEXT NOT NULL DEFAULT '', sent_at TEXT, progress TEXT NOT NULL DEFAULT 'FullyGraded');
 CREATE INDEX IF NOT EXISTS lti_outbox_due ON lti_outbox (status, next_at);
+CREATE TABLE IF NOT EXISTS lti_progress (
+    issuer TEXT NOT NULL, context_id TEXT NOT NULL, sub TEXT NOT NULL, assignment TEXT NOT NULL,
+    submission TEXT NOT NULL, progress TEXT NOT NULL, PRIMARY KEY (issuer, context_id, sub, assignment));
 """
 """lti_scores: the last score queued for each (LMS user, assignment), which a change is measured
 against. lti_outbox: the scores to send; a row is 'pending' until the platform takes it, then
-'sent', or 'superseded' when a newer score for the same user and assignment was queued first."""
+'sent', or 'superseded' when a newer score for the same user and assignment was queued first;
+its `progress` is the AGS gradingProgress (FullyGraded rows carry a score, the others none).
+lti_progress: the upload last announced as Pending or Failed, so each is announced once."""
+
+FULLY_GRADED = "FullyGraded"
+PENDING = "Pending"
+FAILED = "Failed"
+_PROGRESS = {"queued": PENDING, "running": PENDING, "error": FAILED}
+"""An upload's status -> the gradingProgress announced for it before it has a counted score."""
 
 RETRY_CAP_ENV = "NNLAB_LTI_RETRY_CAP_S"
 """Test hook: the longest wait between two tries (default 300 s)."""
@@ -42,10 +54,13 @@ _log = logging.getLogger("nnlab.lti")
 
 def install(db: Database) -> None:
     import contextlib
-    import sqlite3
 
     with contextlib.closing(sqlite3.connect(db.path, timeout=60)) as conn:
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(lti_outbox)")}
+        if "progress" not in columns:  # an outbox made before gradingProgress was kept: all its rows were scores
+            conn.execute(f"ALTER TABLE lti_outbox ADD COLUMN progress TEXT NOT NULL DEFAULT '{FULLY_GRADED}'")
+            conn.commit()
 
 
 def backoff(failed: int) -> float:
@@ -69,11 +84,17 @@ class Pending:
     max_score: float
     stamp: str
     attempts: int
+    progress: str = FULLY_GRADED
 
     def to_json(self) -> dict[str, object]:
-        """The AGS score: the counted grade, final, fully graded."""
+        """The AGS score: the counted grade, final, fully graded; or, before there is one, that an
+        upload is being graded (Pending) or could not be (Failed), with no score: a score with
+        any other gradingProgress is ignored or blanked by platforms anyway."""
+        if self.progress != FULLY_GRADED:
+            return {"userId": self.sub, "activityProgress": "Submitted", "gradingProgress": self.progress,
+                    "timestamp": self.stamp}
         return {"userId": self.sub, "scoreGiven": self.score, "scoreMaximum": self.max_score,
-                "activityProgress": "Completed", "gradingProgress": "FullyGraded",
+                "activityProgress": "Completed", "gradingProgress": FULLY_GRADED,
                 "timestamp": self.stamp}
 
 
@@ -119,17 +140,34 @@ def queue_scores(db: Database, assignment: Assignment, force: bool = False) -> i
     return queued
 
 
+_KEY = "issuer = ? AND context_id = ? AND sub = ? AND assignment = ?"
+
+
+def later_stamp(conn: sqlite3.Connection, key: tuple[str, str, str, str], stamp: str) -> str:
+    """`stamp`, or one second after the key's latest queued stamp when `stamp` is not later in
+    whole seconds: a platform refuses a score not newer than the last one it took, and Moodle
+    compares whole seconds (a Pending and its score can be queued within one)."""
+    row = conn.execute(f"SELECT MAX(stamp) FROM lti_outbox WHERE {_KEY}", key).fetchone()
+    try:
+        last = dt.datetime.fromisoformat(row[0]).replace(microsecond=0) if row and row[0] else None
+        new = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if last is None or new.replace(microsecond=0) > last:
+        return stamp
+    return (last + dt.timedelta(seconds=1)).isoformat(timespec="milliseconds")
+
+
 def _queue_one(db: Database, target: Target, assignment: str, score: float, maximum: float,
                stamp: str, force: bool) -> int:
     key = (target.issuer, target.context_id, target.sub, assignment)
     with db.write() as conn:
-        last = conn.execute("SELECT score, max_score FROM lti_scores WHERE issuer = ? AND context_id = ? "
-                            "AND sub = ? AND assignment = ?", key).fetchone()
+        last = conn.execute(f"SELECT score, max_score FROM lti_scores WHERE {_KEY}", key).fetchone()
         if not force and last is not None and (last["score"], last["max_score"]) == (score, maximum):
             return 0
-        # Only the newest score of a user on an assignment is worth sending.
-        conn.execute("UPDATE lti_outbox SET status = 'superseded' WHERE status = 'pending' AND issuer = ? "
-                     "AND context_id = ? AND sub = ? AND assignment = ?", key)
+        stamp = later_stamp(conn, key, stamp)
+        # Only the newest score of a user on an assignment is worth sending (a Pending too).
+        conn.execute(f"UPDATE lti_outbox SET status = 'superseded' WHERE status = 'pending' AND {_KEY}", key)
         conn.execute("INSERT INTO lti_outbox (issuer, context_id, assignment, sub, student, score, "
                      "max_score, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      (*key[:2], assignment, target.sub, target.student, score, maximum, stamp))
@@ -137,17 +175,65 @@ def _queue_one(db: Database, target: Target, assignment: str, score: float, maxi
     return 1
 
 
+def queue_progress(db: Database, assignment: Assignment) -> int:
+    """Queues a Pending for each linked student whose newest upload of `assignment` is queued or
+    being graded (Failed when its grading failed), once per upload; how many were queued.
+
+    Only for a student the LMS has no score of ours for yet: a Pending carries no score, and
+    the AGS rules (Moodle's code too) read a score without one as no score, which would blank
+    the counted grade in the LMS while a resubmission is graded.
+    """
+    to = targets(db)
+    if not to:
+        return 0
+    newest: dict[str, dict[str, object]] = {}
+    for row in db.submissions(None, assignment.id):  # in upload order: the last one stays
+        newest[row["student"]] = row
+    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    queued = 0
+    for student, row in newest.items():
+        progress = _PROGRESS.get(str(row["status"]))
+        if progress is None or student not in to:
+            continue
+        maximum = gradebook.not_submitted(student, assignment).max_score
+        for target in to[student]:
+            queued += _queue_progress(db, target, assignment.id, str(row["id"]), progress, maximum, stamp)
+    return queued
+
+
+def _queue_progress(db: Database, target: Target, assignment: str, submission: str, progress: str,
+                    maximum: float, stamp: str) -> int:
+    key = (target.issuer, target.context_id, target.sub, assignment)
+    with db.write() as conn:
+        if conn.execute(f"SELECT 1 FROM lti_scores WHERE {_KEY}", key).fetchone() is not None:
+            return 0
+        last = conn.execute(f"SELECT submission, progress FROM lti_progress WHERE {_KEY}", key).fetchone()
+        if last is not None and (last["submission"], last["progress"]) == (submission, progress):
+            return 0
+        stamp = later_stamp(conn, key, stamp)
+        conn.execute(f"UPDATE lti_outbox SET status = 'superseded' WHERE status = 'pending' AND {_KEY} "
+                     f"AND progress != '{FULLY_GRADED}'", key)
+        # max_score is the assignment's: the line item is made with it if this row goes first.
+        conn.execute("INSERT INTO lti_outbox (issuer, context_id, assignment, sub, student, score, "
+                     "max_score, stamp, progress) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                     (*key[:2], assignment, target.sub, target.student, maximum, stamp, progress))
+        conn.execute("INSERT OR REPLACE INTO lti_progress VALUES (?, ?, ?, ?, ?, ?)", (*key, submission, progress))
+    return 1
+
+
 def due(db: Database, now: float) -> list[Pending]:
     rows = db.query("SELECT * FROM lti_outbox WHERE status = 'pending' AND next_at <= ? ORDER BY seq",
                     (now,))
     return [Pending(r["seq"], r["issuer"], r["context_id"], r["assignment"], r["sub"], r["score"],
-                    r["max_score"], r["stamp"], r["attempts"]) for r in rows]
+                    r["max_score"], r["stamp"], r["attempts"], r["progress"]) for r in rows]
 
 
 def _change_marker(db: Database) -> tuple[object, ...]:
-    """Changes whenever a grade, an adjustment or a linked user or course may have changed."""
+    """Changes whenever an upload, a grade, an adjustment or a linked user or course may have changed."""
     [row] = db.query(
-        "SELECT (SELECT COALESCE(SUM(graded), 0) FROM submissions) AS graded, "
+        "SELECT (SELECT COUNT(*) FROM submissions) AS uploads, "
+        "(SELECT COUNT(*) FROM submissions WHERE status IN ('queued', 'running')) AS grading, "
+        "(SELECT COALESCE(SUM(graded), 0) FROM submissions) AS graded, "
         "(SELECT COALESCE(MAX(seq), 0) FROM adjustments) AS adjusted, "
         "(SELECT COUNT(*) FROM lti_users) AS users, "
         "(SELECT COUNT(*) FROM lti_contexts WHERE lineitems_url != '') AS contexts")
@@ -191,7 +277,8 @@ class Outbox:
         marker = _change_marker(self.db)
         if marker == self._marker and time.monotonic() - self._swept < FULL_SWEEP_S:
             return 0
-        queued = sum(queue_scores(self.db, a) for a in self.course.assignments)
+        # Scores first: a student whose upload was just graded gets no Pending after it.
+        queued = sum(queue_scores(self.db, a) + queue_progress(self.db, a) for a in self.course.assignments)
         self._marker, self._swept = marker, time.monotonic()
         return queued
 

@@ -8,7 +8,8 @@ import logging
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,7 +18,8 @@ from joserfc.jwk import RSAKey
 
 from nnlab.course.db import Account
 from nnlab.course.lti import keys, outbox, store
-from nnlab.course.lti.launch import Launch, LaunchRefused, PlatformKeys, validate
+from nnlab.course.lti.launch import Launch, LaunchRefused, validate
+from nnlab.course.lti.platform_keys import PlatformKeys
 from nnlab.course.lti.registration import Platform, find_platform, load_platforms
 from nnlab.course.lti.services import Services
 from nnlab.course.schemas import LtiSyncQueued, refusals
@@ -32,8 +34,8 @@ _PAGE = """{% extends "base.html.j2" %}
 {% block content %}
 <h1>{{ heading }}</h1>
 <p class="lead">{{ reason }}</p>
-<p class="muted">Open nnlab again from your course in the LMS. If this keeps happening, tell your
-instructor what this page says.</p>
+<p class="muted">Open nnlab again from your course in the LMS{% if retry_after %} in {{ retry_after }}
+seconds{% endif %}. If this keeps happening, tell your instructor what this page says.</p>
 {% endblock %}
 """
 
@@ -45,9 +47,22 @@ def _template() -> Any:
     return environment().from_string(_PAGE)
 
 
-def refusal_page(reason: str, status: int, heading: str = "The LMS launch was refused") -> HTMLResponse:
+def refusal_page(reason: str, status: int, heading: str = "The LMS launch was refused",
+                 retry_after: int | None = None) -> HTMLResponse:
     """Why a launch or login was refused, as a page (autoescaped: the reason may quote the token)."""
-    return HTMLResponse(_template().render(heading=heading, reason=reason), status_code=status)
+    from nnlab.reports.language import ReportLanguage  # the shared page shell writes in its language
+
+    page = HTMLResponse(_template().render(heading=heading, reason=reason, retry_after=retry_after,
+                                           tr=ReportLanguage()), status_code=status)
+    if retry_after is not None:
+        page.headers["Retry-After"] = str(retry_after)
+    return page
+
+
+def refused_page(refused: LaunchRefused, heading: str) -> HTMLResponse:
+    if refused.status >= 500:  # the LMS failed us, not the launch: say so
+        heading = "nnlab could not check the LMS launch"
+    return refusal_page(refused.reason, refused.status, heading, refused.retry_after)
 
 
 class LtiTool:
@@ -80,9 +95,34 @@ class LtiTool:
             return made
 
 
-def _secure(request: Request) -> bool:
+def _secure(request: Request, platform: Platform) -> bool:
+    """Whether the browser reaches this server over HTTPS: the registered public URL says so, or
+    the request came so (directly, or through a proxy that says so)."""
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return request.url.scheme == "https" or forwarded == "https"
+    return platform.tool_url.startswith("https://") or request.url.scheme == "https" or forwarded == "https"
+
+
+def cookie_flags(secure: bool) -> dict[str, Any]:
+    """How the LTI cookies are set. Inside the LMS's iframe they are third-party cookies: only
+    SameSite=None (which needs Secure) carries them on the cross-site form post of the launch and
+    on every request of the framed pages after it, and Partitioned (CHIPS) keeps them working in
+    browsers that block unpartitioned third-party cookies. Over plain HTTP (a test on one
+    machine) a browser takes neither, so Lax then."""
+    samesite: Literal["none", "lax"] = "none" if secure else "lax"
+    return {"httponly": True, "secure": secure, "samesite": samesite, "partitioned": secure}
+
+
+def set_cookie(response: Response, name: str, value: str, max_age: int, path: str, secure: bool) -> None:
+    """A cookie with `cookie_flags`; max_age 0 clears it (with the same flags, or a browser keeps a
+    partitioned one)."""
+    flags = cookie_flags(secure)
+    partitioned = flags.pop("partitioned")
+    # Python's http.cookies knows Partitioned only from 3.14 on (Starlette refuses it before):
+    # the attribute is put on the header here.
+    response.set_cookie(name, value, max_age=max_age, path=path, **flags)
+    if partitioned:
+        key, header = response.raw_headers[-1]
+        response.raw_headers[-1] = (key, header + b"; Partitioned")
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -122,10 +162,7 @@ def login_redirect(tool: LtiTool, request: Request, fields: dict[str, str]) -> R
         params["lti_message_hint"] = fields["lti_message_hint"]
     separator = "&" if "?" in platform.auth_login_url else "?"
     response = RedirectResponse(platform.auth_login_url + separator + urllib.parse.urlencode(params), 302)
-    # The launch comes back as a cross-site form post: only SameSite=None (which needs Secure)
-    # carries the cookie then. Over plain HTTP (a test on one machine) Lax is all browsers take.
-    response.set_cookie(STATE_COOKIE, login.state, max_age=store.STATE_LIFETIME_S, path="/lti/",
-                        httponly=True, secure=_secure(request), samesite="none" if _secure(request) else "lax")
+    set_cookie(response, STATE_COOKIE, login.state, store.STATE_LIFETIME_S, "/lti/", _secure(request, platform))
     return response
 
 
@@ -169,10 +206,23 @@ def _landing(tool: LtiTool, launch: Launch) -> str:
     return home(Account(launch.user.sub, launch.user.role))
 
 
-def _sign_in(response: Response, launch: Launch, tool: LtiTool) -> None:
-    from nnlab.course.web.session import start_session
+def _sign_in(response: Response, launch: Launch, tool: LtiTool, secure: bool) -> None:
+    from nnlab.course.web.session import COOKIE, SESSION_SECONDS, start_session
 
     start_session(response, store.link_user(tool.server.db, launch.user))
+    if not secure:
+        return
+    # The web session's cookie is SameSite=Lax, which a browser keeps out of the LMS's iframe:
+    # the same cookie again, with the third-party flags the framed pages need.
+    kept = [(k, v) for k, v in response.raw_headers
+            if k != b"set-cookie" or not v.startswith(COOKIE.encode() + b"=")]
+    cookie = SimpleCookie()
+    for key, value in response.raw_headers:
+        if (key, value) not in kept:
+            cookie.load(value.decode("latin-1"))
+    response.raw_headers[:] = kept
+    if COOKIE in cookie:
+        set_cookie(response, COOKIE, cookie[COOKIE].value, SESSION_SECONDS, "/", True)
 
 
 def make_router(server: CourseServer) -> APIRouter:
@@ -200,7 +250,7 @@ def make_router(server: CourseServer) -> APIRouter:
             fields = await _fields(request)
             return await run_in_threadpool(login_redirect, tool, request, fields)
         except LaunchRefused as refused:
-            return refusal_page(refused.reason, refused.status, "The LMS login was refused")
+            return refused_page(refused, "The LMS login was refused")
 
     @router.post("/lti/launch", response_class=HTMLResponse, include_in_schema=False)
     async def launch(request: Request) -> Response:
@@ -208,10 +258,11 @@ def make_router(server: CourseServer) -> APIRouter:
             fields = await _fields(request)
             accepted = await run_in_threadpool(accept_launch, tool, request, fields)
         except LaunchRefused as refused:
-            return refusal_page(refused.reason, refused.status)
+            return refused_page(refused, "The LMS launch was refused")
         response = RedirectResponse(_landing(tool, accepted), 303)
-        response.delete_cookie(STATE_COOKIE, path="/lti/")
-        await run_in_threadpool(_sign_in, response, accepted, tool)
+        secure = _secure(request, accepted.platform)
+        set_cookie(response, STATE_COOKIE, "", 0, "/lti/", secure)
+        await run_in_threadpool(_sign_in, response, accepted, tool, secure)
         return response
 
     @router.get("/lti/jwks")
