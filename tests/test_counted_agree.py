@@ -157,3 +157,75 @@ def test_a_stored_score_is_the_adjusted_score_without_adjustments() -> None:
     assert adjusted.score == result.score
     for factor in (1.0, 0.9, 0.7):
         assert shown_score(adjusted.score, factor) == shown_score(result.score, factor)
+
+
+SERVED_COURSE = """
+[course]
+name = "Best counts, served"
+timezone = "Asia/Shanghai"
+
+[[assignment]]
+id = "hw1"
+title = "Two exercises without a timing check"
+exercises = ["leaky_relu", "regression_losses"]
+due = "2026-12-10T23:59:00"
+late_until = "2026-12-13T23:59:00"
+late_penalty_per_day = 0.10
+attempts_per_hour = 50
+counts = "best"
+hidden_feedback = "immediate"
+"""
+
+
+@pytest.mark.slow  # grades two uploads on a real server
+def test_a_real_server_and_the_students_status_agree(tmp_path: Path) -> None:
+    """ada uploads leaky_relu right on time, then regression_losses right two days late (8 after the
+    penalty); the instructor overrides leaky_relu to 0 for her. Do the results API, scores.csv,
+    her feedback pages and her `nnlab status` all count the late upload, the better grade, though
+    the on-time one was better before the adjustment?"""
+    from test_course_server import BEFORE_DUE, LATE, SOLUTIONS, Served, add_accounts, call, nnlab, upload, wait_graded
+    from webclient import Browser
+
+    stubs = SOLUTIONS.parent / "exercises"
+    on_time = {"leaky_relu.py": (SOLUTIONS / "leaky_relu.py").read_bytes(),
+               "regression_losses.py": (stubs / "regression_losses" / "stub.py").read_bytes()}
+    late = {"leaky_relu.py": (stubs / "leaky_relu" / "stub.py").read_bytes(),
+            "regression_losses.py": (SOLUTIONS / "regression_losses.py").read_bytes()}
+    (tmp_path / "course.toml").write_text(SERVED_COURSE, encoding="utf-8")
+    tokens = add_accounts(tmp_path / "data")
+    ids = []
+    for clock, files in ((BEFORE_DUE, on_time), (LATE, late)):
+        served = Served(tmp_path / "course.toml", tmp_path / "data", clock)
+        status, _, accepted = call(served.url, "POST", "/api/v1/submissions", tokens["ada"], upload(files))
+        assert status == 202, accepted
+        assert wait_graded(served, tokens["ada"], [accepted["id"]])[0]["status"] == "done"
+        ids.append(accepted["id"])
+        if clock == BEFORE_DUE:
+            served.stop()
+    try:
+        before = [call(served.url, "GET", f"/api/v1/submissions/{i}", tokens["instructor"])[2]["score"]
+                  for i in ids]
+        assert before[0] > before[1], f"the on-time upload must be ahead before the adjustment: {before}"
+        status, _, added = call(served.url, "POST", "/api/v1/assignments/hw1/adjustments", tokens["instructor"],
+                                {"student": "ada", "exercise": "leaky_relu", "override": 0,
+                                 "reason": "leaky_relu was copied"})
+        assert status == 201 and added["applied"], added
+        after = [call(served.url, "GET", f"/api/v1/submissions/{i}", tokens["ada"])[2]["score"] for i in ids]
+        assert after[1] > after[0], f"the late upload must be ahead after it: {after}"
+        results = call(served.url, "GET", "/api/v1/assignments/hw1/results", tokens["instructor"])[2]
+        [ada] = [r for r in results if r["student"] == "ada"]
+        scores = call(served.url, "GET", "/api/v1/assignments/hw1/scores.csv", tokens["instructor"])[2]
+        [row] = [r for r in csv.DictReader(io.StringIO(scores)) if r["student"] == "ada"]
+        browser = Browser(served.url)
+        assert browser.sign_in(tokens["ada"]).status == 303
+        page = browser.get("/assignments/hw1").text
+        env = {"NNLAB_SERVER": served.url, "NNLAB_TOKEN": tokens["ada"], "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+        shown = nnlab("status", "--assignment", "hw1", env=env)
+    finally:
+        served.stop()
+    assert ada["submission_id"] == ids[1] and ada["score"] == float(row["total"]) == after[1]
+    counted_line = page.split("<dt>Counted</dt>")[1].split("</dd>")[0]  # the assignment page's mark
+    assert f'href="/submissions/{ids[1]}"' in counted_line, counted_line
+    assert shown.returncode == 0, shown.stderr
+    lines = {i: next(line for line in shown.stdout.splitlines() if i in line) for i in ids}
+    assert lines[ids[1]].endswith("<- counts") and "counts" not in lines[ids[0]], shown.stdout
