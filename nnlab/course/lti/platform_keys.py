@@ -1,6 +1,7 @@
 """Each platform's public keys (JWKS), cached; fetched again for an unknown kid at most once a window."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +13,8 @@ from joserfc.jwk import KeySet
 
 from nnlab.course.lti import calls
 from nnlab.course.lti.registration import Platform
+
+_log = logging.getLogger("nnlab.lti")
 
 
 class KeysUnavailable(Exception):
@@ -85,8 +88,6 @@ class PlatformKeys:
         self._fetches: dict[str, _Fetch] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self.fetches = 0
-        """Requests made to platforms, for tests and logs."""
 
     def _url_lock(self, url: str) -> threading.Lock:
         # One lock per platform: a slow platform (up to the calls' timeout) holds up only its own launches.
@@ -120,12 +121,13 @@ class PlatformKeys:
             return last.keys
 
     def _fetch(self, url: str, last: _Fetch | None) -> _Fetch:
-        self.fetches += 1
         kept = last.keys if last is not None else None
         try:
             return _Fetch(self._clock(), parse_jwks(calls.get_json(url).body), "", 0)
         except calls.PlatformError as error:
             # No answer at all: the platform is unavailable (503); an error answer: a bad gateway (502).
-            return _Fetch(self._clock(), kept, str(error), 502 if error.status else 503)
+            failed = _Fetch(self._clock(), kept, str(error), 502 if error.status else 503)
         except ValueError as error:
-            return _Fetch(self._clock(), kept, f"its answer is {error}", 502)
+            failed = _Fetch(self._clock(), kept, f"its answer is {error}", 502)
+        _log.warning("LTI: the key set at %s could not be fetched: %s", url, failed.error)
+        return failed
