@@ -5,7 +5,6 @@ import atexit
 import multiprocessing
 import multiprocessing.connection
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -14,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from nnlab.grader import scratch
 
 # The worker code (and torch with it) is imported only when a worker starts, so that a
 # command can boot the fork server before it pays for torch itself (start_fork_server_early).
@@ -110,7 +111,7 @@ class WorkerProcess:
                 pass
             self.process.join(timeout=5)
         self.conn.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        scratch.remove_quietly(self.scratch)  # also where the student's code took its permissions
         _live.discard(self)
 
 
@@ -131,22 +132,23 @@ class WorkerLauncher:
             # Where there is an NVIDIA driver, timing checks run on the GPU in the worker.
             limits = Limits(gpu=bool(nvidia_devices()))
         self.limits = limits if confine else None
-        # Every worker's scratch folder lives under this one, removed when the grader exits.
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="nnlab-run-"))
-        atexit.register(shutil.rmtree, self.scratch_root, True)
+        # Every worker's scratch folder lives under this one, removed when the grader exits
+        # (SIGTERM included); one left by a killed grader goes at the next launcher's start.
+        self.scratch_root = scratch.make_root()
+        scratch.own(self.scratch_root, stop_writers=_kill_live_workers)
         start_fork_server_early()
 
     def start(self) -> WorkerProcess:
         from nnlab.worker.server import WorkerConfig, serve
 
         context = _fork_context()
-        scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=self.scratch_root))
+        folder = Path(tempfile.mkdtemp(prefix="worker-", dir=self.scratch_root))
         parent_conn, child_conn = context.Pipe(duplex=True)
-        config = WorkerConfig(scratch=str(scratch), limits=self.limits)
+        config = WorkerConfig(scratch=str(folder), limits=self.limits)
         process = context.Process(target=serve, args=(child_conn, config), daemon=True)
         with _main_module_hidden():
             process.start()
         child_conn.close()
-        worker = WorkerProcess(process=process, conn=parent_conn, scratch=scratch)
+        worker = WorkerProcess(process=process, conn=parent_conn, scratch=folder)
         _live.add(worker)
         return worker
