@@ -159,25 +159,10 @@ class CourseServer:
                                unmatched=missed[0] if missed else None, counted=counted)
 
     def scores_csv(self, assignment: Assignment) -> str:
-        from nnlab.reports import write_scores_csv
-        from nnlab.results import result_from_json
-
-        results = [result_from_json(r) for r in gradebook.counted_results(self.db, assignment)]
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "scores.csv"
-            write_scores_csv(results, assignment.exercises, path)
-            return path.read_text(encoding="utf-8")
+        return gradebook.scores_csv(self.db, assignment)
 
     def report_html(self, assignment: Assignment) -> str:
-        from nnlab.reports import LatePenalty, render_class_report
-
-        counted = gradebook.grades(self.db, assignment)
-        unmatched = sorted((u for g in counted for u in g.unmatched), key=lambda u: u.seq)
-        # What the checks gave (adjusted), with each late penalty shown apart on the total.
-        late = {g.result.student or "": LatePenalty(int(g.row["late_days"]), g.factor)
-                for g in counted if g.row is not None and g.factor < 1.0}
-        return render_class_report([g.result for g in counted], assignment.exercises,
-                                   unmatched_adjustments=unmatched, late=late)
+        return gradebook.class_report(self.db, assignment)
 
 
 async def read_body(request: Request) -> bytes:

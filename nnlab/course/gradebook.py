@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nnlab.course import adjust, extensions
@@ -16,8 +21,49 @@ from nnlab.course.policy import (Counted, apply_gradebook, counted_index, penalt
 from nnlab.results import Confinement, ExerciseResult, SubmissionResult, result_from_json
 
 
+class _Parsed:
+    """Stored results already parsed, by the SHA-256 of their stored text: reading the JSON back
+    into records is most of what a page over a class costs (about 4 ms a result at 24
+    exercises), and a text is read the same way every time, so an entry can never be stale.
+    The instructor's adjustments, the late penalty and extensions are applied on every read to
+    the parsed result (records are frozen), never kept here. Least recently used entries go
+    once their texts add up to more than `budget` characters."""
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._chars = 0
+        self._items: OrderedDict[bytes, tuple[SubmissionResult, int]] = OrderedDict()
+        self._lock = threading.Lock()  # the pages' handlers run in a thread pool
+
+    def __call__(self, text: str) -> SubmissionResult:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit[0]
+        result = result_from_json(json.loads(text))  # outside the lock: two threads may both parse once
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (result, len(text))
+                self._chars += len(text)
+                while self._chars > self._budget and len(self._items) > 1:
+                    self._chars -= self._items.popitem(last=False)[1][1]
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._chars = 0
+
+
+parsed = _Parsed(256 * 2**20)
+"""The server's parsed results: 256 MB of stored text (a few thousand results at 24 exercises,
+held in about two thirds of that) covers every counted upload of a large course."""
+
+
 def stored_result(row: dict[str, Any]) -> SubmissionResult | None:
-    return result_from_json(json.loads(row["result"])) if row.get("result") else None
+    return parsed(row["result"]) if row.get("result") else None
 
 
 def counted(result: SubmissionResult, stored: Sequence[dict[str, Any]], days: int,
@@ -131,12 +177,12 @@ class Grade:
 
 
 def _grade(student: str, rows: list[dict[str, Any]], assignment: Assignment,
-           stored: Sequence[dict[str, Any]]) -> Grade:
+           stored: Sequence[dict[str, Any]], load: Callable[[dict[str, Any]], SubmissionResult | None]) -> Grade:
     done: dict[int, tuple[Counted, list[ServerUnmatched]]] = {}
 
     def graded(i: int) -> tuple[Counted, list[ServerUnmatched]]:
         if i not in done:
-            result = stored_result(rows[i]) or not_submitted(student, assignment)
+            result = load(rows[i]) or not_submitted(student, assignment)
             done[i] = counted(result, stored, int(rows[i]["late_days"]), assignment)
         return done[i]
 
@@ -151,37 +197,93 @@ def _grade(student: str, rows: list[dict[str, Any]], assignment: Assignment,
     return Grade(grade, rows[index], missed)
 
 
+def _graded_rows(db: Database, assignment: str, student: str | None) -> list[dict[str, Any]]:
+    """The graded uploads' rows, upload order, without their results' text (most of a row's bytes)."""
+    columns = [c["name"] for c in db.query("PRAGMA table_info(submissions)") if c["name"] != "result"]
+    sql = (f"SELECT {', '.join(columns)} FROM submissions WHERE assignment = ? AND status = 'done' "
+           "AND result IS NOT NULL AND result != ''")
+    if student is None:
+        return db.query(sql + " ORDER BY seq", (assignment,))
+    return db.query(sql + " AND student = ? ORDER BY seq", (assignment, student))
+
+
+def _with_results(db: Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Adds each row's stored result text, in as few queries as SQLite's parameter limit allows."""
+    for start in range(0, len(rows), 500):
+        part = rows[start:start + 500]
+        texts = {r["seq"]: r["result"] for r in db.query(
+            f"SELECT seq, result FROM submissions WHERE seq IN ({', '.join('?' * len(part))})",
+            tuple(r["seq"] for r in part))}
+        for row in part:
+            row["result"] = texts.get(row["seq"])
+
+
+def _needed(rows: list[dict[str, Any]], assignment: Assignment, adjusted: bool) -> list[dict[str, Any]]:
+    """The uploads whose results `_grade` reads: the counted one; every one when counts = "best"
+    must rank them after the student's adjustments."""
+    if adjusted and assignment.counts == "best":
+        return rows
+    index = counted_index(len(rows), assignment.counts, lambda i: float(rows[i]["shown_score"]))
+    return [] if index is None else [rows[index]]
+
+
 def grades(db: Database, assignment: Assignment, student: str | None = None) -> list[Grade]:
     """Each student's counted grade, roster order (`student` narrows it to one).
 
     Students on the roster without a graded upload get every exercise not submitted. Which
     upload counts is `policy.counted_index` on each upload's shown score (adjusted, then
     penalized), the number its student sees beside it. Late days
-    are counted against each student's own due date (their extension, if any).
+    are counted against each student's own due date (their extension, if any). Only the
+    results the grades need are read, each parsed once per server (`parsed`).
     """
+    return _graded(db, assignment, student)[0]
+
+
+def _graded(db: Database, assignment: Assignment, student: str | None = None
+            ) -> tuple[list[Grade], list[dict[str, Any]]]:
+    """`grades`, and the adjustments they were made with (read once: the class report's key)."""
     by_student: dict[str, list[dict[str, Any]]] = {}
     granted = extensions.granted(db, assignment.id, student)
-    for row in db.submissions(student, assignment.id):
-        if row["status"] == "done" and row["result"]:
-            row = extensions.with_late_days(row, assignment, granted.get(row["student"]))
-            factor = penalty_factor(int(row["late_days"]), assignment)
-            by_student.setdefault(row["student"], []).append(
-                {**row, "shown_score": shown_score(float(row["score"]), factor)})
+    for row in _graded_rows(db, assignment.id, student):
+        row = extensions.with_late_days(row, assignment, granted.get(row["student"]))
+        factor = penalty_factor(int(row["late_days"]), assignment)
+        by_student.setdefault(row["student"], []).append(
+            {**row, "shown_score": shown_score(float(row["score"]), factor)})
     adjustments: dict[str, list[dict[str, Any]]] = {}
-    for stored in db.adjustments(assignment.id, student):
+    every = db.adjustments(assignment.id, student)
+    for stored in every:
         adjustments.setdefault(stored["student"], []).append(stored)
+    _with_results(db, [r for name, rows in by_student.items()
+                       for r in _needed(rows, assignment, name in adjustments)])
+
+    def load(row: dict[str, Any]) -> SubmissionResult | None:
+        if "result" not in row:  # not foreseen by _needed: read on its own, never guessed
+            _with_results(db, [row])
+        return stored_result(row)
+
     students = sorted(set(db.students()) | set(by_student)) if student is None else [student]
-    return [_grade(name, by_student.get(name, []), assignment, adjustments.get(name, ()))
-            for name in students]
+    return [_grade(name, by_student.get(name, []), assignment, adjustments.get(name, ()), load)
+            for name in students], every
 
 
 def counted_with_unmatched(db: Database, assignment: Assignment
                            ) -> tuple[list[dict[str, Any]], list[ServerUnmatched]]:
     """One counted result per student (results.json form, adjusted, penalties applied), roster
     order, and every stored adjustment that matched nothing, in the order they were added."""
-    counted = grades(db, assignment)
+    counted, adjustments = _graded(db, assignment)
     missed = sorted((u for g in counted for u in g.unmatched), key=lambda u: u.seq)
-    return [g.to_json(assignment) for g in counted], missed
+    return json.loads(_results_text(counted, adjustments, assignment)), missed
+
+
+def _results_text(counted: Sequence[Grade], adjustments: Sequence[dict[str, Any]], assignment: Assignment) -> str:
+    """The counted results as results.json writes them; kept as text, so each reader gets its own objects."""
+    return reports.get(b"results.json" + _report_key(counted, adjustments, assignment),
+                       lambda: json.dumps([g.to_json(assignment) for g in counted], indent=2))
+
+
+def results_json(db: Database, assignment: Assignment) -> str:
+    """The instructor's results.json download: `counted_results`, indented."""
+    return _results_text(*_graded(db, assignment), assignment)
 
 
 def counted_results(db: Database, assignment: Assignment) -> list[dict[str, Any]]:
@@ -192,6 +294,81 @@ def counted_results(db: Database, assignment: Assignment) -> list[dict[str, Any]
 def counted_submissions(db: Database, assignment: Assignment) -> list[SubmissionResult]:
     """Each student's counted grade as the exports take it: adjusted, late penalty applied."""
     return [g.counted.final for g in grades(db, assignment)]
+
+
+def scores_csv(db: Database, assignment: Assignment) -> str:
+    """GET .../scores.csv: each student's counted grade per exercise and in total, as
+    `nnlab grade` writes it (from the counted records themselves, never a JSON round trip)."""
+    from nnlab.reports import write_scores_csv
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scores.csv"
+        write_scores_csv(counted_submissions(db, assignment), assignment.exercises, path)
+        return path.read_text(encoding="utf-8")
+
+
+class _Reports:
+    """The last few class reports and results.json texts by the SHA-256 of everything that
+    makes one (the stored results' texts, each student's adjustments, late days and penalty, the
+    assignment's exercises and rules): drawing a class's charts and tables, or writing 300
+    results, takes seconds at 300 x 24, and the same inputs always give the same text, so an
+    entry can never be stale."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._pages: OrderedDict[bytes, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes, render: Callable[[], str]) -> str:
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+                return self._pages[key]
+        page = render()
+        with self._lock:
+            self._pages[key] = page
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
+        return page
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+
+
+reports = _Reports(8)
+
+
+def _report_key(counted: Sequence[Grade], adjustments: Sequence[dict[str, Any]], assignment: Assignment) -> bytes:
+    """Every input of the class report and results.json: what the counted results are made of
+    (the stored text, the adjustments, the penalty), the uploads' facts beside them (id, late
+    days; a row's other facts never change), and the assignment (its exercises and rules)."""
+    digest = hashlib.sha256(repr((assignment, [sorted(a.items()) for a in adjustments])).encode(
+        "utf-8", "surrogatepass"))
+    for grade in counted:
+        row = grade.row
+        digest.update(repr((grade.result.student, None if row is None else (row["id"], row["late_days"]),
+                            grade.factor)).encode("utf-8", "surrogatepass"))
+        if row is not None:
+            digest.update(hashlib.sha256(row["result"].encode("utf-8", "surrogatepass")).digest())
+    return digest.digest()
+
+
+def class_report(db: Database, assignment: Assignment) -> str:
+    """The class report (HTML) of the counted grades: what the checks gave, adjusted, each late
+    penalty shown apart on the total."""
+    from nnlab.reports import LatePenalty, render_class_report
+
+    counted, adjustments = _graded(db, assignment)  # the key is made of what the grades were
+
+    def render() -> str:
+        unmatched = sorted((u for g in counted for u in g.unmatched), key=lambda u: u.seq)
+        late = {g.result.student or "": LatePenalty(int(g.row["late_days"]), g.factor)
+                for g in counted if g.row is not None and g.factor < 1.0}
+        return render_class_report([g.result for g in counted], assignment.exercises,
+                                   unmatched_adjustments=unmatched, late=late)
+
+    return reports.get(_report_key(counted, adjustments, assignment), render)
 
 
 def canvas_csv(db: Database, assignment: Assignment) -> str:

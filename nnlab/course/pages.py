@@ -123,6 +123,9 @@ def format_when(value: str | None, timezone: str) -> str:
 
 def render_submission(submission: dict[str, Any], timezone: str = "UTC") -> str:
     """A student's submission as HTML: exactly the visible result the JSON API gives them, in the
-    reports' style, with times in the course's `timezone`."""
+    reports' style (in English: `tr`, the words of their page shell), with times in the course's
+    `timezone`."""
+    from nnlab.reports.language import ReportLanguage
+
     template = _environment(timezone).from_string(_SUBMISSION)
-    return template.render(s=submission, r=submission.get("result"))
+    return template.render(s=submission, r=submission.get("result"), tr=ReportLanguage())

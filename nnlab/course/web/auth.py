@@ -8,11 +8,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from nnlab.course.db import Account
 from nnlab.course.deps import PageRefused, course_server
-from nnlab.course.web.render import page
+from nnlab.course.web.render import PageRoute, page
 from nnlab.course.web.session import (WebSession, csrf_ok, end_session, keep_presession, presession,
                                       presession_csrf, start_session, web_session)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 def home(account: Account) -> str:

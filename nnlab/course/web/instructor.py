@@ -19,11 +19,11 @@ from nnlab.course.db import Account
 from nnlab.course.deps import PageRefused, assignment, course_server, instructor, signed_in
 from nnlab.course.schemas import AdjustmentAdded
 from nnlab.course.web import regrades
-from nnlab.course.web.render import page
+from nnlab.course.web.render import PageRoute, page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
 from nnlab.errors import RequestRejected
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def progress(request: Request, the_assignment: Assignment,
     """The assignment's numbers; `counted` is gradebook.grades when the caller has it already
     (reading every stored result is most of a page's time)."""
     server = course_server(request)
-    rows = server.db.submissions(None, the_assignment.id)
+    rows = _uploads(request, the_assignment)
     if counted is None:
         counted = gradebook.grades(server.db, the_assignment)
     grades = [g for g in counted if g.row is not None]
@@ -74,12 +74,18 @@ def overview(request: Request, account: Account = Depends(instructor),
                 lines=[progress(request, a) for a in server.course.assignments])
 
 
+def _uploads(request: Request, the_assignment: Assignment) -> list[dict[str, Any]]:
+    """Who uploaded and each upload's status, without the stored results (most of a row's bytes)."""
+    return course_server(request).db.query("SELECT student, status FROM submissions WHERE assignment = ? "
+                                           "ORDER BY seq", (the_assignment.id,))
+
+
 def _students(request: Request, the_assignment: Assignment,
               counted: Sequence[gradebook.Grade]) -> list[dict[str, Any]]:
     server = course_server(request)
     granted = extensions.granted(server.db, the_assignment.id)
     uploads: dict[str, int] = {}
-    for row in server.db.submissions(None, the_assignment.id):
+    for row in _uploads(request, the_assignment):
         uploads[row["student"]] = uploads.get(row["student"], 0) + 1
     listed = []
     for grade in counted:
@@ -115,13 +121,13 @@ def assignment_view(request: Request, account: Account = Depends(instructor),
 @router.get("/instructor/assignments/{assignment_id}/report", response_class=HTMLResponse)
 def report(request: Request, account: Account = Depends(instructor),
            the_assignment: Assignment = Depends(assignment)) -> HTMLResponse:
-    return HTMLResponse(course_server(request).report_html(the_assignment))
+    return HTMLResponse(gradebook.class_report(course_server(request).db, the_assignment))
 
 
 @router.get("/instructor/assignments/{assignment_id}/scores.csv")
 def scores(request: Request, account: Account = Depends(instructor),
            the_assignment: Assignment = Depends(assignment)) -> Response:
-    return _download(course_server(request).scores_csv(the_assignment), "text/csv",
+    return _download(gradebook.scores_csv(course_server(request).db, the_assignment), "text/csv",
                      f"{the_assignment.id}-scores.csv")
 
 
@@ -135,8 +141,8 @@ def canvas(request: Request, account: Account = Depends(instructor),
 @router.get("/instructor/assignments/{assignment_id}/results.json")
 def results(request: Request, account: Account = Depends(instructor),
             the_assignment: Assignment = Depends(assignment)) -> Response:
-    counted = gradebook.counted_results(course_server(request).db, the_assignment)
-    return _download(json.dumps(counted, indent=2), "application/json", f"{the_assignment.id}-results.json")
+    return _download(gradebook.results_json(course_server(request).db, the_assignment), "application/json",
+                     f"{the_assignment.id}-results.json")
 
 
 def _download(text: str, media_type: str, name: str) -> Response:

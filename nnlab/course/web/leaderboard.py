@@ -14,14 +14,14 @@ from nnlab.course.config import Assignment
 from nnlab.course.db import Account, Database
 from nnlab.course.policy import hidden_shown, server_now
 from nnlab.course.deps import PageRefused, assignment, course_server, signed_in, viewer
-from nnlab.course.web.render import page
+from nnlab.course.web.render import PageRoute, page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
 from nnlab.errors import RequestRejected
 from nnlab.results import ExerciseResult, Outcome, Visibility, result_from_json
 
 ANONYMOUS = "anonymous"
 MAX_NAME_CHARS = 40
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 _SCHEMA = """CREATE TABLE IF NOT EXISTS display_names (
     student TEXT PRIMARY KEY, name TEXT NOT NULL, folded TEXT NOT NULL UNIQUE)"""
 

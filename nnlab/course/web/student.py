@@ -18,11 +18,11 @@ from nnlab.course.config import Assignment
 from nnlab.course.db import Account
 from nnlab.course.deps import PageRefused, assignment, course_server, signed_in, student, viewer
 from nnlab.course.web import regrades
-from nnlab.course.web.render import environment, page
+from nnlab.course.web.render import PageRoute, environment, page
 from nnlab.course.web.session import WebSession, csrf_ok, web_session
 from nnlab.errors import RequestRejected
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 @dataclass(frozen=True)
