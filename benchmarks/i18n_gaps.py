@@ -42,7 +42,9 @@ def _graded_for_survey():
     values = {"what": "forward output", "expected": "(5, 3)", "got": "(3, 5)", "bad": 3, "total": 12,
               "index": "(0, 1)", "error": "0.5", "atol": "1e-05", "rtol": "0.0001", "raised": "KeyError",
               "input": "x", "argument": "t", "base": "t", "other": "y", "call": "MyLinear(4, 3)",
-              "changes": "`x`: its values were changed in place"}
+              "changes": "`x`: its values were changed in place",
+              "file": "my_linear.py", "why": "invalid syntax", "line": 3, "cell": 2, "byte": 5,
+              "listed": "line 2: uses torch.nn.Linear, which this exercise bans"}
     n = 0
     exercises = []
     for ex in result.exercises:

@@ -323,6 +323,20 @@ FAILURES: dict[str, dict[str, str]] = {
         "en": "{call} must leave what the caller passed in as it was, but {changes}",
         "zh": "{call} 必须保持调用方传入的对象原样不变，但 {changes}",
     },
+    # A file that cannot run: the note nnlab.grader.submission and nnlab.grader.pipeline give it
+    # (Python's own words for a syntax error stay as Python wrote them).
+    "parse_at": {"en": "{file} does not parse as Python: {why} at line {line}",
+                 "zh": "{file} 无法解析为 Python：{why}（第 {line} 行）"},
+    "parse_in_cell": {"en": "{file} does not parse as Python: {why} at cell {cell}, line {line}",
+                      "zh": "{file} 无法解析为 Python：{why}（第 {cell} 个单元格第 {line} 行）"},
+    "parse": {"en": "{file} does not parse as Python: {why}", "zh": "{file} 无法解析为 Python：{why}"},
+    "syntax_at": {"en": "{file} does not parse: {why} at line {line}", "zh": "{file} 无法解析：{why}（第 {line} 行）"},
+    "syntax": {"en": "{file} does not parse: {why}", "zh": "{file} 无法解析：{why}"},
+    "empty": {"en": "{file} is empty", "zh": "{file} 是空文件"},
+    "not_utf8": {"en": "{file} is not UTF-8 text (byte {byte}); save it as UTF-8",
+                 "zh": "{file} 不是 UTF-8 文本（第 {byte} 个字节）；请另存为 UTF-8 编码"},
+    "unreadable": {"en": "{file} could not be read", "zh": "{file} 无法读取"},
+    "banned": {"en": "banned API in {file}: {listed}", "zh": "{file} 中用了禁止使用的 API：{listed}"},
     "equal": {"en": "{what}: expected {expected}, got {got}", "zh": "{what}：应为 {expected}，实际为 {got}"},
 }
 
@@ -343,6 +357,23 @@ CHANGE_PHRASES: dict[str, dict[str, str]] = {
     r"; `": {"zh": "；`"},
     r" \(and (\d+) more\)$": {"zh": r"（另有 \1 处）"},
 }
+# The banned APIs a file uses, as nnlab.grader.banned words them, each with its place:
+# 'line 9: uses torch.nn.Linear, which this exercise bans; cell 3, line 2: ...'.
+BANNED_PHRASES: dict[str, dict[str, str]] = {
+    r"\bcell (\d+), line (\d+): ": {"zh": r"第 \1 个单元格第 \2 行："},
+    r"\bline (\d+): ": {"zh": r"第 \1 行："},
+    r"\bimports (\S+), which this exercise bans": {"zh": r"导入了 \1，本题禁止使用它"},
+    r"\buses (\S+), which this exercise bans": {"zh": r"使用了 \1，本题禁止使用它"},
+    r"\bimports (\S+), which could hide a banned call": {"zh": r"导入了 \1，这可能隐藏被禁止的调用"},
+    r"\buses (\S+), which could hide a banned call": {"zh": r"使用了 \1，这可能隐藏被禁止的调用"},
+    r"\buses (\S+), a low-level operator path this exercise does not allow":
+        {"zh": r"使用了 \1，这是本题不允许的底层算子调用路径"},
+    r"\blooks up a computed name on (\S+), which could hide a banned call":
+        {"zh": r"在 \1 上按运行时算出的名字查找属性，这可能隐藏被禁止的调用"},
+    r"; ": {"zh": "；"},
+}
+_PHRASES = {"changes": CHANGE_PHRASES, "listed": BANNED_PHRASES}
+"""The blanks whose text is itself fixed phrasing, and the table that translates it."""
 
 
 def failure(key: str, **values: object) -> str:
@@ -350,8 +381,10 @@ def failure(key: str, **values: object) -> str:
     return FAILURES[key][DEFAULT_LANGUAGE].format(**values)
 
 
-_FIELD_SHAPES = {"bad": r"\d+", "total": r"\d+", "index": r"\([\d, ]*\)"}
-"""Blanks that are always numbers: a `what` holding ': ' cannot take their place."""
+_FIELD_SHAPES = {"bad": r"\d+", "total": r"\d+", "index": r"\([\d, ]*\)", "line": r"\d+", "cell": r"\d+",
+                 "byte": r"\d+", "file": r"\w+\.(?:py|ipynb)"}
+"""Blanks of a fixed shape (numbers, a submission's file name): a `what` holding ': ' cannot
+take their place, and a check's own 'the list is empty' is no file's note."""
 
 
 @cache
@@ -378,16 +411,16 @@ def translate_failure(text: str, lang: str) -> str:
         if lang in table:
             match = _failure_pattern(key).fullmatch(text)
             if match:
-                values = match.groupdict()
-                if "changes" in values:
-                    values["changes"] = _translate_changes(values["changes"], lang)
+                values = {name: _translate_phrases(value, _PHRASES[name], lang) if name in _PHRASES
+                          else value for name, value in match.groupdict().items()}
                 return table[lang].format(**values)
     return text
 
 
-def _translate_changes(text: str, lang: str) -> str:
-    """The worker's '`x`: its values were changed in place; ...' in `lang` (labels as written)."""
-    for pattern, table in CHANGE_PHRASES.items():
+def _translate_phrases(text: str, phrases: Mapping[str, Mapping[str, str]], lang: str) -> str:
+    """A blank's fixed phrasing in `lang` ('`x`: its values were changed in place' -> ...), its
+    names as written."""
+    for pattern, table in phrases.items():
         if lang in table:
             text = re.sub(pattern, table[lang], text)
     return text

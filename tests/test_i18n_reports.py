@@ -48,15 +48,17 @@ def _values() -> dict[str, object]:
     return {"what": "forward output", "expected": "(5, 3)", "got": "(3, 5)", "bad": 3, "total": 12,
             "index": "(0, 1)", "error": "0.5", "atol": "1e-05", "rtol": "0.0001", "raised": "KeyError",
             "input": "x", "argument": "t", "base": "t", "other": "y", "call": "MyLinear(4, 3)",
-            "changes": "`x`: its values were changed in place; `w`: requires_grad was turned on"}
+            "changes": "`x`: its values were changed in place; `w`: requires_grad was turned on",
+            "file": "my_linear.py", "why": "invalid syntax", "line": 3, "cell": 2, "byte": 5,
+            "listed": "line 2: uses torch.nn.Linear, which this exercise bans"}
 
 
 def graded(messages: list[str]) -> SubmissionResult:
-    """my_linear's and batch_norm's real checks: the first passed (with a timing), the others
+    """my_linear's, batch_norm's and mlp's real checks: the first passed (with a timing), the others
     failed or in error with `messages` in turn (each at least once); dropout not submitted."""
     timing = TimingInfo("cpu (torch 2.5, 2 threads)", 1.2, 2.5, 0.05, 1.2e-4, 1e-4, 15)
     exercises, n = [], 0
-    for exercise_id in ("my_linear", "batch_norm"):
+    for exercise_id in ("my_linear", "batch_norm", "mlp"):
         exercise = get_exercise(exercise_id)
         first, *rest = exercise.checks
         checks = [CheckResult(first.name, first.test_id, first.points, first.points, Outcome.PASSED,
@@ -304,3 +306,55 @@ def test_every_meta_failure_reads_chinese(worker) -> None:
         assert english_runs(chinese.replace("argument 1", "")) == [], chinese
         names = set(re.findall(r"`([^`]+)`", english)) - {"result is tensor"}
         assert all(f"`{name}`" in chinese for name in names), chinese
+
+
+# ---------------------------------------------------------------- a file that cannot run
+
+
+def test_the_notes_of_a_file_that_cannot_run_read_chinese(launcher, tmp_path: Path) -> None:
+    """Do the grader's own notes (syntax error in a .py and in a notebook's cell, empty, not UTF-8,
+    banned API) read Chinese in the report, places and names kept; and does a file that runs get
+    no note?"""
+    import json
+
+    from nnlab.grader.pipeline import grade_file
+    from nnlab.grader.submission import from_bytes
+    from nnlab.reports import render_student_report
+
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    notebook = {"cells": [{**cell, "source": "x = 1\n"}, {**cell, "source": "def f(:\n"}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    problems = [from_bytes("my_linear", tmp_path / name, raw).problem for name, raw in [
+        ("my_linear.py", b"def f(:\n    pass\n"), ("my_linear.py", b"\n  \n"),
+        ("my_linear.py", b"x = '\xff'\n"), ("my_linear.ipynb", json.dumps(notebook).encode())]]
+    assert all(problems), problems
+    assert not from_bytes("my_linear", tmp_path / "my_linear.py", b"x = 1\n").problem
+    banned = grade_file(get_exercise("my_linear"), "import torch\ny = torch.nn.Linear(2, 3)\n",
+                        "my_linear.py", launcher, 0, True)  # refused before any worker runs
+    notes = [*problems, banned.result.note]
+    assert banned.result.note.startswith("banned API in my_linear.py: line 2: ")
+    for note in notes:
+        chinese = translate_failure(note, "zh")
+        assert CJK.search(chinese) and chinese != note, note
+        assert english_runs(chinese.replace("invalid syntax", "")) == [], chinese
+        assert re.findall(r"\d+", chinese) == re.findall(r"\d+", note), chinese
+    result = SubmissionResult(student=None, seed=1, device="", nnlab_version="", graded_at="",
+                              confinement=Confinement("full", ("rlimits",)),
+                              exercises=(banned.result,))
+    text = page_text(render_student_report(result, lang="zh"))
+    assert "my_linear.py 中用了禁止使用的 API：第 2 行：" in text and "banned API" not in text
+
+
+def test_every_banned_api_phrase_reads_chinese() -> None:
+    """Does each way nnlab.grader.banned names a banned use (an import, a use, a computed name,
+    eval) read Chinese, lines and names kept?"""
+    from nnlab.grader.banned import find_banned
+
+    source = ("import torch\nfrom torch.nn import Linear\ny = torch.nn.Linear(2, 3)\n"
+              "z = getattr(torch, 'li' + 'near')\nv = eval('1')\n")
+    found = find_banned(source, get_exercise("my_linear").banned)
+    assert len(found) == 4
+    note = "banned API in my_linear.py: " + "; ".join(v.describe() for v in found)
+    chinese = translate_failure(note, "zh")
+    assert english_runs(chinese) == [] and "torch.nn.Linear" in chinese, chinese
+    assert re.findall(r"第 (\d+) 行", chinese) == ["2", "3", "4", "5"]

@@ -164,7 +164,7 @@ def fix_first(exercises: Sequence[ExerciseResult],
             lost = ex.max_score - ex.score
             outcome = ex.checks[0].outcome.value if ex.checks else Outcome.ERROR.value
             if lost > 0:
-                items.append({"exercise": ex.id, "what": ex.note, "points": lost, "outcome": outcome,
+                items.append({"exercise": ex.id, "what": words.failure(ex.note), "points": lost, "outcome": outcome,
                               "first_line": "", "order": (position, -1)})
             continue
         for index, c in enumerate(ex.checks):
