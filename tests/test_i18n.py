@@ -95,7 +95,10 @@ def test_failure_templates_translate_back() -> None:
 
     tricky = {"what": "forward of MyLinear(4, 3) (odd: sizes)", "got": "(3, 2)", "expected": "(2, 3)",
               "bad": "3", "total": "12", "index": "(0, 1)", "error": "0.5", "atol": "1e-05",
-              "rtol": "0.0001", "raised": "TypeError: bad\nsecond line"}
+              "rtol": "0.0001", "raised": "TypeError: bad\nsecond line", "input": "x (odd: name)",
+              "argument": "t", "base": "argument 1", "other": "y", "call": "Model(3, 4)(odd: x)",
+              "changes": "nothing the phrases know", "file": "my_linear.ipynb", "why": "bad: odd\nsecond",
+              "line": "14", "cell": "3", "byte": "7", "listed": "odd (name)"}
     for key, table in FAILURES.items():
         assert set(table) == {"en", "zh"} and fields(table["en"]) == fields(table["zh"]), key
         values = {name: tricky[name] for name in fields(table["en"])}
