@@ -243,3 +243,46 @@ def _slowed(source: str) -> str:
     at = next(i for i, line in enumerate(lines) if line.strip().startswith("def forward("))
     indent = " " * (len(lines[at]) - len(lines[at].lstrip()) + 4)
     return "\n".join([*lines[:at + 1], f"{indent}time.sleep(1.0)", *lines[at + 1:]]) + "\n"
+
+
+def test_an_edited_source_file_makes_the_daemon_stale(tmp_path: Path) -> None:
+    """Does a check refuse the daemon (grade in its own process, and tell the daemon to go)
+    once a source file of its nnlab is edited, as in an editable install being worked on?"""
+    copy = tmp_path / "install"
+    shutil.copytree(ROOT / "nnlab", copy / "nnlab", ignore=shutil.ignore_patterns("__pycache__"))
+    runtime = Path(tempfile.mkdtemp(prefix="nnd", dir="/tmp"))
+    try:
+        edited = Setting(runtime, copy)
+        hello = _start_daemon(edited.env(600))
+        assert hello["identity"]["install"] == str(copy / "nnlab")
+        check = copy / "nnlab" / "commands" / "check.py"
+        source = check.read_text()
+        at = source.index("    language = resolve_language(lang)\n")
+        # Saved as an editor saves it; the edited command says so, the daemon's could not.
+        check.write_text(source[:at] + '    click.echo("edited nnlab")\n' + source[at:])
+        (tmp_path / "my_linear.py").write_text(SOLUTION.read_text())
+        result = _nnlab(edited.env(1), "check", "my_linear.py", "--seed", "3", cwd=tmp_path)
+        assert result.returncode == 0 and "2 of 2 passed" in result.stdout, result.stderr
+        assert result.stdout.startswith("edited nnlab\n"), "the stale daemon ran the check"
+        _wait_for(lambda: not running(hello["pid"]), 120)  # told to go, it left
+        # The daemon the check left is of the edited files; idle for a second, it leaves too.
+        _wait_for(lambda: not (runtime / "nnlab").exists() and not _processes_with(str(runtime)))
+    finally:
+        _stop_everything(runtime)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_identity_matches_only_this_nnlab() -> None:
+    """Is a daemon's hello taken as this nnlab's exactly when it is: the digest compared unless
+    the daemon vouches for it by watching, everything else compared always?"""
+    mine = place.own_identity().to_json()
+    assert place.matches({"identity": mine}) and place.matches({"identity": mine, "watched": False})
+    edited = {**mine, "code": "0" * 16}
+    assert not place.matches({"identity": edited})
+    assert not place.matches({"identity": edited, "watched": False})
+    assert place.matches({"identity": edited, "watched": True})  # its watch saw no change
+    for key, other in (("version", "0.0.0-other"), ("folder", "1:2"), ("uid", mine["uid"] + 1),
+                       ("environment", "f" * 16), ("install", "/elsewhere/nnlab")):
+        for watched in (True, False):
+            assert not place.matches({"identity": {**mine, key: other}, "watched": watched})
+    assert not place.matches({"identity": "not a dict", "watched": True}) and not place.matches({})

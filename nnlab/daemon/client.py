@@ -10,8 +10,8 @@ from typing import Sequence
 
 import click
 
-from nnlab.daemon.place import (SOCKET_NAME, own_identity, peer_uid, receive_message,
-                                send_message, usable_folder)
+from nnlab.daemon.place import (SOCKET_NAME, matches, peer_uid, receive_message, send_message,
+                                usable_folder)
 
 _CONNECT_TIMEOUT_S = 2.0
 FALLBACK_NOTE = ("nnlab: the warm grader stopped before it answered; grading in this process "
@@ -65,7 +65,7 @@ def grade_warm(args: Sequence[str]) -> int | None:
     with conn:
         try:
             hello, _ = receive_message(conn)
-            if hello.get("identity") != own_identity().to_json():
+            if not matches(hello):
                 send_message(conn, {"op": "stop"})  # ours but stale: replaced after this command
                 return None
             send_message(conn, _request(args), list(streams))

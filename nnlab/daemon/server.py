@@ -9,9 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from nnlab.daemon.place import (SOCKET_NAME, folder_lock, idle_seconds, own_identity, peer_uid,
-                                receive_message, send_message, usable_folder)
+from nnlab.daemon.place import (CODE_SUFFIXES, SOCKET_NAME, folder_lock, idle_seconds,
+                                install_folder, own_identity, peer_uid, receive_message,
+                                send_message, usable_folder)
 from nnlab.daemon.request import run_request
+from nnlab.daemon.watch import CodeWatch
 
 _STALE_WAIT_S = 15.0
 """How long a new daemon waits for the stale one it replaces to finish its requests."""
@@ -110,9 +112,10 @@ class _Daemon:
     """Accepts requests until idle for `idle_s` (or told to stop); forks a process for each."""
 
     def __init__(self, listener: socket.socket, path: Path, inode: int, idle_s: float,
-                 identity: dict) -> None:
+                 identity: dict, watch: CodeWatch | None) -> None:
         self.listener: socket.socket | None = listener
         self.path, self.inode, self.idle_s = path, inode, idle_s
+        self.watch = watch
         self.children: set[int] = set()
         self.last_busy = time.monotonic()
         self.identity = identity
@@ -165,7 +168,10 @@ class _Daemon:
             conn.settimeout(5.0)
             if peer_uid(conn) != os.getuid():
                 return  # another user: the 0700 folder should make this impossible
-            send_message(conn, {"identity": self.identity, "pid": os.getpid(), "served": self.served})
+            # Read at each hello, so an edit saved before the client connected is known here.
+            watched = self.watch is not None and self.watch.unchanged(CODE_SUFFIXES)
+            send_message(conn, {"identity": self.identity, "watched": watched, "pid": os.getpid(),
+                                "served": self.served})
             message, fds = receive_message(conn, max_fds=2)
             if message.get("op") == "stop":
                 self.stop_listening()
@@ -184,8 +190,9 @@ class _Daemon:
         forkserver.ensure_running()  # restarted here if it died: the children cannot
         pid = os.fork()
         if pid == 0:
-            listener = self.listener
-            run_request(conn, message, fds, close=[listener.fileno()] if listener else [])
+            listener, watch = self.listener, self.watch
+            run_request(conn, message, fds, close=[*([listener.fileno()] if listener else []),
+                                                   *([watch.fd] if watch else [])])
         self.children.add(pid)
         self.served += 1
         self.last_busy = time.monotonic()
@@ -193,7 +200,9 @@ class _Daemon:
 
 def main() -> None:
     os.chdir("/")  # a daemon pins no folder; each request runs in its client's
-    # Taken before anything is imported: files edited during the boot make it stale at once.
+    # Watched from before the digest is taken, so no edit falls between the two; both before
+    # anything is imported: files edited during the boot make it stale at once.
+    watch = CodeWatch.start(install_folder(), CODE_SUFFIXES)
     identity = own_identity().to_json()
     folder = usable_folder(create=True)
     if folder is None or _probe(folder / SOCKET_NAME, identity) == "same":
@@ -202,7 +211,7 @@ def main() -> None:
     bound = _bind(identity)
     if bound is None:
         return
-    daemon = _Daemon(*bound, idle_seconds(), identity)
+    daemon = _Daemon(*bound, idle_seconds(), identity, watch)
     signal.signal(signal.SIGTERM, lambda *_: setattr(daemon, "stop_requested", True))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
