@@ -102,26 +102,70 @@ def instructor_result(row: dict[str, Any], assignment: Assignment,
     return {**grade.final.to_json(), **_meta(row, assignment, grade.adjusted.score)}
 
 
+@dataclass(frozen=True)
+class SubmissionView:
+    """An upload as one viewer may see it (GET /api/v1/submissions/{id}, the feedback page)."""
+
+    id: str
+    student: str
+    assignment: str
+    status: str
+    """'queued', 'running', 'done' or 'error'."""
+    submitted_at: str
+    late_days: int
+    """Counted against the student's own due date (an extension)."""
+    files: tuple[str, ...]
+    result: dict[str, Any] | None = None
+    """The graded result as this viewer may see it: the instructor's (`instructor_result`) or
+    the student's (`policy.student_view`); None until graded."""
+    queue_position: int | None = None
+    """Uploads to be graded before it, while it waits."""
+    queue_estimate_s: int | None = None
+    """Seconds until it is graded, when the recent pace allows a guess."""
+    error: str | None = None
+    """Why grading failed, when it did."""
+
+    @property
+    def score(self) -> float | None:
+        return self.result["score"] if self.result else None
+
+    @property
+    def max_score(self) -> float | None:
+        return self.result["max_score"] if self.result else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The API's object: the keys in this order; the queue's and the error's only where they apply."""
+        data: dict[str, Any] = {
+            "id": self.id, "student": self.student, "assignment": self.assignment, "status": self.status,
+            "submitted_at": self.submitted_at, "late_days": self.late_days, "files": list(self.files),
+            "result": self.result, "score": self.score, "max_score": self.max_score}
+        for key in ("queue_position", "queue_estimate_s", "error"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
 def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment,
                     now: dt.datetime, db: Database) -> dict[str, Any]:
-    """GET /api/v1/submissions/{id}: the row, and its result as this viewer may see it, with
-    the instructor's adjustments to this student's grade on this assignment applied, and late
-    days counted against the student's own due date (an extension)."""
+    """GET /api/v1/submissions/{id}: `submission_view` as the API writes it."""
+    return submission_view(row, viewer, assignment, now, db).to_json()
+
+
+def submission_view(row: dict[str, Any], viewer: Account, assignment: Assignment,
+                    now: dt.datetime, db: Database) -> SubmissionView:
+    """The row, and its result as this viewer may see it, with the instructor's adjustments to
+    this student's grade on this assignment applied, and late days counted against the
+    student's own due date (an extension)."""
     extension = extensions.granted(db, assignment.id, row["student"]).get(row["student"])
     row = extensions.with_late_days(row, assignment, extension)
     assignment = extensions.effective(assignment, extension)
-    data: dict[str, Any] = {
-        "id": row["id"], "student": row["student"], "assignment": row["assignment"],
-        "status": row["status"], "submitted_at": row["submitted_at"], "late_days": row["late_days"],
-        "files": json.loads(row["files"]), "result": None, "score": None, "max_score": None,
-    }
+    position: int | None = None
+    estimate: int | None = None
     if row["status"] == "queued":
-        data["queue_position"] = db.queue_position(row["seq"])
-        estimate = db.queue_estimate(data["queue_position"], now)
-        if estimate is not None:
-            data["queue_estimate_s"] = round(estimate)
-    if row["status"] == "error":
-        data["error"] = row["error"] or "the grader failed"
+        position = db.queue_position(row["seq"])
+        waited = db.queue_estimate(position, now)
+        estimate = None if waited is None else round(waited)
+    view: dict[str, Any] | None = None
     result = stored_result(row) if row["status"] == "done" else None
     if result is not None:
         stored = db.adjustments(assignment.id, row["student"])
@@ -129,9 +173,9 @@ def submission_json(row: dict[str, Any], viewer: Account, assignment: Assignment
             view = instructor_result(row, assignment, stored)
         else:
             view = student_view(adjusted(result, stored)[0], assignment, now, int(row["late_days"]))
-        data.update(result=view, score=view["score"] if view else None,
-                    max_score=view["max_score"] if view else None)
-    return data
+    return SubmissionView(row["id"], row["student"], row["assignment"], row["status"], row["submitted_at"],
+                          row["late_days"], tuple(json.loads(row["files"])), view, position, estimate,
+                          (row["error"] or "the grader failed") if row["status"] == "error" else None)
 
 
 def not_submitted(student: str, assignment: Assignment) -> SubmissionResult:

@@ -52,8 +52,8 @@ def assignment_line(request: Request, account: Account, assignment: Assignment) 
     score = max_score = None
     counted_id = None
     if grade.row is not None:
-        seen = gradebook.submission_json(grade.row, account, assignment, now, server.db)
-        score, max_score, counted_id = seen["score"], seen["max_score"], grade.row["id"]
+        seen = gradebook.submission_view(grade.row, account, assignment, now, server.db)
+        score, max_score, counted_id = seen.score, seen.max_score, grade.row["id"]
     return AssignmentLine(assignment, policy.is_closed(now, assignment), policy.late_days(now, assignment),
                           left, score, max_score, counted_id)
 
