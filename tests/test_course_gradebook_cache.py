@@ -62,6 +62,7 @@ def course(tmp_path: Path) -> tuple[Database, list[SubmissionResult]]:
 def _fresh(db: Database, assignment: Assignment) -> list[dict[str, Any]]:
     """The grades as the gradebook computed them before any cache: every row read and parsed from its text."""
     gradebook.parsed.clear()
+    gradebook.counts.clear()
     gradebook.reports.clear()
     return [g.to_json(assignment) for g in gradebook.grades(db, assignment)]
 

@@ -77,6 +77,42 @@ def counted(result: SubmissionResult, stored: Sequence[dict[str, Any]], days: in
     return grade, adjust.unmatched(missed)
 
 
+class _Counts:
+    """`counted` of stored results, by the parsed result object itself (`parsed` hands out the
+    same object for the same text, and an entry holds it, so its id is never another's while
+    kept), the student's adjustments as stored, the late days and the penalty rate: applying
+    the adjustments to 24 exercises is most of a warm page's time, and the same inputs always
+    give the same grade. The least recently used of `size` entries go first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[SubmissionResult, Counted, tuple[ServerUnmatched, ...]]]
+        self._items = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, result: SubmissionResult, stored: Sequence[dict[str, Any]], days: int,
+                 assignment: Assignment) -> tuple[Counted, list[ServerUnmatched]]:
+        key = (id(result), tuple(tuple(sorted(a.items())) for a in stored), days, assignment.late_penalty_per_day)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] is result:
+                self._items.move_to_end(key)
+                return hit[1], list(hit[2])
+        grade, missed = counted(result, stored, days, assignment)
+        with self._lock:
+            self._items[key] = (result, grade, tuple(missed))
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return grade, missed
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+counts = _Counts(4096)
+
+
 def adjusted(result: SubmissionResult, stored: Sequence[dict[str, Any]]
              ) -> tuple[SubmissionResult, list[ServerUnmatched]]:
     """The result with the instructor's stored adjustments applied, before any late penalty."""
@@ -226,8 +262,10 @@ def _grade(student: str, rows: list[dict[str, Any]], assignment: Assignment,
 
     def graded(i: int) -> tuple[Counted, list[ServerUnmatched]]:
         if i not in done:
-            result = load(rows[i]) or not_submitted(student, assignment)
-            done[i] = counted(result, stored, int(rows[i]["late_days"]), assignment)
+            result = load(rows[i])
+            days = int(rows[i]["late_days"])
+            done[i] = counts(result, stored, days, assignment) if result is not None else \
+                counted(not_submitted(student, assignment), stored, days, assignment)
         return done[i]
 
     # Without adjustments an upload's shown score is its stored score after the penalty: no
