@@ -181,12 +181,12 @@ def test_submit_refuses_a_seed_for_the_server_in_chinese(tmp_path: Path) -> None
 
 
 def test_every_line_a_template_asks_for_exists_in_both_languages() -> None:
-    """Does every tr.text/tr.plural key of the report templates exist (a plural as .one and
+    """Does every w[...]/tr.text/tr.plural key of the report templates exist (a plural as .one and
     .other), and is every report line of the tables used by a template?"""
     used: set[str] = set()
     for path in TEMPLATES.glob("*.j2"):
         source = path.read_text(encoding="utf-8")
-        used |= set(re.findall(r"tr\.text\(\"([\w.]+)\"", source))
+        used |= set(re.findall(r"tr\.text\(\"([\w.]+)\"", source)) | set(re.findall(r"w\[\"([\w.]+)\"\]", source))
         used |= {f"{key}.{form}" for key in re.findall(r"tr\.plural\(\"([\w.]+)\"", source)
                  for form in ("one", "other")}
     used |= {f"report.outcome.{o.value}" for o in Outcome} | {f"report.visibility.{v.value}" for v in Visibility}

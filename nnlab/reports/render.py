@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +85,30 @@ def breakable(identifier: str) -> Markup:
     return Markup("_<wbr>").join(escape(part) for part in str(identifier).split("_"))
 
 
-@functools.lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    """The one Jinja2 environment; autoescape is on so every value is HTML-escaped."""
+_WORD = re.compile(r'\{\{ w\["([\w.]+)"\] \}\}')
+"""A report line without values in a template: `{{ w["report.fix_first"] }}`."""
+
+
+class _WordsLoader(jinja2.FileSystemLoader):
+    """The report templates with each `{{ w["key"] }}` written in as the escaped line of one
+    language: the words cost nothing at render time, as when they were written in English."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(TEMPLATES_DIR)
+        self.words = ReportLanguage(lang).words
+
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return _WORD.sub(lambda m: str(self.words[m.group(1)]), source), filename, uptodate
+
+
+@functools.cache
+def environment(lang: str = "en") -> jinja2.Environment:
+    """The Jinja2 environment of the reports in `lang`; autoescape is on so every value is
+    HTML-escaped. `tr` and `w` (the report's words) are English unless a render passes its own."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=_WordsLoader(lang),
         autoescape=True,
         # StrictUndefined turns a template typo into an error instead of a silently empty cell.
         undefined=jinja2.StrictUndefined,
@@ -98,7 +117,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(num=format_number, percent=format_percent, seconds=format_seconds,
                        ticks=code_spans, breakable=breakable)
-    env.globals.update(score_class=score_class, fraction=fraction, code=code, nnlab_version=nnlab.__version__)
+    env.globals.update(score_class=score_class, fraction=fraction, code=code, nnlab_version=nnlab.__version__,
+                       tr=ReportLanguage(), w=ReportLanguage().words)
     return env
 
 
@@ -165,7 +185,7 @@ def fix_first(exercises: Sequence[ExerciseResult],
             outcome = ex.checks[0].outcome.value if ex.checks else Outcome.ERROR.value
             if lost > 0:
                 items.append({"exercise": ex.id, "what": words.failure(ex.note), "points": lost, "outcome": outcome,
-                              "first_line": "", "order": (position, -1)})
+                              "label": words.outcome(outcome), "first_line": "", "order": (position, -1)})
             continue
         for index, c in enumerate(ex.checks):
             lost = round(c.max_score - c.score - given_back.get(c.test_id, 0.0), 6)
@@ -173,14 +193,15 @@ def fix_first(exercises: Sequence[ExerciseResult],
                 message = words.failure(c.message).strip()
                 first_line = message.splitlines()[0] if message else ""
                 items.append({"exercise": ex.id, "what": words.check_title(ex.id, c), "points": lost,
-                              "outcome": c.outcome.value, "first_line": first_line[:200],
+                              "outcome": c.outcome.value, "label": words.outcome(c.outcome.value),
+                              "first_line": first_line[:200],
                               "order": (position, index)})
     return sorted(items, key=lambda item: (-item["points"], item["order"]))
 
 
-def _sections(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
-    """Each handed-in (or adjusted) exercise with its checks split into not passed (shown) and
-    passed (folded).
+def _sections(exercises: Sequence[ExerciseResult], words: ReportLanguage) -> list[dict[str, Any]]:
+    """Each handed-in (or adjusted) exercise, titled in the page's language, with its checks
+    (ShownCheck) split into not passed (shown) and passed (folded).
 
     Split here rather than with template filters: it is the hot path of a 300-student report.
     """
@@ -188,9 +209,11 @@ def _sections(exercises: Sequence[ExerciseResult]) -> list[dict[str, Any]]:
     for ex in exercises:
         if not ex.submitted and not ex.adjustments:
             continue
-        passed = [c for c in ex.checks if c.outcome is Outcome.PASSED]
-        sections.append({"ex": ex, "open": [c for c in ex.checks if c.outcome is not Outcome.PASSED],
-                         "passed": passed, "passed_points": sum(c.score for c in passed)})
+        shown = [words.shown(ex.id, c) for c in ex.checks]
+        passed = [s for s in shown if s.check.outcome is Outcome.PASSED]
+        sections.append({"ex": ex, "title": words.exercise_title(ex), "passed": passed,
+                         "open": [s for s in shown if s.check.outcome is not Outcome.PASSED],
+                         "passed_points": sum(s.check.score for s in passed)})
     return sections
 
 
@@ -200,9 +223,10 @@ def render_student_report(result: SubmissionResult, *, class_href: str | None = 
     With `late`, `result` is what the checks gave and the page shows the penalty apart.
     `lang`: the language of the page's words, check titles and common failure phrasing."""
     words = ReportLanguage(lang)
-    return environment().get_template("student.html.j2").render(
+    return environment(lang).get_template("student.html.j2").render(
         r=result,
         tr=words,
+        w=words.words,
         late=late if late is not None and late.days else None,
         heading=report_heading(result, lang),
         label=summaries.student_label(result),
@@ -210,7 +234,7 @@ def render_student_report(result: SubmissionResult, *, class_href: str | None = 
         class_href=class_href,
         fix_first=fix_first(result.exercises, words),
         shown_first=FIX_FIRST_SHOWN,
-        sections=_sections(result.exercises),
+        sections=_sections(result.exercises, words),
         # An exercise not handed in but given points by the instructor is listed with the others.
         not_submitted=[e for e in result.exercises if not e.submitted and not e.adjustments],
         adjusted_count=sum(1 for e in result.exercises if e.adjustments),
@@ -285,7 +309,7 @@ def render_class_report(
                             unmatched_adjustments, late)
     with timings.step("class page"):
         return environment().get_template("class.html.j2").render(env=_environment_info(results),
-                                                                  tr=ReportLanguage(), **context)
+                                                                  **context)
 
 
 def write_class_report(
