@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import multiprocessing
 import os
@@ -19,6 +20,44 @@ if TYPE_CHECKING:
     from nnlab.results import SubmissionResult
 
 PLUGIN_NAME = "nnlab-warm-launcher"
+LAZY_IMPORT_WORDS = ("optim", "checkpoint", "_dynamo", "compile", "torch.func", "functorch",
+                     "vmap", "torch.export")
+"""Words in an exercise's files that say its workers may run code importing torch._dynamo on
+first use (optimizers, LR schedulers, torch.utils.checkpoint, torch.func, torch.compile)."""
+
+
+def needs_lazy_imports(exercise_ids: tuple[str, ...]) -> bool:
+    """Whether a fork server for these exercises should warm torch's lazy imports.
+
+    Read from each exercise's own files (stub, statements, checks, solution): a word of
+    LAZY_IMPORT_WORDS anywhere, a file that cannot be read, or no exercise named says yes. A wrong no costs only
+    speed: a worker whose student uses an optimizer anyway imports it itself, untimed (the
+    timing checks' warm-up call pays it) and well within a check's time limit.
+    """
+    return not exercise_ids or any(_mentions_lazy_imports(e) for e in exercise_ids)
+
+
+@functools.cache
+def _mentions_lazy_imports(exercise_id: str) -> bool:
+    from nnlab.errors import NnlabError
+    from nnlab.grader.exercise import get_exercise, ships_solutions, solution_file
+
+    try:
+        exercise = get_exercise(exercise_id)
+        files = [p for p in exercise.folder.rglob("*") if p.suffix in (".py", ".md", ".toml")]
+        if ships_solutions():
+            files.append(solution_file(exercise.folder, exercise.id))
+        text = "\n".join(p.read_text(encoding="utf-8") for p in files if p.is_file())
+    except (NnlabError, OSError, UnicodeError):  # an exercise this cannot read: warmed
+        return True
+    return any(word in text for word in LAZY_IMPORT_WORDS)
+
+
+def _fork_server_warms(exercise_ids: tuple[str, ...]) -> None:
+    """Tells the fork server this process is about to start whether to warm the lazy imports."""
+    from nnlab.worker.server import LAZY_IMPORTS_SETTING
+
+    os.environ[LAZY_IMPORTS_SETTING] = "1" if needs_lazy_imports(exercise_ids) else "0"
 
 
 def use_one_thread_in_this_process() -> None:
@@ -77,8 +116,9 @@ class WarmLauncherPlugin(WorkerPlugin):
         # A run stopped with Ctrl-C cancels the student in flight: not worth a warning.
         logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 
-    def launcher(self) -> WorkerLauncher:
-        """The worker's launcher, made by the first task that needs it.
+    def launcher(self, exercise_ids: tuple[str, ...] = ()) -> WorkerLauncher:
+        """The worker's launcher, made by the first task that needs it (`exercise_ids`: that
+        task's, which decide whether its fork server warms the lazy imports; none: it does).
 
         Not in `setup`: that runs on Dask's event-loop thread, where importing torch (seconds)
         would stall the worker's heartbeats; the first task pays it while the fork server boots.
@@ -86,6 +126,7 @@ class WarmLauncherPlugin(WorkerPlugin):
         with self._lock:
             if self._launcher is None:
                 use_one_thread_in_this_process()
+                _fork_server_warms(exercise_ids)
                 # The fork server is a fresh interpreter (fork and exec) holding none of this
                 # process's threads: only a single-threaded process may create user namespaces.
                 self._launcher = _reaped_launcher()
@@ -104,7 +145,7 @@ _fallback_lock = threading.Lock()
 _fallback: Any = None
 
 
-def _launcher() -> WorkerLauncher:
+def _launcher(exercise_ids: tuple[str, ...] = ()) -> WorkerLauncher:
     """This Dask worker's warm launcher; outside a Dask worker, one for this process."""
     global _fallback
     try:
@@ -112,7 +153,7 @@ def _launcher() -> WorkerLauncher:
 
         plugin = get_worker().plugins.get(PLUGIN_NAME)
         if isinstance(plugin, WarmLauncherPlugin):
-            return plugin.launcher()
+            return plugin.launcher(exercise_ids)
     except ValueError:  # not in a Dask worker
         pass
     with _fallback_lock:
@@ -120,6 +161,7 @@ def _launcher() -> WorkerLauncher:
             from nnlab.grader.launcher import WorkerLauncher
 
             use_one_thread_in_this_process()
+            _fork_server_warms(exercise_ids)
             _fallback = WorkerLauncher()
         return _fallback
 
@@ -134,7 +176,7 @@ def grade_student_on_dask_worker(job: StudentJob) -> SubmissionResult:
     from nnlab.grader.pipeline import GradeRequest, grade_student
     from nnlab.grader.runner import stopping_at_first_loss
 
-    launcher = _launcher()
+    launcher = _launcher(job.exercise_ids)
     # Under the launcher's scratch folder, which goes with the Dask worker even when killed.
     scratch = Path(tempfile.mkdtemp(prefix="student-", dir=launcher.scratch_root))
     try:

@@ -379,14 +379,35 @@ def _answer(worker: Worker, message: bytes) -> bytes:
                                             list(worker.trace.seen)))
 
 
-def warm_up() -> None:
-    """Pays torch's lazy imports once in the fork server instead of in every worker.
+LAZY_IMPORTS_SETTING = "NNLAB_FORKSERVER_LAZY_IMPORTS"
+"""Read by the fork server at its start: "0" skips warming torch's lazy imports (see warm_up).
+Set by a Dask worker whose exercises need none of them; unset, they are warmed."""
 
-    Optimizers, LR schedulers and torch.utils.checkpoint import torch._dynamo on first
-    use (0.7 s here, 5 s on a slow disk): paid in a worker, that is per check, and inside
-    whatever the check was timing. The grader process itself never needs it, so this
-    runs only from nnlab.worker.preload.
+
+def warm_up(lazy_imports: bool = True) -> None:
+    """Pays torch's first-call costs once in the fork server instead of in every worker.
+
+    `lazy_imports`: optimizers, LR schedulers, torch.utils.checkpoint and torch.func import
+    torch._dynamo on first use (0.7 s here, 5 s on a slow disk, 2 core-s under load): paid in
+    a worker, that is per check, and inside whatever the check was timing. Without it a
+    worker that uses them still works, only each such worker pays the import. The grader
+    process itself never needs it, so this runs only from nnlab.worker.preload.
     """
+    if lazy_imports:
+        _warm_lazy_imports()
+    trace = BannedTrace()
+    trace.configure(["torch.sigmoid"], ["aten::sigmoid"])
+    layer = torch.nn.Linear(2, 2)
+    x = torch.ones(3, 2, requires_grad=True)
+    with FunctionTracer(trace), DispatchTracer(trace):
+        y = F.relu(layer(x)).sigmoid().sum()
+        torch.autograd.backward([y], [torch.ones(())])
+    codec.decode(codec.encode({"t": torch.ones(2), "x": [1.5, float("nan")]}))
+    for kind in messages.RECORDS.values():  # each record's field types, read once for all workers
+        messages.field_types(kind)
+
+
+def _warm_lazy_imports() -> None:
     import torch._dynamo
     import torch.utils.checkpoint
 
@@ -403,7 +424,3 @@ def warm_up() -> None:
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
-    codec.decode(codec.encode({"t": torch.ones(2), "x": [1.5, float("nan")]}))
-    for kind in messages.RECORDS.values():  # each record's field types, read once for all workers
-        messages.field_types(kind)
-
