@@ -1,6 +1,6 @@
 """Prints `nnlab grade`'s core-seconds per submission over the floor: the same checks in one trusted process.
 
-    python benchmarks/floor.py [--students 20] [--workers 2] [--catalogue] [--phase-students 5]
+    python benchmarks/floor.py [--students 20] [--workers 2] [--catalogue] [--phase-students 5] [--processes]
 
 The floor is a benchmark-only harness, never a grading path: each reference solution is
 loaded straight into this process (no worker, no confinement, no banned-API tracing, no
@@ -62,16 +62,76 @@ def _reap_orphans(limit_s: float = 60.0) -> None:
             time.sleep(0.05)
 
 
-def _measured(command: list[str]) -> tuple[float, float, str]:
-    """(core-seconds of the whole process tree, wall seconds, stdout) of one command."""
+_ROLES = (("forkserver import main", "fork server"), ("spawn_main", "Dask worker"),
+          ("nnlab.engine.reaper", "reaper"), ("resource_tracker", "resource tracker"),
+          ("nnlab.cli", "grading process (scheduler, nannies)"))
+
+
+def _role(command: str, parent: str) -> str:
+    if "forkserver import main" in command and "forkserver import main" in parent:
+        return "student workers (seen live)"
+    return next((role for key, role in _ROLES if key in command), "other")
+
+
+class _ProcessWatch:
+    """Own CPU of every process of a tree by role, read from /proc every 50 ms while it runs
+    (a process that lives under 50 ms may be missed, so the rows add up to a little less)."""
+
+    def __init__(self, root: int) -> None:
+        import threading
+
+        self.root, self.seen = root, {}  # (pid, start) -> [own CPU, command, parent command]
+        self.running = True
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self) -> None:
+        while self.running:
+            frontier, commands = [self.root], {}
+            while frontier:
+                pid = frontier.pop()
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    # Each thread's own: a process started from another thread is listed there.
+                    children = [c for task in Path(f"/proc/{pid}/task").iterdir()
+                                for c in (task / "children").read_text().split()]
+                except (OSError, IndexError, UnicodeError):
+                    continue
+                commands[pid] = command
+                key = (pid, fields[19])
+                own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                entry = self.seen.setdefault(key, [0.0, command, commands.get(int(fields[1]), "")])
+                entry[0] = max(entry[0], own)
+                frontier += [int(c) for c in children]
+            time.sleep(0.05)
+
+    def stop(self) -> dict[str, tuple[int, float]]:
+        """{role: (processes, core-seconds)}."""
+        self.running = False
+        self.thread.join()
+        roles: dict[str, tuple[int, float]] = {}
+        for own, command, parent in self.seen.values():
+            count, seconds = roles.get(_role(command, parent), (0, 0.0))
+            roles[_role(command, parent)] = (count + 1, seconds + own)
+        return roles
+
+
+def _measured(command: list[str], watch: bool = False) -> tuple[float, float, str, dict[str, Any]]:
+    """(core-seconds of the whole process tree, wall seconds, stdout, CPU by process role if
+    `watch`) of one command."""
     _reap_orphans(1)
     before, started = _children_cpu(), time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = _ProcessWatch(process.pid) if watch and sys.platform.startswith("linux") else None
+    stdout, stderr = process.communicate()
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command[:4])} failed:\n{done.stderr[-3000:]}")
     _reap_orphans()
-    return _children_cpu() - before, wall, done.stdout
+    roles = watcher.stop() if watcher else {}
+    return _children_cpu() - before, wall, done.stdout, roles
 
 
 # -- the floor: one trusted process ------------------------------------------------------------
@@ -317,18 +377,23 @@ def _report(title: str, students: int, nnlab: tuple[float, float], floor: tuple[
 
 
 def compare(root: Path, exercises: list[str], students: int, workers: int, phase_students: int,
-            title: str) -> None:
+            title: str, processes: bool = False) -> None:
     class_dir = _make_class(root, students, exercises)
     listed = ",".join(exercises)
     nnlab = _measured([sys.executable, "-m", "nnlab.cli", "grade", str(class_dir), "--out",
                        str(root / "out"), "--workers", str(workers), "--seed", str(SEED),
-                       "--exercises", listed, "--no-similarity"])
+                       "--exercises", listed, "--no-similarity"], watch=processes)
     me = [sys.executable, str(Path(__file__).resolve())]
     floor = _measured([*me, "--inner", "floor", str(class_dir), listed])
     few = _make_class(root / "few", phase_students, exercises)
     phases = json.loads(_measured([*me, "--inner", "nnlab", str(few), listed])[2])
     floor_phases = json.loads(_measured([*me, "--inner", "floor-warm", str(few), listed])[2])
     _report(title, students, nnlab[:2], floor[:2], phases, floor_phases, phase_students)
+    if processes:
+        print(f"  nnlab grade's core-seconds by process, as seen live ({students} students):")
+        for role, (count, seconds) in sorted(nnlab[3].items(), key=lambda item: -item[1][1]):
+            print(f"    {role:<38} {count:5d} processes {seconds:8.1f} core-s "
+                  f"({seconds / students:.3f} per submission)")
 
 
 def main() -> None:
@@ -339,6 +404,8 @@ def main() -> None:
     parser.add_argument("--catalogue", action="store_true", help="also the 24-exercise catalogue")
     parser.add_argument("--catalogue-only", action="store_true", help="the catalogue alone")
     parser.add_argument("--catalogue-students", type=int, default=3)
+    parser.add_argument("--processes", action="store_true",
+                        help="also nnlab grade's CPU by process (fork servers, Dask workers...)")
     parser.add_argument("--inner", nargs=3, metavar=("MODE", "CLASS", "IDS"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.inner:
@@ -352,11 +419,12 @@ def main() -> None:
     try:
         if not options.catalogue_only:
             compare(root / "one", ["my_linear"], options.students, options.workers,
-                    options.phase_students, "my_linear")
+                    options.phase_students, "my_linear", options.processes)
         if options.catalogue or options.catalogue_only:
             ids = [e.id for e in load_catalogue()]
             compare(root / "all", ids, options.catalogue_students, options.workers,
-                    min(options.phase_students, options.catalogue_students), "the 24-exercise catalogue")
+                    min(options.phase_students, options.catalogue_students), "the 24-exercise catalogue",
+                    options.processes)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
