@@ -38,6 +38,9 @@ class AssignmentLine:
     """The counted score as this student may see it; None before a graded upload."""
     max_score: float | None
     counted_id: str | None
+    pick_withheld: bool = False
+    """counts = "best" while hidden checks are withheld: the server picks on every check, so
+    naming its pick (or its score) would tell how the hidden checks went."""
 
 
 def assignment_line(request: Request, account: Account, assignment: Assignment) -> AssignmentLine:
@@ -51,11 +54,15 @@ def assignment_line(request: Request, account: Account, assignment: Assignment) 
     [grade] = gradebook.grades(server.db, assignment, account.student)
     score = max_score = None
     counted_id = None
+    withheld = False
     if grade.row is not None:
         seen = gradebook.submission_view(grade.row, account, assignment, now, server.db)
-        score, max_score, counted_id = seen.score, seen.max_score, grade.row["id"]
+        withheld = (assignment.counts == "best" and bool(seen.result)
+                    and bool(seen.result.get("hidden_checks")))
+        if not withheld:
+            score, max_score, counted_id = seen.score, seen.max_score, grade.row["id"]
     return AssignmentLine(assignment, policy.is_closed(now, assignment), policy.late_days(now, assignment),
-                          left, score, max_score, counted_id)
+                          left, score, max_score, counted_id, withheld)
 
 
 @router.get("/", response_class=HTMLResponse)
