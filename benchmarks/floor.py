@@ -101,8 +101,11 @@ class _ProcessWatch:
                 commands[pid] = command
                 key = (pid, fields[19])
                 own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-                entry = self.seen.setdefault(key, [0.0, command, commands.get(int(fields[1]), "")])
+                entry = self.seen.setdefault(key, [0.0, "", ""])
                 entry[0] = max(entry[0], own)
+                # The latest command line: one seen between fork and exec is its parent's.
+                entry[1] = command or entry[1]
+                entry[2] = commands.get(int(fields[1])) or entry[2]
                 frontier += [int(c) for c in children]
             time.sleep(0.05)
 
