@@ -57,8 +57,7 @@ def assignment_line(request: Request, account: Account, assignment: Assignment) 
     withheld = False
     if grade.row is not None:
         seen = gradebook.submission_view(grade.row, account, assignment, now, server.db)
-        withheld = (assignment.counts == "best" and bool(seen.result)
-                    and bool(seen.result.get("hidden_checks")))
+        withheld = assignment.counts == "best" and bool(seen.result and seen.result.get("hidden_checks"))
         if not withheld:
             score, max_score, counted_id = seen.score, seen.max_score, grade.row["id"]
     return AssignmentLine(assignment, policy.is_closed(now, assignment), policy.late_days(now, assignment),
