@@ -433,3 +433,26 @@ def test_an_outbox_made_before_progress_gains_the_column(tmp_path: Path) -> None
     outbox.install(db)  # twice: the second finds the column
     [old] = outbox.due(db, time.time())
     assert old.progress == "FullyGraded" and old.to_json()["scoreGiven"] == 1.0
+
+
+def test_a_score_the_lms_refuses_as_stale_is_not_sent_for_ever(passback: dict[str, Any]) -> None:
+    """The LMS holds a later score (an instructor edited the grade there): it answers 409. Is the
+    row marked refused with the LMS's reason, left out of later rounds, while another student's
+    score still goes; and does the next change of the counted score go out with its own stamp?"""
+    platform, db, box, course = passback["platform"], passback["db"], passback["box"], passback["course"]
+    _grade(db, course, _upload(db, "ben", 1), 1.0)
+    _grade(db, course, _upload(db, "ada", 1), 0.5)
+    lineitem = "/api/lti/courses/42/line_items/1"
+    platform.last_stamp[(lineitem, "u-ada")] = 2**40  # far in the future: every stamp of ours is older
+    _round(box)
+    assert [s["userId"] for s in platform.scores] == ["u-ben"]
+    assert [status for status, _ in platform.refused_scores] == [409]
+    [ada] = db.query("SELECT status, attempts, last_error FROM lti_outbox WHERE sub = 'u-ada'")
+    assert (ada["status"], ada["attempts"]) == ("refused", 1) and "409" in ada["last_error"], ada
+    _round(box)
+    _round(box)
+    assert len(platform.refused_scores) == 1, "a refused score must not be sent again"
+    del platform.last_stamp[(lineitem, "u-ada")]
+    _grade(db, course, _upload(db, "ada", 2), 1.0)  # a better upload: the counted score changes
+    _round(box)
+    assert [(s["userId"], s.get("scoreGiven")) for s in platform.scores][-1] == ("u-ada", 20.0)

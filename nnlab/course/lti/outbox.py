@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS lti_progress (
 """
 """lti_scores: the last score queued for each (LMS user, assignment), which a change is measured
 against. lti_outbox: the scores to send; a row is 'pending' until the platform takes it, then
-'sent', or 'superseded' when a newer score for the same user and assignment was queued first;
+'sent', or 'superseded' when a newer score for the same user and assignment was queued first,
+or 'refused' when the platform answered 409 (it holds a newer score: sent again, it would be
+refused again; `last_error` says why);
 its `progress` is the AGS gradingProgress (FullyGraded rows carry a score, the others none).
 lti_progress: the upload last announced as Pending or Failed, so each is announced once."""
 
@@ -291,7 +293,10 @@ class Outbox:
             try:
                 self._send(pending)
             except calls.PlatformError as error:
-                self._failed(pending, str(error))
+                if error.status == 409:
+                    self._refused(pending, str(error))
+                else:
+                    self._failed(pending, str(error))
                 continue
             except Exception as error:  # noqa: BLE001 - logged; a bug of ours: this row waits, the others go on
                 _log.exception("LTI score %s could not be sent", pending.seq)
@@ -331,6 +336,17 @@ class Outbox:
             assignment.id, assignment.title, pending.max_score))
         store.save_lineitem(self.db, pending.issuer, pending.context_id, pending.assignment, url)
         return url
+
+    def _refused(self, pending: Pending, error: str) -> None:
+        # 409: the LMS holds a score stamped later than this one (an instructor's edit in the
+        # LMS, or a score of another tool run): the same stamp would be refused for ever, and a
+        # later one would overwrite what the LMS chose to keep. The next change of the counted
+        # score is queued with its own, later stamp.
+        _log.warning("LTI score for %s on %s refused by the LMS (kept as refused, not retried): %s",
+                     pending.sub, pending.assignment, error)
+        with self.db.write() as conn:
+            conn.execute("UPDATE lti_outbox SET status = 'refused', attempts = attempts + 1, last_error = ? "
+                         "WHERE seq = ? AND status = 'pending'", (error[:500], pending.seq))
 
     def _failed(self, pending: Pending, error: str) -> None:
         _log.warning("LTI score for %s on %s not sent (try %d): %s", pending.sub, pending.assignment,
