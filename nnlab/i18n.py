@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from nnlab.errors import NnlabError, UsageError
+from nnlab.i18n_course import COURSE_MESSAGES
 from nnlab.i18n_report import REPORT_MESSAGES
 
 if sys.version_info >= (3, 11):
@@ -217,6 +218,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "confinement.nothing": {"en": "nothing", "zh": "无"},
     "confinement.unavailable": {"en": " (unavailable: {missing})", "zh": "（本机不支持：{missing}）"},
     **REPORT_MESSAGES,
+    **COURSE_MESSAGES,
 }
 
 

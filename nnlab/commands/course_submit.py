@@ -13,6 +13,7 @@ import click
 from nnlab.course.client import CourseClient, counted_submission
 from nnlab.course.schemas import Accepted, AssignmentInfo, StudentExercise, StudentResult, Submission, to_json
 from nnlab.errors import NnlabError, UsageError
+from nnlab.i18n import message
 
 _WAIT_LIMIT_S = 3600.0
 
@@ -70,7 +71,7 @@ def _upload(client: CourseClient, assignment: AssignmentInfo, files: list[Path])
     return client.post("/api/v1/submissions", body, Accepted)
 
 
-def _wait(client: CourseClient, submission_id: str, quiet: bool) -> Submission:
+def _wait(client: CourseClient, submission_id: str, quiet: bool, lang: str = "en") -> Submission:
     """Polls until graded, with one progress line on stderr."""
     started = time.monotonic()
     delay = 0.3
@@ -87,8 +88,10 @@ def _wait(client: CourseClient, submission_id: str, quiet: bool) -> Submission:
             raise NnlabError(f"still {sub.status} after {waited / 60:.0f} min; your upload is kept: "
                              f"see `nnlab status --assignment {sub.assignment}` later")
         ahead = sub.queue_position
-        line = (f"queued, {ahead} ahead" if sub.status == "queued" and ahead else sub.status) \
-            + f"... {waited:.0f} s"
+        state = (message("upload.queued_ahead", lang, ahead=ahead) if sub.status == "queued" and ahead
+                 else message(f"upload.status.{sub.status}", lang) if sub.status in ("queued", "running")
+                 else sub.status)
+        line = state + f"... {waited:.0f} s"
         if not quiet and (terminal or line.split("...")[0] != last.split("...")[0]):
             click.echo(("\r" + line) if terminal else line, nl=not terminal, err=True)
             last = line
@@ -96,48 +99,59 @@ def _wait(client: CourseClient, submission_id: str, quiet: bool) -> Submission:
         delay = min(delay * 1.5, 2.0)
 
 
-def _echo_adjustments(exercise: StudentExercise) -> None:
+def _echo_adjustments(exercise: StudentExercise, lang: str = "en") -> None:
     """The instructor's adjustments to an exercise, each with its reason, under its checks."""
     adjustments = exercise.adjustments or exercise.full_score_adjustments or []
     if not adjustments:
         return
     if exercise.adjustments:
-        click.echo(f"  Adjusted by your instructor: the checks gave {exercise.original_score or 0.0:g}, "
-                   f"the score is {exercise.score:g}/{exercise.max_score:g}")
+        click.echo(message("upload.adjusted", lang, original=exercise.original_score or 0.0,
+                           score=exercise.score, max_score=exercise.max_score))
     else:
-        click.echo("  Adjusted by your instructor (on the whole exercise, hidden checks included):")
+        click.echo(message("upload.adjusted_whole", lang))
     for a in adjustments:
-        target = a.check or ("a hidden check" if a.hidden_check else "the exercise")
+        target = a.check or message("upload.target_hidden" if a.hidden_check else "upload.target_exercise", lang)
         if a.change is None:  # hidden checks withheld: the adjustment as written, not its effect
-            change = f"set to {a.points:g}" if a.kind == "override" else f"{a.points:+g}"
+            change = message("upload.set_to", lang, points=a.points) if a.kind == "override" else f"{a.points:+g}"
         else:
-            change = f"{a.change:+g}" + (f" (set to {a.points:g})" if a.kind == "override" else "")
-        click.echo(f"    {change} on {target}: {a.reason} ({a.author}, {a.date[:10]})")
+            change = f"{a.change:+g}" + (message("upload.set_to_after", lang, points=a.points)
+                                         if a.kind == "override" else "")
+        click.echo(message("upload.adjustment", lang, change=change, target=target, reason=a.reason,
+                           author=a.author, date=a.date[:10]))
     click.echo()
 
 
-def _echo_view(view: StudentResult) -> None:
+def _echo_view(view: StudentResult, assignment: AssignmentInfo, lang: str = "en") -> None:
     from nnlab.commands.display import echo_exercise
     from nnlab.results import result_from_json
 
     shown = result_from_json({"exercises": [to_json(e) for e in view.exercises]})
     for exercise, data in zip(shown.exercises, view.exercises):
-        echo_exercise(exercise)
-        _echo_adjustments(data)
+        echo_exercise(exercise, lang=lang)
+        _echo_adjustments(data, lang)
         if data.hidden_checks:
-            click.echo(f"  + {data.hidden_checks} hidden check(s), not shown yet\n")
+            click.echo(message("upload.hidden_waiting", lang, count=data.hidden_checks))
     penalty = ""
     if view.late_penalty:
-        penalty = (f"  ({view.late_days} day(s) late: -{view.late_penalty:.0%}; "
-                   f"{view.raw_score:g} before the penalty)")
-    scope = " on the checks shown" if view.hidden_checks else ""
-    click.echo(f"Score{scope}: {view.score:g}/{view.max_score:g}{penalty}")
+        penalty = message("upload.penalty", lang, days=view.late_days, percent=f"{view.late_penalty:.0%}",
+                          raw=view.raw_score)
+    scope = message("upload.score_scope", lang) if view.hidden_checks else ""
+    click.echo(message("upload.score", lang, scope=scope, score=view.score, max_score=view.max_score,
+                       penalty=penalty))
     if view.hidden_note:
-        click.echo(f"{view.hidden_note[0].upper()}{view.hidden_note[1:]}.")
+        click.echo(_hidden_note(view, assignment, lang))
+
+
+def _hidden_note(view: StudentResult, assignment: AssignmentInfo, lang: str) -> str:
+    """The server's note on hidden checks (English), or the same said in `lang`."""
+    if lang == "en":
+        return f"{view.hidden_note[0].upper()}{view.hidden_note[1:]}."
+    key = "upload.hidden_never" if assignment.hidden_feedback == "never" else "upload.hidden_after_due"
+    return message(key, lang, count=view.hidden_checks)
 
 
 def remote_submit(path: Path, assignment_id: str, wait: bool, as_json: bool,
-                  report: Path | None, assume_yes: bool = False) -> None:
+                  report: Path | None, assume_yes: bool = False, lang: str = "en") -> None:
     """Uploads PATH's files as the whole submission to ASSIGNMENT_ID (asking first if that drops
     exercises the counted one holds), then waits for grading unless told not to."""
     client = CourseClient.from_config()
@@ -146,20 +160,20 @@ def remote_submit(path: Path, assignment_id: str, wait: bool, as_json: bool,
     _confirm_dropped(client, assignment, files, assume_yes)
     accepted = _upload(client, assignment, files)
     left = accepted.attempts_left
-    late = f", {accepted.late_days} day(s) late" if accepted.late_days else ""
-    click.echo(f"Uploaded {', '.join(f.name for f in files)} to {assignment.id}: submission "
-               f"{accepted.id}{late}" + (f", {left} attempt(s) left this hour" if left is not None
-                                            else "") + ".", err=as_json)
+    late = message("upload.late", lang, count=accepted.late_days) if accepted.late_days else ""
+    click.echo(message("upload.done", lang, files=", ".join(f.name for f in files), assignment=assignment.id,
+                       id=accepted.id, late=late,
+                       left=message("upload.left", lang, count=left) if left is not None else ""),
+               err=as_json)
     if not wait:
         if as_json:
             click.echo(json.dumps(to_json(accepted), indent=2))
-        click.echo(f"Graded in the background: `nnlab status --assignment {assignment.id}`.", err=as_json)
+        click.echo(message("upload.background", lang, assignment=assignment.id), err=as_json)
         return
     try:
-        sub = _wait(client, accepted.id, quiet=False)
+        sub = _wait(client, accepted.id, quiet=False, lang=lang)
     except KeyboardInterrupt:
-        click.echo(f"\nStopped waiting; submission {accepted.id} is accepted and will be graded: "
-                   f"`nnlab status --assignment {assignment.id}`.", err=True)
+        click.echo(message("upload.stopped", lang, id=accepted.id, assignment=assignment.id), err=True)
         raise SystemExit(130) from None
     if report is not None:
         report.write_text(client.text(f"/submissions/{accepted.id}"), encoding="utf-8")
@@ -169,13 +183,13 @@ def remote_submit(path: Path, assignment_id: str, wait: bool, as_json: bool,
         raise NnlabError(f"submission {sub.id} could not be graded on the server: {sub.error}; "
                          "tell your instructor")
     elif isinstance(sub.result, StudentResult):  # the student's own view: their token
-        _echo_view(sub.result)
+        _echo_view(sub.result, assignment, lang)
     if report is not None and not as_json:
-        click.echo(f"Report: {report}")
+        click.echo(message("submit.report", lang, path=report))
 
 
 def kit_local_submit(path: Path, as_json: bool, report: Path | None, seed: int | None,
-                     student: str | None) -> None:
+                     student: str | None, lang: str = "en") -> None:
     """`nnlab submit PATH` in a student kit: the public checks on this machine, said plainly,
     since the hidden ones are on the course server; nothing is uploaded, no attempt spent."""
     from nnlab.commands.display import echo_exercise
@@ -192,18 +206,16 @@ def kit_local_submit(path: Path, as_json: bool, report: Path | None, seed: int |
     if report is not None:
         from nnlab.reports import write_student_report
 
-        write_student_report(result, report)
+        write_student_report(result, report, lang=lang)
     worth = sum(get_exercise(e.id).points for e in result.exercises)
-    note = (f"Student kit: only the public checks ran here, {result.score:g}/{result.max_score:g} "
-            f"of the {worth:g} points these exercises are worth; the hidden checks run on the course "
-            "server. Nothing was uploaded: `nnlab submit PATH --assignment ID` hands in.")
+    note = message("kit.note", lang, score=result.score, max_score=result.max_score, worth=worth)
     if as_json:
         click.echo(json.dumps({**result.to_json(), "public_checks_only": True}, indent=2))
         click.echo(note, err=True)
         return
     for exercise in result.exercises:
-        echo_exercise(exercise)
-    click.echo(f"Seed {result.seed}.")
+        echo_exercise(exercise, lang=lang)
+    click.echo(message("kit.seed", lang, seed=result.seed))
     click.echo(note)
     if report is not None:
-        click.echo(f"Report: {report}")
+        click.echo(message("submit.report", lang, path=report))

@@ -23,13 +23,13 @@ def submit_submission(path: Path, as_json: bool, report: Path | None, seed: int 
 
         if seed is not None:
             raise UsageError(message("submit.seed_remote", resolve_language(lang)))
-        remote_submit(path, assignment, wait, as_json, report, assume_yes)
+        remote_submit(path, assignment, wait, as_json, report, assume_yes, resolve_language(lang))
         return
     if is_student_kit():
         from nnlab.commands.course_submit import kit_local_submit
 
-        resolve_language(lang)  # a bad NNLAB_LANG is refused before grading, as below
-        kit_local_submit(path, as_json, report, seed, student)
+        kit_local_submit(path, as_json, report, seed, student,
+                         resolve_language(lang))  # a bad NNLAB_LANG is refused before grading
         return
     language = resolve_language(lang)  # a bad NNLAB_LANG is refused before grading, not after
     preflight(path)
