@@ -135,3 +135,24 @@ def test_the_parsed_cache_keeps_within_its_budget() -> None:
     first = cache(texts[0])
     assert first == one and cache(texts[0]) is first  # parsed once
     assert cache(texts[1]) == two and cache(texts[0]) is not first  # the budget held one: the first went
+
+
+def test_warming_reads_the_counted_results_once_and_grades_stay_the_same(
+        course: tuple[Database, list[SubmissionResult]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server warms its gradebook at start: after it, does the instructor's first read parse
+    no stored result at all, and give the grades a cold read gives?"""
+    db, _ = course
+    assignment = _assignment()
+    gradebook.parsed.clear()
+    gradebook.counts.clear()
+    cold = gradebook.grades(db, assignment)
+    gradebook.parsed.clear()
+    gradebook.counts.clear()
+    gradebook.warm(db, [assignment])
+    parses: list[str] = []
+    real = gradebook.result_from_json
+    monkeypatch.setattr(gradebook, "result_from_json", lambda data: parses.append("x") or real(data))
+    warm = gradebook.grades(db, assignment)
+    assert parses == [], "a warmed gradebook must not parse a stored result again"
+    assert [(g.row or {}).get("id") for g in warm] == [(g.row or {}).get("id") for g in cold]
+    assert [g.counted.final.score for g in warm] == [g.counted.final.score for g in cold]

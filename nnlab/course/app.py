@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -194,6 +195,9 @@ def create_app(course_path: Path, data_dir: Path, workers: int | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server.queue.start()
+        # The instructor's first page need not parse every stored result: read them meanwhile.
+        threading.Thread(target=gradebook.warm, args=(server.db, server.course.assignments),
+                         name="nnlab-gradebook-warm", daemon=True).start()
         yield
         server.queue.stop()
 
