@@ -19,7 +19,7 @@ import pytest
 
 from nnlab.daemon import place
 from nnlab.daemon.client import FALLBACK_NOTE
-from tests.procs import running
+from procs import running
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"

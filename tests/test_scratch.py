@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from nnlab.grader import scratch
-from tests.procs import running
+from procs import running
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
