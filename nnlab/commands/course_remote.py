@@ -74,7 +74,7 @@ def _counts_note(assignment: AssignmentInfo, counted: Counted) -> str:
     if assignment.counts == "last":
         return "your last graded upload counts (each upload replaces the whole submission)"
     if counted.known:
-        return "your best graded upload counts (score after any late penalty)"
+        return "your best graded upload counts (its score after your instructor's adjustments and any late penalty)"
     return ("your best upload on all checks counts; the hidden checks are not shown yet, "
             "so neither is which upload that is")
 
