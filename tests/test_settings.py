@@ -289,6 +289,7 @@ RAW_READS = {
     ("nnlab/daemon/place.py", "NNLAB_NO_DAEMON"),  # set at all? (then read_settings)
     ("nnlab/daemon/place.py", "NNLAB_DAEMON_IDLE_S"),  # set at all? (then read_settings)
     ("nnlab/worker/sandbox/landlock.py", "NNLAB_COURSE"),  # the worker, before confinement
+    ("nnlab/worker/preload.py", "NNLAB_FORKSERVER_LAZY_IMPORTS"),  # the fork server, before pydantic
 }
 
 
