@@ -1,6 +1,7 @@
 """Processes in tests: whether one is still running (from /proc), and stopping the ones a test started."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -25,3 +26,16 @@ def stop_all(started: list[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes (not this one) whose environment holds `marker`: what a test started, even
+    after its parent is gone."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            pass
+    return [pid for pid in found if running(pid) and pid != os.getpid()]

@@ -19,7 +19,7 @@ import pytest
 
 from nnlab.daemon import place
 from nnlab.daemon.client import FALLBACK_NOTE
-from procs import running
+from procs import processes_with, running
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
@@ -114,17 +114,6 @@ def _start_daemon(env: dict[str, str]) -> dict[str, Any]:
     return _wait_for(lambda: _hello(runtime))
 
 
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
-                found.append(int(proc.name))
-        except OSError:
-            pass
-    return [pid for pid in found if running(pid)]
-
-
 def _stop_everything(runtime: Path) -> list[int]:
     """Asks the daemon to leave; the processes still there after a minute (then killed)."""
     conn = _connect(runtime)
@@ -136,7 +125,7 @@ def _stop_everything(runtime: Path) -> list[int]:
             except (OSError, EOFError):
                 pass
     deadline = time.monotonic() + 60
-    while (left := _processes_with(str(runtime))) and time.monotonic() < deadline:
+    while (left := processes_with(str(runtime))) and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
@@ -216,7 +205,7 @@ def test_idle_daemon_leaves_nothing_behind(setting: Setting, tmp_path: Path) -> 
     assert _nnlab(setting.env(2), "check", "my_linear.py", cwd=tmp_path).returncode == 0
     hello = _wait_for(lambda: _hello(runtime))
     assert hello["identity"]["install"] == str(setting.frozen / "nnlab")
-    _wait_for(lambda: not (runtime / "nnlab").exists() and not _processes_with(str(runtime)), 120)
+    _wait_for(lambda: not (runtime / "nnlab").exists() and not processes_with(str(runtime)), 120)
 
 
 def test_a_daemon_killed_mid_check_leaves_the_client_to_grade(setting: Setting, tmp_path: Path) -> None:
@@ -266,7 +255,7 @@ def test_an_edited_source_file_makes_the_daemon_stale(tmp_path: Path) -> None:
         assert result.stdout.startswith("edited nnlab\n"), "the stale daemon ran the check"
         _wait_for(lambda: not running(hello["pid"]), 120)  # told to go, it left
         # The daemon the check left is of the edited files; idle for a second, it leaves too.
-        _wait_for(lambda: not (runtime / "nnlab").exists() and not _processes_with(str(runtime)))
+        _wait_for(lambda: not (runtime / "nnlab").exists() and not processes_with(str(runtime)))
     finally:
         _stop_everything(runtime)
         shutil.rmtree(runtime, ignore_errors=True)

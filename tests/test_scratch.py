@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from nnlab.grader import scratch
-from procs import running
+from procs import processes_with
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
@@ -80,19 +80,8 @@ def temp(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "tmp"
     folder.mkdir()
     yield folder
-    for pid in _processes_with(str(folder)):
+    for pid in processes_with(str(folder)):
         os.kill(pid, signal.SIGKILL)
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
-                found.append(int(proc.name))
-        except OSError:
-            pass
-    return [pid for pid in found if running(pid) and pid != os.getpid()]
 
 
 def _wait_for(what: Callable[[], Any], limit_s: float = LIMIT_S) -> Any:
@@ -173,4 +162,4 @@ def test_sigterm_removes_the_scratch_folder_and_the_workers(temp: Path, tmp_path
     assert grader.returncode == -signal.SIGTERM
     assert not folder.exists()
     # The fork server follows its grader; the workers were killed before the folder went.
-    _wait_for(lambda: not _processes_with(str(temp)), 60)
+    _wait_for(lambda: not processes_with(str(temp)), 60)
