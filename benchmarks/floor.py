@@ -67,9 +67,12 @@ _ROLES = (("forkserver import main", "fork server"), ("spawn_main", "Dask worker
           ("nnlab.cli", "grading process (scheduler, nannies)"))
 
 
-def _role(command: str, parent: str) -> str:
+def _role(command: str, parent: str, threads: int) -> str:
     if "forkserver import main" in command and "forkserver import main" in parent:
-        return "student workers (seen live)"
+        # Forked by a fork server: a student worker (one thread; a student may start more, in
+        # a few checks), or a Dask worker of the embedded cluster (its event loop, its task
+        # thread and their helpers).
+        return "Dask worker" if threads >= 4 else "student workers (seen live)"
     return next((role for key, role in _ROLES if key in command), "other")
 
 
@@ -80,7 +83,7 @@ class _ProcessWatch:
     def __init__(self, root: int) -> None:
         import threading
 
-        self.root, self.seen = root, {}  # (pid, start) -> [own CPU, command, parent command]
+        self.root, self.seen = root, {}  # (pid, start) -> [own CPU, command, parent command, threads]
         self.running = True
         self.thread = threading.Thread(target=self._poll, daemon=True)
         self.thread.start()
@@ -101,8 +104,9 @@ class _ProcessWatch:
                 commands[pid] = command
                 key = (pid, fields[19])
                 own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-                entry = self.seen.setdefault(key, [0.0, "", ""])
+                entry = self.seen.setdefault(key, [0.0, "", "", 0])
                 entry[0] = max(entry[0], own)
+                entry[3] = max(entry[3], int(fields[17]))  # num_threads
                 # The latest command line: one seen between fork and exec is its parent's.
                 entry[1] = command or entry[1]
                 entry[2] = commands.get(int(fields[1])) or entry[2]
@@ -114,9 +118,10 @@ class _ProcessWatch:
         self.running = False
         self.thread.join()
         roles: dict[str, tuple[int, float]] = {}
-        for own, command, parent in self.seen.values():
-            count, seconds = roles.get(_role(command, parent), (0, 0.0))
-            roles[_role(command, parent)] = (count + 1, seconds + own)
+        for own, command, parent, threads in self.seen.values():
+            role = _role(command, parent, threads)
+            count, seconds = roles.get(role, (0, 0.0))
+            roles[role] = (count + 1, seconds + own)
         return roles
 
 

@@ -78,9 +78,9 @@ class Settings(BaseSettings):
         "Test hook: the longest wait between two tries of sending a score to the LMS.")
     forkserver_lazy_imports: bool = _var(
         "NNLAB_FORKSERVER_LAZY_IMPORTS", True, "1 or 0",
-        "Set by nnlab, not by users: a Dask worker tells the fork server it starts whether to import "
-        "torch._dynamo before forking (0 when none of its exercises uses optimizers, schedulers, "
-        "checkpoint, torch.func or compile).")
+        "Set by nnlab, not by users: it tells each fork server it starts (the embedded cluster's, or "
+        "a Dask worker's own) whether to import torch._dynamo before forking (0 when none of the "
+        "exercises to grade uses optimizers, schedulers, checkpoint, torch.func or compile).")
     lti_jwks_refetch_s: float = _var(
         "NNLAB_LTI_JWKS_REFETCH_S", 60.0, "a number of seconds, 0 or more",
         "The least time between two fetches of an LMS's public keys: a launch signed with a key "

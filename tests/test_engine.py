@@ -66,6 +66,24 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _student_workers(dask_worker: int, dask_workers: list[int]) -> list[int]:
+    """The student workers of a Dask worker: its own fork server's children, or, where the
+    machine's fork server forked it (the embedded cluster), that fork server's other children
+    (everything below them included)."""
+    own = [w for child in _children(dask_worker) for w in _children(child)]
+    parent = _parent(dask_worker)
+    if "forkserver import main" in Path(f"/proc/{parent}/cmdline").read_bytes().decode(errors="replace"):
+        own += [c for c in _children(parent) if c not in dask_workers]
+    return own + [d for w in own for d in _descendants(w)]
+
+
 def _one_by_one(jobs: list[StudentJob], launcher: WorkerLauncher) -> dict[str, list]:
     return {job.student: _verdicts(grade_student(GradeRequest(
         job.folder, student=job.student, seed=SEED, exercise_ids=EXERCISES), launcher))
@@ -120,7 +138,8 @@ def _worker_pids(engine: GradingEngine) -> list[int]:
 @pytest.mark.slow
 def test_a_student_whose_worker_dies_twice_is_recorded_not_dropped(tmp_path: Path) -> None:
     """Is a student whose Dask worker is killed mid-grading retried once, then recorded with
-    an infrastructure error and zero, leaving no fork server or student worker behind?"""
+    an infrastructure error and zero, leaving no fork server or student worker behind (the
+    first time forked by the machine's fork server, the second time spawned by Dask)?"""
     job = _class(tmp_path / "class")[0]
     kills, doomed, graded = 0, [], []
     with GradingEngine(workers=1) as engine, ThreadPoolExecutor(1) as pool:
@@ -128,10 +147,11 @@ def test_a_student_whose_worker_dies_twice_is_recorded_not_dropped(tmp_path: Pat
         pending = pool.submit(engine.grade_many, [job], graded.append)
         deadline = time.monotonic() + 300
         while kills < 2 and time.monotonic() < deadline and not pending.done():
-            # Mid-student: the worker's fork server has started a worker for one of the checks.
-            busy = [p for p in _worker_pids(engine) if any(_children(c) for c in _children(p))]
+            # Mid-student: a fork server has started a worker for one of the checks.
+            dask_workers = _worker_pids(engine)
+            busy = [p for p in dask_workers if _student_workers(p, dask_workers)]
             if busy:
-                doomed += _descendants(busy[0])
+                doomed += _descendants(busy[0]) + _student_workers(busy[0], dask_workers)
                 os.kill(busy[0], signal.SIGKILL)
                 kills += 1
                 while busy[0] in _worker_pids(engine):

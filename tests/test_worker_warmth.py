@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nnlab.engine.tasks import needs_lazy_imports
-from nnlab.worker.server import LAZY_IMPORTS_SETTING
+from nnlab.worker import LAZY_IMPORTS_SETTING
 
 MUTANTS = Path(__file__).resolve().parent / "mutants"
 

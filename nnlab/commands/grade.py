@@ -113,7 +113,8 @@ def _grade_jobs(plan: _Plan, options: GradeOptions,
                          graded.infrastructure_error)
 
     try:
-        with GradingEngine(workers, options.scheduler) as engine, \
+        exercise_ids = tuple(dict.fromkeys(e for job in plan.jobs for e in job.exercise_ids))
+        with GradingEngine(workers, options.scheduler, exercise_ids) as engine, \
                 Progress(len(plan.jobs)) as progress:
             if engine.address is None:
                 click.echo(f"Starting {min(engine.workers, len(plan.jobs))} local Dask worker(s)",

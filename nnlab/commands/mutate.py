@@ -54,7 +54,8 @@ def mutate(exercises: list[Exercise], seed: int, workers: int | None,
     started = time.monotonic()
     plans: list[MutationPlan] = [plan_mutations(exercise) for exercise in exercises]
     total = sum(len(p.to_grade) for p in plans)
-    with GradingEngine(min(workers or 0, total) or None, scheduler) as engine:
+    with GradingEngine(min(workers or 0, total) or None, scheduler,
+                       tuple(e.id for e in exercises)) as engine:
         where = (f"{min(engine.workers, total)} local Dask worker(s)" if engine.address is None
                  else f"the Dask cluster at {engine.address}")
         click.echo(f"Mutation testing: {total} mutant(s) of {len(plans)} solution(s) to grade on "

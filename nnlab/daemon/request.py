@@ -14,6 +14,7 @@ import traceback
 from typing import Any, NoReturn
 
 from nnlab.daemon.place import mark_serving, send_message
+from nnlab.grader.launcher import use_inherited_fork_server
 
 _PR_SET_PDEATHSIG = 1
 _INTERNAL_FAILURE = 70
@@ -27,21 +28,6 @@ def _die_with_daemon() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() == 1:
         os._exit(_INTERNAL_FAILURE)
-
-
-def _adopt_fork_server() -> None:
-    """Uses the daemon's fork server from this forked process.
-
-    multiprocessing checks its fork server with waitpid, which only its parent (the daemon)
-    may call; the daemon checks it before every fork, so here it only has to be used.
-    """
-    from multiprocessing import forkserver, resource_tracker
-
-    def ensure_running() -> None:
-        resource_tracker.ensure_running()
-
-    forkserver._forkserver.ensure_running = ensure_running  # type: ignore[method-assign]  # on purpose, as above
-    forkserver.ensure_running = ensure_running
 
 
 def _become_client(message: dict[str, Any], fds: list[int]) -> None:
@@ -102,7 +88,7 @@ def run_request(conn: socket.socket, message: dict[str, Any], fds: list[int],
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         mark_serving()
-        _adopt_fork_server()
+        use_inherited_fork_server()
         _become_client(message, list(fds))
         conn.settimeout(None)
         send_message(conn, {"started": os.getpid()})

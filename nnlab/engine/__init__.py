@@ -71,11 +71,15 @@ class GradingEngine:
     `workers` single-threaded processes on first use; with one, it uses that cluster.
     """
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None) -> None:
+    def __init__(self, workers: int | None = None, scheduler: str | None = None,
+                 exercise_ids: tuple[str, ...] = ()) -> None:
         from nnlab.engine.cluster import default_workers, scheduler_address
 
         self.workers = workers or default_workers()
         """Local worker processes (an existing cluster brings its own)."""
+        self.exercise_ids = exercise_ids
+        """The exercises it will grade, where known: an embedded cluster's fork server is warmed
+        for them (nnlab.engine.tasks.needs_lazy_imports); none (a course server): for any."""
         self.address = scheduler_address(scheduler)
         """The existing cluster's scheduler, or None for an embedded one."""
         self._lock = threading.Lock()
@@ -87,11 +91,13 @@ class GradingEngine:
     def client(self) -> Any:
         """The Dask client, starting or connecting to the cluster on first use."""
         from nnlab.engine import cluster
+        from nnlab.engine.tasks import needs_lazy_imports
 
         with self._lock:
             if self._client is None:
                 if self.address is None:
-                    self._cluster, self._client = cluster.start_local(self.workers)
+                    self._cluster, self._client = cluster.start_local(
+                        self.workers, lazy_imports=needs_lazy_imports(self.exercise_ids))
                 else:
                     self._client = cluster.connect(self.address)
                 try:

@@ -55,7 +55,7 @@ def _mentions_lazy_imports(exercise_id: str) -> bool:
 
 def _fork_server_warms(exercise_ids: tuple[str, ...]) -> None:
     """Tells the fork server this process is about to start whether to warm the lazy imports."""
-    from nnlab.worker.server import LAZY_IMPORTS_SETTING
+    from nnlab.worker import LAZY_IMPORTS_SETTING
 
     os.environ[LAZY_IMPORTS_SETTING] = "1" if needs_lazy_imports(exercise_ids) else "0"
 
@@ -91,7 +91,8 @@ def _reaped_launcher() -> WorkerLauncher:
 
 
 class WarmLauncherPlugin(WorkerPlugin):
-    """Gives each Dask worker one launcher, and so one fork server with torch loaded, for life."""
+    """Gives each Dask worker one launcher, and so a fork server with torch loaded, for life:
+    the machine's where the worker was forked from it, else one of its own."""
 
     idempotent = True
     name = PLUGIN_NAME
@@ -123,12 +124,20 @@ class WarmLauncherPlugin(WorkerPlugin):
         Not in `setup`: that runs on Dask's event-loop thread, where importing torch (seconds)
         would stall the worker's heartbeats; the first task pays it while the fork server boots.
         """
+        from nnlab.grader.launcher import fork_server_inherited, use_inherited_fork_server
+
         with self._lock:
             if self._launcher is None:
                 use_one_thread_in_this_process()
-                _fork_server_warms(exercise_ids)
-                # The fork server is a fresh interpreter (fork and exec) holding none of this
-                # process's threads: only a single-threaded process may create user namespaces.
+                if fork_server_inherited():
+                    # Forked by the machine's fork server (the embedded cluster): it forks
+                    # this worker's students too, warmed as the run's first job decided.
+                    use_inherited_fork_server()
+                else:
+                    # Its own fork server: a fresh interpreter (fork and exec) holding none of
+                    # this process's threads (only a single-threaded process may create user
+                    # namespaces).
+                    _fork_server_warms(exercise_ids)
                 self._launcher = _reaped_launcher()
             return self._launcher
 
@@ -136,7 +145,8 @@ class WarmLauncherPlugin(WorkerPlugin):
         with self._lock:
             launcher, self._launcher = self._launcher, None
         if launcher is not None:
-            # The reaper kills every worker still running; the fork server ends with this process.
+            # The reaper kills every worker still running; a fork server of this process's own
+            # ends with it (the machine's, with the process that started the cluster).
             launcher.reaper.close()
             shutil.rmtree(launcher.scratch_root, ignore_errors=True)
 

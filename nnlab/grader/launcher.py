@@ -20,6 +20,7 @@ from nnlab.grader import scratch
 # command can boot the fork server before it pays for torch itself (start_fork_server_early).
 
 _PRELOAD = ["torch", "torch.nn.functional", "nnlab.worker.preload"]
+"""What the fork server imports before its first fork (the last one freezes what is loaded)."""
 _context_lock = threading.Lock()
 _context: Any = None
 _live: set[WorkerProcess] = set()
@@ -36,6 +37,40 @@ def _fork_context() -> Any:
             else:  # Windows: slow (torch imported per worker) but correct.
                 _context = multiprocessing.get_context("spawn")
         return _context
+
+
+def use_inherited_fork_server() -> None:
+    """This forked process starts its workers from the fork server its parent uses.
+
+    multiprocessing checks its fork server with waitpid, which only the process that
+    started it may call: that one checks it (or it ends with it), so here it is only used.
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    def ensure_running() -> None:
+        resource_tracker.ensure_running()
+
+    forkserver._forkserver.ensure_running = ensure_running  # type: ignore[method-assign]  # on purpose, as above
+    forkserver.ensure_running = ensure_running
+
+
+def fork_server_inherited() -> bool:
+    """Whether this process was forked by a fork server that preloaded the worker code (a
+    Dask worker of the embedded cluster, nnlab.engine.cluster): one that can fork this
+    process's workers too, so that the machine needs one fork server, not one per process.
+
+    The fork server leaves its address and the handle that keeps it alive to the processes
+    it forks; Python versions that also require a key it does not hand down are refused.
+    """
+    from multiprocessing import forkserver
+
+    server: Any = forkserver._forkserver
+    return ("nnlab.worker.preload" in sys.modules  # imported by a fork server only
+            and sys.platform.startswith("linux")
+            and getattr(server, "_forkserver_pid", 0) is None
+            and getattr(server, "_forkserver_address", None) is not None
+            and getattr(server, "_forkserver_alive_fd", None) is not None
+            and getattr(server, "_forkserver_authkey", b"") is not None)
 
 
 def start_fork_server_early() -> None:

@@ -170,7 +170,7 @@ class Worker(HandleTable):
 
     def op_load(self, request: messages.Load) -> messages.Loaded:
         self.filename = filename = request.filename
-        torch.manual_seed(request.seed)
+        seed_torch(request.seed)
         self.trace.configure(request.banned, request.banned_ops)
         module = types.ModuleType("submission")
         module.__file__ = filename
@@ -289,6 +289,28 @@ class _Missing(Exception):
     """The grader asked for a name the submission does not define."""
 
 
+def _accelerators_built() -> bool:
+    """Whether this torch has any device besides the CPU built in (CUDA, MPS, XPU, MTIA, a
+    third-party backend): their generators are seeded too, lazily, on first use."""
+    mtia = getattr(torch.mtia, "_is_compiled", lambda: True)
+    return bool(torch.backends.cuda.is_built() or torch.backends.mps.is_built()
+                or torch.xpu._is_compiled() or mtia()
+                or torch._C._get_privateuse1_backend_name() != "privateuseone")
+
+
+_CPU_ONLY = not _accelerators_built()
+
+
+def seed_torch(seed: int) -> None:
+    """torch.manual_seed(seed), which a CPU-only torch also spends 4-5 ms on in a fresh worker:
+    it queues the seed for each accelerator it lacks (CUDA, XPU, MTIA), each with a traceback
+    of the call, for a start that can never come. There the CPU generator is all it seeds."""
+    if _CPU_ONLY:
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
 def describe_exception(exc: BaseException, filename: str) -> messages.StudentFailure:
     """Type, message and the student's own frames; safe against hostile __str__."""
     try:
@@ -377,11 +399,6 @@ def _answer(worker: Worker, message: bytes) -> bytes:
     except BaseException as exc:  # noqa: BLE001 - sys.exit() too is a student failure, not ours
         return codec.encode(messages.Failed(describe_exception(exc, worker.filename),
                                             list(worker.trace.seen)))
-
-
-LAZY_IMPORTS_SETTING = "NNLAB_FORKSERVER_LAZY_IMPORTS"
-"""Read by the fork server at its start: "0" skips warming torch's lazy imports (see warm_up).
-Set by a Dask worker whose exercises need none of them; unset, they are warmed."""
 
 
 def warm_up(lazy_imports: bool = True) -> None:
