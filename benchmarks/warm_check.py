@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _program() -> list[str]:
-    found = shutil.which("nnlab")
+    # The entry point beside this interpreter, as a student's virtual environment has it; one
+    # found on PATH may be a version manager's shim (pyenv's adds 0.1 s of bash to each start).
+    beside = Path(sys.executable).parent / "nnlab"
+    found = str(beside) if beside.is_file() else shutil.which("nnlab")
     return [found] if found else [sys.executable, "-m", "nnlab.cli"]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nnlab.grader.exercise import EXERCISES_DIR, load_exercise
-from nnlab.grader.launcher import WorkerLauncher
+from nnlab.grader.launcher import WorkerLauncher, wait_for_killed_workers
 from nnlab.grader.pipeline import ExerciseGrading, grade_file
 from nnlab.results import Outcome
 
@@ -98,6 +98,7 @@ def test_hostile_submission_gains_nothing_and_leaves_nothing(path: Path, launche
         assert len(check.message) < 10_000
     for canary in CANARIES:
         assert not canary.exists(), f"{path.stem} wrote {canary}"
+    wait_for_killed_workers()  # killed at each check's end, reaped in the background
     survivors = _possible_survivors() - before
     assert not survivors, f"{path.stem} left processes behind: {[_cmdline(p) for p in survivors]}"
     scratch = list(launcher.scratch_root.iterdir())

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nnlab.errors import BannedApiUsed, LoadTimeout, StudentCodeError, WorkerCrashed, WorkerTimeout
+from nnlab.grader.launcher import wait_for_killed_workers
 from nnlab.grader.session import Remote, WorkerSession
 from nnlab.wire.confinement import Confinement
 
@@ -97,6 +98,7 @@ def test_a_file_that_never_loads_is_a_load_timeout(launcher) -> None:
     """Is import-time code that never finishes a LoadTimeout, with nothing left behind?"""
     with pytest.raises(LoadTimeout, match="while loading your file"):
         _session(launcher, "while True:\n    pass\n", limit_s=1.0)
+    wait_for_killed_workers()  # killed at once, reaped in the background
     assert list(launcher.scratch_root.iterdir()) == []
 
 

@@ -30,10 +30,11 @@ def start_fork_server_early() -> None:
 
 @contextlib.contextmanager
 def grading_launcher() -> Iterator[WorkerLauncher]:
-    """A launcher for one command; pytest's and torch's chatter goes to stderr meanwhile."""
+    """A launcher for one command, a worker always started ahead (someone waits for the
+    answer); pytest's and torch's chatter goes to stderr meanwhile."""
     from nnlab.grader.launcher import WorkerLauncher
 
-    launcher = WorkerLauncher()
+    launcher = WorkerLauncher(spare=True)
     with contextlib.redirect_stdout(sys.stderr):
         yield launcher
 

@@ -82,8 +82,8 @@ def _reaped_launcher() -> WorkerLauncher:
             super().__init__()
             self.reaper = Reaper(str(self.scratch_root))
 
-        def start(self) -> WorkerProcess:
-            worker = super().start()
+        def _launch(self) -> WorkerProcess:
+            worker = super()._launch()
             self.reaper.watch(worker.pid)
             return worker
 
@@ -131,7 +131,7 @@ class WarmLauncherPlugin(WorkerPlugin):
                 use_one_thread_in_this_process()
                 if fork_server_inherited():
                     # Forked by the machine's fork server (the embedded cluster): it forks
-                    # this worker's students too, warmed as the run's first job decided.
+                    # this worker's students too, warmed for the engine's exercises.
                     use_inherited_fork_server()
                 else:
                     # Its own fork server: a fresh interpreter (fork and exec) holding none of
