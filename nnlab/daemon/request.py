@@ -13,6 +13,7 @@ import threading
 import traceback
 from typing import Any, NoReturn
 
+from nnlab.commands.session_setup import skip_torch_library_teardown
 from nnlab.daemon.place import mark_serving, send_message
 from nnlab.grader.launcher import use_inherited_fork_server
 
@@ -103,6 +104,7 @@ def run_request(conn: socket.socket, message: dict[str, Any], fds: list[int],
         try:
             sys.stdout.flush()
             sys.stderr.flush()
+            skip_torch_library_teardown()
             atexit._run_exitfuncs()  # the workers and scratch folders go before the answer
             # Not started: the client grades in its own process, as if no daemon were there.
             send_message(conn, {"exit": code} if started else {"unusable": True})

@@ -1,6 +1,7 @@
 """The warm grader's process: torch, pytest and the checks loaded once, one fork per request."""
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
@@ -106,6 +107,10 @@ def _boot() -> None:
             collected = runner._collected_for(exercise, hidden)
             if collected is not None:
                 collected.busy.release()
+    # Out of the collector's sight, as in the fork server (nnlab.worker.preload): a request's
+    # first full collection would walk every object loaded here, copying their pages.
+    gc.collect()
+    gc.freeze()
 
 
 class _Daemon:

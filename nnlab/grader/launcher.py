@@ -230,6 +230,9 @@ class WorkerLauncher:
         its worker forked and confined already (where a student waits, `nnlab check`: about
         20 ms less per check with a core to spare). Each is as fresh as one started on demand:
         forked from the fork server, nothing loaded, no student code run."""
+        self.more_expected = True
+        """Whether another worker is likely to be asked for after the next one; a runner that
+        knows says no before its last check, so that no spare is started only to be killed."""
         self._spare: WorkerProcess | None = None
         self._spare_thread: threading.Thread | None = None
         self._launch_lock = threading.Lock()
@@ -239,7 +242,7 @@ class WorkerLauncher:
         worker = self._take_spare()
         if worker is None:
             worker = self._launch()
-        if self.spare:
+        if self.spare and self.more_expected:
             self._start_spare()
         return worker
 

@@ -248,7 +248,11 @@ class _CollectedChecks:
             # Nothing of the previous submission may show in this one's report.
             item._report_sections = []
             following = self.items[index + 1] if index + 1 < len(self.items) else None
-            runtestprotocol(item, log=False, nextitem=following)
+            context.launcher.more_expected = following is not None
+            try:
+                runtestprotocol(item, log=False, nextitem=following)
+            finally:
+                context.launcher.more_expected = True  # another exercise may follow
             if following is not None and _stop_at_first_loss.get() and _lost_points(context, self.plugin):
                 self.session._setupstate.teardown_exact(None)  # as after the last item
                 break
