@@ -1,11 +1,13 @@
 """The grader's side of one worker: requests with deadlines, faults with their causes, remote objects."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
 from nnlab.errors import BannedApiUsed, LoadTimeout, StudentCodeError, WorkerCrashed, WorkerTimeout
-from nnlab.grader.launcher import wait_for_killed_workers
+from nnlab.grader.launcher import WorkerLauncher, wait_for_killed_workers
 from nnlab.grader.session import Remote, WorkerSession
 from nnlab.wire.confinement import Confinement
 
@@ -145,3 +147,38 @@ def test_the_worker_says_its_confinement_as_a_record(launcher) -> None:
         session.close()
     assert isinstance(confinement, Confinement) and confinement.level in ("full", "partial", "none")
     assert isinstance(confinement.applied, tuple) and all(isinstance(a, str) for a in confinement.applied)
+
+
+def _folders(launcher: WorkerLauncher, count: int) -> int:
+    """The number of workers' scratch folders, once it reaches `count` (or after 30 s)."""
+    deadline = time.monotonic() + 30
+    while len(list(launcher.scratch_root.iterdir())) != count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return len(list(launcher.scratch_root.iterdir()))
+
+
+def test_a_spare_worker_is_fresh_and_none_outlives_the_last_check() -> None:
+    """With a worker started ahead (as for `nnlab check`), does each session get a fresh worker
+    of its own that loaded only its own file, is a spare started while more checks are expected
+    and none before the last, and is nothing left once the sessions are closed?"""
+    launcher = WorkerLauncher(spare=True)
+    first = WorkerSession(launcher, "value = 'first'\n", "a.py", [], [], 30)
+    assert _folders(launcher, 2) == 2  # its own, and the spare started ahead
+    second = WorkerSession(launcher, "value = 'second'\n", "b.py", [], [], 30)
+    assert _folders(launcher, 3) == 3  # the spare was handed out, and another one started
+    launcher.more_expected = False  # the last check: no spare after it
+    third = WorkerSession(launcher, "other = 1\n", "c.py", [], [], 30)
+    try:
+        assert [first.root.value, second.root.value] == ["first", "second"]
+        with pytest.raises(StudentCodeError, match="does not define `value`"):
+            _ = third.root.value  # loaded only its own file, not the previous one's
+        pids = {s.process.pid for s in (first, second, third) if s.process is not None}
+        assert len(pids) == 3
+        assert first.confinement == second.confinement == third.confinement
+        time.sleep(0.3)
+        assert _folders(launcher, 3) == 3  # the three in use, no fourth
+    finally:
+        for session in (first, second, third):
+            session.close()
+    wait_for_killed_workers()
+    assert list(launcher.scratch_root.iterdir()) == []

@@ -63,14 +63,17 @@ WORKER_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_
 """What Dask gives its workers' environment before they start (its pre-spawn settings), given
 to the machine's fork server instead: a process it forks keeps the fork server's environment."""
 
-MACHINE_PRELOAD = ["distributed", "pytest", *_PRELOAD]
-"""What the machine's fork server imports once for every process it forks: Dask workers (Dask,
-pytest, torch) and, through them, student workers (torch and the worker code, frozen last).
-Nothing of the grader beyond that: the student workers it forks can read what it holds."""
+MACHINE_PRELOAD = list(_PRELOAD)
+"""What the machine's fork server imports once for every process it forks, Dask workers and
+their student workers: torch and the worker code, as a Dask worker's own fork server does.
+Not Dask or pytest, though each Dask worker then imports them itself (about 1 core-s): every
+megabyte the fork server holds makes each of the thousands of student workers it forks slower
+to fork and to end (measured: +2.3 ms a worker with them, +1.5 core-s for 3 students of the
+catalogue), and a student worker holds nothing of the grader's beyond what it needs."""
 
 
 def _machine_fork_server(lazy_imports: bool) -> bool:
-    """Starts this process's fork server with torch, Dask and the worker code loaded, for the
+    """Starts this process's fork server with torch and the worker code loaded, for the
     embedded cluster's Dask workers and, through them, their student workers. False where
     the OS has none, or where this process runs one started otherwise (`nnlab verify` grades
     locally first) or in another environment or folder than this one: the workers are then
