@@ -133,7 +133,7 @@ def start_local(workers: int, lazy_imports: bool = True) -> tuple[Any, Any]:
         # A student whose worker dies is run once more, then recorded as an infrastructure error.
         "distributed.scheduler.allowed-failures": 1,
         "distributed.nanny.pre-spawn-environ.OMP_NUM_THREADS": 1,
-        # Only for the workers started now: one Dask restarts later (it died) is spawned, a
+        # Only for the workers started now: one that Dask restarts later (it died) is spawned, a
         # fresh interpreter, and starts its own fork server (nnlab.grader.launcher).
         "distributed.worker.multiprocessing-method": "forkserver" if forked else "spawn",
         **QUIET_CLUSTER,

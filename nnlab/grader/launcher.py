@@ -10,6 +10,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,34 +166,52 @@ class WorkerProcess:
         _live.discard(self)
 
 
-_finishing: queue.Queue[WorkerProcess] = queue.Queue()
+_finishing: queue.SimpleQueue[WorkerProcess] = queue.SimpleQueue()
+"""Killed workers to finish. A SimpleQueue: kill() may run in a signal handler (SIGTERM, via
+scratch.own), which may have interrupted this very module; SimpleQueue.put is safe there."""
 _finisher: threading.Thread | None = None
 _finisher_lock = threading.Lock()
 
 
 def _start_finisher() -> None:
     global _finisher
-    with _finisher_lock:
+    if _finisher is not None and _finisher.is_alive():
+        return
+    # Not blocking: a signal handler may have interrupted the code holding the lock.
+    if not _finisher_lock.acquire(timeout=1.0):
+        return
+    try:
         if _finisher is None or not _finisher.is_alive():  # none yet, or this is a forked copy
             _finisher = threading.Thread(target=_finish_killed, name="nnlab-worker-finisher",
                                          daemon=True)
             _finisher.start()
+    finally:
+        _finisher_lock.release()
 
 
 def _finish_killed() -> None:
     while True:
-        worker = _finishing.get()
-        try:
-            worker.finish()
-        except Exception:  # noqa: BLE001 - one worker's leftovers must not stop the others'
-            pass
-        finally:
-            _finishing.task_done()
+        _finish_one(_finishing.get())
 
 
-def wait_for_killed_workers() -> None:
-    """Returns once every killed worker has ended and its scratch folder is gone."""
-    _finishing.join()
+def _finish_one(worker: WorkerProcess) -> None:
+    try:
+        worker.finish()
+    except Exception:  # noqa: BLE001 - one worker's leftovers must not stop the others'
+        _live.discard(worker)
+
+
+def wait_for_killed_workers(limit_s: float = 30.0) -> None:
+    """Returns once every killed worker has ended and its scratch folder is gone (at most
+    `limit_s`: a worker's own end is bounded, so this is a guard, not a wait)."""
+    deadline = time.monotonic() + limit_s
+    while any(w.killed for w in list(_live)) and time.monotonic() < deadline:
+        if _finisher is None or not _finisher.is_alive():
+            try:  # no finisher thread (it could not be started): finish them here
+                _finish_one(_finishing.get_nowait())
+            except queue.Empty:
+                pass
+        time.sleep(0.005)
 
 
 _spares_starting: set[threading.Thread] = set()
