@@ -96,6 +96,7 @@ def _boot() -> None:
     from nnlab.grader import runner
     from nnlab.grader.exercise import load_catalogue
     from nnlab.grader.launcher import _fork_context
+    from nnlab.worker.hugepages import collapse_into_huge_pages
 
     _fork_context()
     forkserver.ensure_running()
@@ -111,6 +112,7 @@ def _boot() -> None:
     # first full collection would walk every object loaded here, copying their pages.
     gc.collect()
     gc.freeze()
+    collapse_into_huge_pages()  # each request is a fork of this process: see there
 
 
 class _Daemon:

@@ -5,6 +5,7 @@ import gc
 import os
 
 from nnlab.worker import sandbox
+from nnlab.worker.hugepages import collapse_into_huge_pages
 from nnlab.worker.sandbox import landlock
 from nnlab.worker import LAZY_IMPORTS_SETTING
 from nnlab.worker.server import warm_up
@@ -22,3 +23,4 @@ landlock.prepare_rules(gpu=bool(sandbox.nvidia_devices()))
 # long as the fork server anyway; what a worker allocates is collected as before.
 gc.collect()
 gc.freeze()
+collapse_into_huge_pages()  # last: after everything the fork server will ever hold is loaded
