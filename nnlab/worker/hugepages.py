@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ctypes
-import errno
 import sys
 
 _MADV_COLLAPSE = 25
@@ -52,8 +51,8 @@ def collapse_into_huge_pages() -> int:
         last = end & ~(_HUGE - 1)
         if last <= first:
             continue
+        # A refusal (EINVAL: an older kernel, or a region it will not collapse) costs nothing:
+        # the region stays as it was, and the next one is tried.
         if libc.madvise(first, last - first, _MADV_COLLAPSE) == 0:
             moved += last - first
-        elif ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
-            break  # this kernel cannot: no other region will do better
     return moved >> 20
