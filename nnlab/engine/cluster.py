@@ -58,8 +58,10 @@ def _quiet_dask(level: int = logging.WARNING) -> None:
         logging.getLogger(name).setLevel(level)
 
 
-WORKER_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                      "MALLOC_TRIM_THRESHOLD_": "65536"}
+THREAD_COUNT_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""The variables that bound the threads of torch's math libraries: each grading process sets them to 1."""
+
+WORKER_ENVIRONMENT = {**dict.fromkeys(THREAD_COUNT_VARIABLES, "1"), "MALLOC_TRIM_THRESHOLD_": "65536"}
 """What Dask gives its workers' environment before they start (its pre-spawn settings), given
 to the machine's fork server instead: a process it forks keeps the fork server's environment."""
 

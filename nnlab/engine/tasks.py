@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from nnlab.engine.cluster import THREAD_COUNT_VARIABLES
+
 if TYPE_CHECKING:
     from nnlab.engine import StudentJob
     from nnlab.grader.launcher import WorkerLauncher, WorkerProcess
@@ -63,7 +65,7 @@ def _fork_server_warms(exercise_ids: tuple[str, ...]) -> None:
 def use_one_thread_in_this_process() -> None:
     """One torch thread per grading process: N Dask workers x all cores each would
     oversubscribe the machine and make every check, and every timing, slow and noisy."""
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for name in THREAD_COUNT_VARIABLES:
         os.environ[name] = "1"
     import torch
 
@@ -112,7 +114,7 @@ class WarmLauncherPlugin(WorkerPlugin):
         # Dask starts its worker processes as daemons, and multiprocessing refuses to let
         # a daemon start children; ours are killed by the launcher and the reaper instead.
         multiprocessing.current_process().daemon = False
-        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        for name in THREAD_COUNT_VARIABLES:
             os.environ[name] = "1"
         # A run stopped with Ctrl-C cancels the student in flight: not worth a warning.
         logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
