@@ -114,8 +114,8 @@ def _start_daemon(env: dict[str, str]) -> dict[str, Any]:
     return _wait_for(lambda: _hello(runtime))
 
 
-def _stop_everything(runtime: Path) -> list[int]:
-    """Asks the daemon to leave; the processes still there after a minute (then killed)."""
+def _ask_to_stop(runtime: Path) -> None:
+    """Tells the daemon listening in `runtime`, if one is, to leave."""
     conn = _connect(runtime)
     if conn is not None:
         with conn:
@@ -124,8 +124,20 @@ def _stop_everything(runtime: Path) -> list[int]:
                 place.send_message(conn, {"op": "stop"})
             except (OSError, EOFError):
                 pass
-    deadline = time.monotonic() + 60
+
+
+def _stop_everything(runtime: Path) -> list[int]:
+    """Asks every daemon there to leave; the processes still there afterwards (then killed).
+
+    A command that found no daemon leaves one booting, which listens only once torch and the
+    checks are loaded (minutes under load): it is asked again, each second, until it has gone.
+    """
+    deadline = time.monotonic() + BOOT_LIMIT_S
+    asked = 0.0
     while (left := processes_with(str(runtime))) and time.monotonic() < deadline:
+        if time.monotonic() - asked >= 1.0:
+            _ask_to_stop(runtime)
+            asked = time.monotonic()
         time.sleep(0.2)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
