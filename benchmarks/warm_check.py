@@ -10,6 +10,7 @@ checks in turn with this one's. Usage: python benchmarks/warm_check.py [--runs N
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import signal
@@ -103,6 +104,9 @@ def _subject(name: str, package: Path, work: Path) -> _Subject:
     runtime = Path(tempfile.mkdtemp(prefix="nnw", dir="/tmp"))
     copy = work / name
     shutil.copytree(package, copy / "nnlab", ignore=shutil.ignore_patterns("__pycache__"))
+    # Byte-compiled, as pip installs a package: where PYTHONDONTWRITEBYTECODE is set (this
+    # machine's shells), each start would otherwise compile every module it imports.
+    compileall.compile_dir(copy / "nnlab", quiet=1)
     env = {k: v for k, v in os.environ.items() if k != place.OFF_SETTING}
     env.update({"XDG_RUNTIME_DIR": str(runtime), place.IDLE_SETTING: "600", "PYTHONPATH": str(copy)})
     return _Subject(name, runtime, env)

@@ -157,6 +157,25 @@ def test_warm_check_gives_the_same_output_as_no_daemon(setting: Setting, tmp_pat
     assert warm.returncode == 1 and "1 of 2 passed" in warm.stdout and "Seed: 7 " in warm.stdout
 
 
+def test_a_warm_check_imports_no_settings_model(setting: Setting, tmp_path: Path) -> None:
+    """With the idle time set (as here) and a daemon answering, does the client hand the check
+    over without importing pydantic (0.2 s of a half-second check), and still refuse a bad
+    idle time in one line when no daemon answers?"""
+    env = setting.env(600)
+    served = _start_daemon(env)["served"]
+    shutil.copy(SOLUTION, tmp_path / "my_linear.py")
+    warm = subprocess.run([sys.executable, "-X", "importtime", "-m", "nnlab.cli", "check", "my_linear.py"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert _hello(setting.runtime)["served"] == served + 1, "the daemon did not run the check"
+    imported = [line.rsplit("|", 1)[-1].strip() for line in warm.stderr.splitlines() if "|" in line]
+    assert warm.returncode == 0 and "nnlab.daemon.client" in imported
+    assert not [name for name in imported if name.startswith(("pydantic", "nnlab.settings"))]
+    alone = {**env, "XDG_RUNTIME_DIR": str(tmp_path), place.IDLE_SETTING: "abc"}
+    refused = _nnlab(alone, "check", "my_linear.py", cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.strip().startswith(f"nnlab: error: {place.IDLE_SETTING}='abc'")
+
+
 def test_socket_is_the_users_alone(setting: Setting) -> None:
     """Is the daemon's socket 0600, in a 0700 folder of this user?"""
     _start_daemon(setting.env(600))

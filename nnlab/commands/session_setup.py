@@ -81,8 +81,11 @@ def warm_grader(args: list[str]) -> Iterator[int | None]:
         yield None
         return
     from nnlab.daemon.client import grade_warm, leave_daemon
+    from nnlab.daemon.place import check_idle_setting
 
     code = grade_warm(args)
+    if code is None:
+        check_idle_setting()  # before grading here: the daemon left afterwards reads it
     yield code
     if code is None:
         leave_daemon()

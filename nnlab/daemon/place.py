@@ -57,13 +57,21 @@ def daemon_allowed() -> bool:
     """Whether this command may use (and leave) a warm grader: wanted, not opted out, not inside one."""
     if not _wanted or _serving or not sys.platform.startswith("linux"):
         return False
-    if not (os.environ.get(OFF_SETTING, "").strip() or os.environ.get(IDLE_SETTING, "").strip()):
-        return True  # both unset: the defaults, without importing pydantic on every command's start
+    if not os.environ.get(OFF_SETTING, "").strip():
+        return True  # unset: the default, without importing pydantic (0.2 s) on a warm command's path
     from nnlab.settings import read_settings
 
-    # Read here too for the idle time: a bad value is the command's one-line error, while the
-    # daemon started in the background could only die of it unseen.
-    return not read_settings("no_daemon", "daemon_idle_s").no_daemon
+    return not read_settings("no_daemon").no_daemon
+
+
+def check_idle_setting() -> None:
+    """Refuses a bad idle time in one line (NnlabError) before a command that found no daemon
+    grades and leaves one: the daemon, started in the background, could only die of it unseen.
+
+    A warm command never reads it: the daemon answering keeps the idle time it started with.
+    """
+    if os.environ.get(IDLE_SETTING, "").strip():  # set at all? (then read_settings)
+        idle_seconds()
 
 
 def idle_seconds() -> float:

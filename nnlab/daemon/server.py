@@ -86,11 +86,18 @@ def _leave(path: Path, inode: int) -> None:
 
 def _boot() -> None:
     """Pays now what every `nnlab check` otherwise pays first: imports, the fork server, the checks."""
+    # Each import here is one a request would otherwise make on every command.
+    import multiprocessing.popen_forkserver  # noqa: F401
     from multiprocessing import forkserver
+
+    import torch._subclasses.schema_check_mode  # noqa: F401
 
     import nnlab.cli  # the command group each request runs
     import nnlab.commands.check
+    import nnlab.commands.localized_help
     import nnlab.commands.submit
+    import nnlab.worker.sandbox  # the launcher's confinement limits
+    import nnlab.worker.server
     import nnlab.reports  # noqa: F401 - submit --report
     from nnlab.grader import pipeline  # noqa: F401 - what every request grades with
     from nnlab.grader import runner
