@@ -53,7 +53,8 @@ class Settings(BaseSettings):
         "Anything but 0 or empty: every command grades in its own process, without the warm grader.")
     daemon_idle_s: float = _var(
         "NNLAB_DAEMON_IDLE_S", 600.0, "a number of seconds, e.g. 600",
-        "Seconds the warm grader waits for the next command before it leaves (at least 0.1).")
+        "Seconds the warm grader waits for the next command before it leaves (at least 0.1); "
+        "read when a command starts one (a warm daemon keeps the value it started with).")
     cuda_memory_fraction: float = _var(
         "NNLAB_CUDA_MEMORY_FRACTION", 0.45, "a fraction in (0, 1], e.g. 0.45",
         "The share of the GPU's memory each process of a CUDA timing may allocate; lower it when "
