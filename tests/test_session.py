@@ -78,6 +78,25 @@ def test_a_student_exception_names_the_call_type_and_line(launcher) -> None:
     assert "ValueError" in error.value.mro[0]  # type: ignore[attr-defined]
 
 
+def test_a_call_with_tensors_in_containers_is_named_by_their_shapes(launcher) -> None:
+    """Does a failing call's message name tensors inside a dict, list or dataclass argument by
+    shape (as it names a bare tensor), not by the first characters of their values?"""
+    from nnlab.grader.checks import RequiresGrad
+
+    session = _session(launcher)
+    state = {"weight": torch.ones(3, 4), "bias": torch.ones(3)}
+    try:
+        with pytest.raises(StudentCodeError) as by_dict:
+            session.root.fail(state)
+        with pytest.raises(StudentCodeError) as by_list:
+            session.root.fail([torch.ones(2)], scale=RequiresGrad(torch.ones(5)))
+    finally:
+        session.close()
+    assert str(by_dict.value).startswith("running fail({'weight': <(3, 4) tensor>,...)"), str(by_dict.value)
+    assert str(by_list.value).startswith("running fail([<(2,) tensor>], scale=RequiresGrad(tensor=<(5,) t...)")
+    assert "tensor([" not in str(by_dict.value) + str(by_list.value)
+
+
 def test_an_endless_call_is_a_timeout_and_ends_the_worker(launcher) -> None:
     """Does a call that never returns become a WorkerTimeout naming the limit, with the worker gone?"""
     session = _session(launcher, limit_s=1.0)

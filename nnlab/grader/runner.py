@@ -22,6 +22,7 @@ from nnlab.grader.launcher import WorkerLauncher
 from nnlab.results import CheckResult, Outcome
 from nnlab.grader.session import WorkerSession
 from nnlab.wire.confinement import Confinement
+from nnlab.wire.seeding import seed_torch
 from nnlab.wire.looping import LoopSite
 
 _EMPTY_INI = Path(__file__).with_name("pytest-checks.ini")
@@ -144,7 +145,7 @@ class _ChecksPlugin:
     def _seeded(self, request: pytest.FixtureRequest) -> None:
         # Every check draws its inputs from its own seed: reproducible with --seed, and
         # unknown to the student without it.
-        torch.manual_seed(self._context_for(request.node.originalname).check_seed)
+        seed_torch(self._context_for(request.node.originalname).check_seed)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

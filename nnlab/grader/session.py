@@ -1,11 +1,12 @@
 """The grader's side of one worker: requests with deadlines, and proxies to remote objects."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import stat
 import time
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 
@@ -70,11 +71,27 @@ def _short_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             return f"<{tuple(a.shape)} tensor>"
         if isinstance(a, (Remote, codec.Handle)):  # a worker object passed back to it
             return f"<{handle_of(a).type_name if isinstance(a, Remote) else a.type_name}>"
-        text = repr(a)
+        # Containers of tensors part by part, not by repr: it would print every tensor's
+        # values (milliseconds each, on every call) to keep 30 characters of them.
+        if isinstance(a, (list, tuple)) and _holds_tensors(a):
+            inner = ", ".join(one(x) for x in a[:3]) + (", ..." if len(a) > 3 else "")
+            text = f"[{inner}]" if isinstance(a, list) else f"({inner}{',' if len(a) == 1 else ''})"
+        elif isinstance(a, dict) and _holds_tensors(a.values()):
+            text = "{" + ", ".join(f"{k!r}: {one(v)}" for k, v in list(a.items())[:3]) + "}"
+        elif dataclasses.is_dataclass(a) and not isinstance(a, type) and _holds_tensors(
+                getattr(a, f.name) for f in dataclasses.fields(a)):
+            fields = ", ".join(f"{f.name}={one(getattr(a, f.name))}" for f in dataclasses.fields(a))
+            text = f"{type(a).__name__}({fields})"
+        else:
+            text = repr(a)
         return text if len(text) < 30 else text[:27] + "..."
     parts = [one(a) for a in args] + [f"{k}={one(v)}" for k, v in kwargs.items()]
     text = ", ".join(parts)
     return text if len(text) < 80 else text[:77] + "..."
+
+
+def _holds_tensors(values: Iterable[Any]) -> bool:
+    return any(isinstance(v, (torch.Tensor, Remote, codec.Handle)) for v in values)
 
 
 class WorkerSession:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 
@@ -162,10 +163,9 @@ class ProcessClock:
 
     def __init__(self, pid: int) -> None:
         import ctypes
-        import ctypes.util
 
         self._ctypes = ctypes
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = _libc()
         clock_id = ctypes.c_int()
         error = libc.clock_getcpuclockid(int(pid), ctypes.byref(clock_id))
         if error:
@@ -184,6 +184,19 @@ class ProcessClock:
             raise OSError(self._ctypes.get_errno(), "clock_gettime on the worker's CPU clock")
         seconds: float = self._ts.tv_sec + self._ts.tv_nsec * 1e-9  # ctypes fields read as Any
         return seconds
+
+
+@functools.cache
+def _libc() -> Any:
+    """The C library, loaded once: the symbols this process has (find_library, each time,
+    ran ldconfig in a child process), else the one find_library names."""
+    import ctypes
+    import ctypes.util
+
+    own = ctypes.CDLL(None, use_errno=True)
+    if hasattr(own, "clock_getcpuclockid"):
+        return own
+    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
 def worker_clock(pid: int | None, device: str) -> ProcessClock | None:
