@@ -26,6 +26,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from checkout import this_checkout  # beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
 COURSE = """[course]
@@ -68,7 +70,8 @@ def start_server(folder: Path, workers: int, students: int = 60, course: str = C
     process = subprocess.Popen([sys.executable, "-m", "nnlab.cli", "serve", str(folder / "course.toml"),
                                 "--data", str(folder / "data"), "--port", str(port),
                                 "--workers", str(workers)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                               env=this_checkout(), cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     while call(url, tokens["instructor"], "/api/v1/assignments")[0] != 200:
         time.sleep(0.2)
@@ -115,7 +118,7 @@ def engine_seconds(folder: Path) -> float:
 def local_submit_seconds(folder: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "nnlab.cli", "submit", str(SOLUTION)], capture_output=True,
-                   cwd=folder, check=True, env={**os.environ, "XDG_CONFIG_HOME": str(folder)})
+                   cwd=folder, check=True, env={**this_checkout(), "XDG_CONFIG_HOME": str(folder)})
     return time.perf_counter() - start
 
 

@@ -30,6 +30,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
+from checkout import this_checkout  # beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this checkout, whatever copy is installed
 _PR_SET_CHILD_SUBREAPER = 36
@@ -125,12 +127,14 @@ class _ProcessWatch:
         return roles
 
 
-def _measured(command: list[str], watch: bool = False) -> tuple[float, float, str, dict[str, Any]]:
+def _measured(command: list[str], watch: bool = False, env: dict[str, str] | None = None
+              ) -> tuple[float, float, str, dict[str, Any]]:
     """(core-seconds of the whole process tree, wall seconds, stdout, CPU by process role if
     `watch`) of one command."""
     _reap_orphans(1)
     before, started = _children_cpu(), time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env, cwd=ROOT)
     watcher = _ProcessWatch(process.pid) if watch and sys.platform.startswith("linux") else None
     stdout, stderr = process.communicate()
     done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
@@ -390,7 +394,7 @@ def compare(root: Path, exercises: list[str], students: int, workers: int, phase
     listed = ",".join(exercises)
     nnlab = _measured([sys.executable, "-m", "nnlab.cli", "grade", str(class_dir), "--out",
                        str(root / "out"), "--workers", str(workers), "--seed", str(SEED),
-                       "--exercises", listed, "--no-similarity"], watch=processes)
+                       "--exercises", listed, "--no-similarity"], watch=processes, env=this_checkout())
     me = [sys.executable, str(Path(__file__).resolve())]
     floor = _measured([*me, "--inner", "floor", str(class_dir), listed])
     few = _make_class(root / "few", phase_students, exercises)

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from checkout import this_checkout  # beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure this checkout, whatever copy is installed
 SOLUTION = ROOT / "nnlab" / "solutions" / "my_linear.py"
@@ -34,7 +36,8 @@ LOOPING = re.sub(r"(\n    def forward\(.*\n)", r"\1        while True:\n        
 
 def _nnlab(*args: str) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "nnlab.cli", *args], capture_output=True, text=True,
+                          env=this_checkout(), cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"nnlab {' '.join(args)} failed:\n{done.stderr}")
     return time.perf_counter() - started, done
