@@ -78,10 +78,8 @@ def _short_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
             text = f"[{inner}]" if isinstance(a, list) else f"({inner}{',' if len(a) == 1 else ''})"
         elif isinstance(a, dict) and _holds_tensors(a.values()):
             text = "{" + ", ".join(f"{k!r}: {one(v)}" for k, v in list(a.items())[:3]) + "}"
-        elif dataclasses.is_dataclass(a) and not isinstance(a, type) and _holds_tensors(
-                getattr(a, f.name) for f in dataclasses.fields(a)):
-            fields = ", ".join(f"{f.name}={one(getattr(a, f.name))}" for f in dataclasses.fields(a))
-            text = f"{type(a).__name__}({fields})"
+        elif _holds_tensors((fields := _dataclass_fields(a)).values()):
+            text = f"{type(a).__name__}(" + ", ".join(f"{k}={one(v)}" for k, v in fields.items()) + ")"
         else:
             text = repr(a)
         return text if len(text) < 30 else text[:27] + "..."
@@ -92,6 +90,13 @@ def _short_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 
 def _holds_tensors(values: Iterable[Any]) -> bool:
     return any(isinstance(v, (torch.Tensor, Remote, codec.Handle)) for v in values)
+
+
+def _dataclass_fields(value: Any) -> dict[str, Any]:
+    """A dataclass instance's fields by name; empty for anything else."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return {}
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
 
 
 class WorkerSession:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import ctypes
-import sys
+
+from nnlab.worker.sandbox import syscalls
 
 _MADV_COLLAPSE = 25
 """madvise(2): collapse a range into transparent huge pages now (Linux 6.1 and later)."""
@@ -37,10 +38,10 @@ def collapse_into_huge_pages() -> int:
     page still copies 4 KiB of it, the memory in use grows by about 1 MiB, and what any
     process computes is the same.
     """
-    if not sys.platform.startswith("linux"):
+    libc = syscalls.libc()  # None off Linux
+    if libc is None:
         return 0
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
         regions = _anonymous_regions()
     except OSError:
         return 0

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import tempfile
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
 import torch
 
 from nnlab.grader.timing import tuning
+from nnlab.worker.sandbox import syscalls
 
 
 def _cpu_model() -> str:
@@ -165,7 +165,9 @@ class ProcessClock:
         import ctypes
 
         self._ctypes = ctypes
-        libc = _libc()
+        libc = syscalls.libc()  # loaded once (find_library ran ldconfig in a child each time)
+        if libc is None:
+            raise OSError("no C library to read another process's CPU clock from")
         clock_id = ctypes.c_int()
         error = libc.clock_getcpuclockid(int(pid), ctypes.byref(clock_id))
         if error:
@@ -184,19 +186,6 @@ class ProcessClock:
             raise OSError(self._ctypes.get_errno(), "clock_gettime on the worker's CPU clock")
         seconds: float = self._ts.tv_sec + self._ts.tv_nsec * 1e-9  # ctypes fields read as Any
         return seconds
-
-
-@functools.cache
-def _libc() -> Any:
-    """The C library, loaded once: the symbols this process has (find_library, each time,
-    ran ldconfig in a child process), else the one find_library names."""
-    import ctypes
-    import ctypes.util
-
-    own = ctypes.CDLL(None, use_errno=True)
-    if hasattr(own, "clock_getcpuclockid"):
-        return own
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
 
 def worker_clock(pid: int | None, device: str) -> ProcessClock | None:
