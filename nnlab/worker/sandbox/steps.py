@@ -48,7 +48,9 @@ def confine_recorded(rec: Record, scratch: Path, readable: Sequence[Path], limit
     _guard(rec, "single-threaded", lambda: process.threads(rec))
     _guard(rec, "setsid", lambda: process.setsid(rec))
     # Early, so that the fds the later steps open (O_PATH, rulesets) are their own.
-    _guard(rec, "fds-closed", lambda: process.close_fds(rec, keep_fds))
+    # The fork server's shared Landlock layer stays open until the Landlock step closes it.
+    kept = [*keep_fds, *landlock.inherited_fds()]
+    _guard(rec, "fds-closed", lambda: process.close_fds(rec, kept))
     # Before the scrub, which takes $NNLAB_COURSE away: the course that Landlock hides.
     hidden = landlock.course_dirs()
     _guard(rec, "env-scrubbed", lambda: process.scrub_env(rec, scratch))
