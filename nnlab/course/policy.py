@@ -50,20 +50,45 @@ def is_closed(now: dt.datetime, assignment: Assignment) -> bool:
     return now > assignment.late_until
 
 
+_MICRO = 1_000_000
+"""Scores are kept to six decimals: one point is a million units."""
+
+
 def penalized(result: SubmissionResult, factor: float) -> SubmissionResult:
     """The result with every check's points and every adjustment's change scaled, so exercise
     scores and the total agree: the late penalty applies to the adjusted score, as it would to
-    a score the checks had given (an adjustment's points stay as the instructor wrote them)."""
+    a score the checks had given (an adjustment's points stay as the instructor wrote them).
+
+    The total is exactly the student's shown score, `shown_score(result.score, factor)`: each
+    scaled value is cut to whole millionths and the millionths the cuts lost go, one each, to
+    the values that lost most (rounding each on its own let three checks of 1/3 point at 90 %
+    sum to 0.9 where the student was shown 0.899999). A value of zero stays zero."""
     if factor >= 1.0:
         return result
+    exact = [value * factor for ex in result.exercises
+             for value in [*(c.score for c in ex.checks), *(a.change for a in ex.adjustments)]]
+    units = _apportioned(exact, round(shown_score(result.score, factor) * _MICRO))
+    scaled = iter(u / _MICRO for u in units)
     exercises = tuple(
         dataclasses.replace(
             ex,
-            checks=tuple(dataclasses.replace(c, score=round(c.score * factor, 6)) for c in ex.checks),
-            adjustments=tuple(dataclasses.replace(a, change=round(a.change * factor, 6))
-                              for a in ex.adjustments))
+            checks=tuple(dataclasses.replace(c, score=next(scaled)) for c in ex.checks),
+            adjustments=tuple(dataclasses.replace(a, change=next(scaled)) for a in ex.adjustments))
         for ex in result.exercises)
     return dataclasses.replace(result, exercises=exercises)
+
+
+def _apportioned(exact: Sequence[float], total: int) -> list[int]:
+    """`exact` in whole millionths, summing to `total` where the non-zero values allow: each cut
+    down, then a unit more for the largest remainders (or one less for the smallest, should the
+    cuts overshoot), at most one a value."""
+    micro = [x * _MICRO for x in exact]
+    units = [math.floor(m) for m in micro]
+    movable = sorted((i for i, m in enumerate(micro) if m != 0.0), key=lambda i: (units[i] - micro[i], i))
+    left = total - sum(units)
+    for i in (movable[:left] if left > 0 else movable[::-1][:-left]):
+        units[i] += 1 if left > 0 else -1
+    return units
 
 
 @dataclass(frozen=True)
