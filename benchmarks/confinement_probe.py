@@ -1,4 +1,14 @@
-"""Prints what worker confinement achieves on this machine and how long `confine` takes."""
+"""Prints what worker confinement achieves on this machine and how long `confine` takes.
+
+    python benchmarks/confinement_probe.py        (this interpreter's nnlab)
+    /path/to/venv/bin/python benchmarks/confinement_probe.py   (that install's, e.g. a wheel)
+
+Timed twice: in children of a plain process, and in children of one that prepared the rules as
+the fork server does (landlock.prepare_rules: the fixed rules once, the shared layer where it
+fits). Where nnlab is installed in site-packages, one full Landlock layer lists site-packages
+entry by entry; the rule count printed says how many rules a worker would add without the
+shared layer.
+"""
 from __future__ import annotations
 
 import os
@@ -15,7 +25,7 @@ try:  # Like the real fork server: torch is loaded before the worker forks.
 except ImportError:
     torch = None
 
-from nnlab.worker.sandbox import Limits, confine, landlock_abi, probe, probe_notes
+from nnlab.worker.sandbox import Limits, confine, landlock, landlock_abi, probe, probe_notes
 
 RUNS = 20
 
@@ -54,8 +64,18 @@ def main() -> None:
     print(f"probe: {conf.describe()}  ({probe_s * 1000:.1f} ms, first call)")
     for name, why in probe_notes().items():
         print(f"  {name}: {why}")
-    times = [time_confine_once() for _ in range(RUNS)]
-    print(f"confine: median {statistics.median(times) * 1000:.2f} ms, "
+    scratch = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
+    rules = len(landlock.landlock_rules(scratch, [], gpu=False))
+    scratch.rmdir()
+    print(f"nnlab at {landlock.nnlab_dir()}; one full Landlock layer: {rules} rules")
+    _print_times("confine, unprepared", [time_confine_once() for _ in range(RUNS)])
+    landlock.prepare_rules(gpu=False)
+    shared = "shared layer + the worker's own" if landlock.inherited_fds() else "one full layer, prepared"
+    _print_times(f"confine, as forked from a fork server ({shared})", [time_confine_once() for _ in range(RUNS)])
+
+
+def _print_times(what: str, times: list[float]) -> None:
+    print(f"{what}: median {statistics.median(times) * 1000:.2f} ms, "
           f"min {min(times) * 1000:.2f} ms, max {max(times) * 1000:.2f} ms over {RUNS} forked children")
 
 
