@@ -54,13 +54,27 @@ _PROBE = textwrap.dedent('''
         return [fd for fd in os.listdir("/proc/self/fd")
                 if "landlock" in (os.readlink(f"/proc/self/fd/{fd}") if os.path.exists(f"/proc/self/fd/{fd}") else "")]
 
+    hold_fd, release_fd = os.pipe()
+    sibling = os.fork()
+    if sibling == 0:  # another worker, confined the same way, waiting
+        confine(other, [], Limits(), keep_fds=[hold_fd])
+        os.read(hold_fd, 1)
+        os._exit(0)
+
+    def round_trip():
+        (mine / "sub").mkdir()
+        write(mine / "sub" / "a.txt")
+        os.rename(mine / "sub" / "a.txt", mine / "b.txt")
+        return (mine / "b.txt").read_text()
+
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         confinement = confine(mine, [], Limits(), keep_fds=[write_fd])
         found = {
             "level": confinement.level,
-            "read own scratch": attempt(lambda: (write(mine / "a.txt"), (mine / "a.txt").read_text())),
+            "read own scratch": attempt(round_trip),
+            "signal another worker": attempt(lambda: os.kill(sibling, 0)),
             "read another worker's scratch": attempt(lambda: (other / "output.log").read_text()),
             "list another worker's scratch": attempt(lambda: os.listdir(other)),
             "write another worker's scratch": attempt(lambda: write(other / "planted.py")),
@@ -83,12 +97,15 @@ _PROBE = textwrap.dedent('''
     while chunk := os.read(read_fd, 65536):
         data += chunk
     os.waitpid(pid, 0)
+    os.write(release_fd, b"x")
+    os.waitpid(sibling, 0)
     print(json.dumps({"shared": shared, "found": json.loads(data)}))
 ''')
 
 EXPECTED = {
     "level": "full",
     "read own scratch": "allowed",
+    "signal another worker": "denied",
     "read another worker's scratch": "denied",
     "list another worker's scratch": "denied",
     "write another worker's scratch": "denied",
