@@ -240,6 +240,7 @@ def prepare_rules(gpu: bool) -> None:
     installed inside site-packages, which is then listed entry by entry to leave it out).
     Where Landlock is there, also builds the shared layer (SharedLayer)."""
     global _prepared, _shared
+    _forget_shared_layer()  # one built before (prepared again): closed, not leaked
     hidden = tuple(course_dirs())
     roots = _grant_roots([], gpu)
     _prepared = ((), gpu, hidden), tuple(_split_rules(roots, hidden))
