@@ -39,6 +39,28 @@ COURSE_MESSAGES: dict[str, dict[str, str]] = {
     "upload.set_to_after": {"en": " (set to {points:g})", "zh": "（设为 {points:g}）"},
     "upload.adjustment": {"en": "    {change} on {target}: {reason} ({author}, {date})",
                           "zh": "    {target} {change}：{reason}（{author}，{date}）"},
+    "upload.status.error": {"en": "error", "zh": "评分出错"},
+    "status.closed": {"en": "closed", "zh": "已关闭"},
+    "status.open": {"en": "open", "zh": "开放中"},
+    "status.late": {"en": "late ({count} day(s))", "zh": "已过截止时间（迟交 {count} 天）"},
+    "status.header": {"en": "{id}: {title}", "zh": "{id}：{title}"},
+    "status.due": {"en": "  due {due} {offset}, accepted until {until}; exercises {exercises}",
+                   "zh": "  截止 {due} {offset}，{until} 前仍接收提交；练习：{exercises}"},
+    "status.none": {"en": "  no submissions yet", "zh": "  尚无提交"},
+    "status.counts": {"en": "  <- counts", "zh": "  <- 计入成绩"},
+    "status.hidden_never": {"en": "{count} hidden check(s), graded by your instructor; their results are not shown",
+                            "zh": "{count} 项隐藏检查由教师评分，其结果不会显示"},
+    "status.hidden_after_due": {"en": "{count} hidden check(s), graded after the deadline",
+                                "zh": "{count} 项隐藏检查在截止时间之后评分"},
+    "status.counts_last": {"en": "your last graded upload counts (each upload replaces the whole submission)",
+                           "zh": "计入成绩的是你最后一次已评分的提交（每次提交都会替换整份作业）"},
+    "status.counts_best": {"en": "your best graded upload counts (its score after your instructor's "
+                                 "adjustments and any late penalty)",
+                           "zh": "计入成绩的是你得分最高的已评分提交（按教师调整和迟交扣分之后的分数）"},
+    "status.counts_best_unknown": {"en": "your best upload on all checks counts; the hidden checks are not shown "
+                                         "yet, so neither is which upload that is",
+                                   "zh": "计入成绩的是全部检查得分最高的提交；隐藏检查的结果尚未显示，"
+                                         "所以暂时无法告诉你是哪一次"},
     "kit.seed": {"en": "Seed {seed}.", "zh": "随机种子 {seed}。"},
     "kit.note": {"en": "Student kit: only the public checks ran here, {score:g}/{max_score:g} of the {worth:g} "
                        "points these exercises are worth; the hidden checks run on the course server. Nothing "

@@ -101,11 +101,14 @@ def _register_student_side(group: click.Group) -> None:
 
     @group.command()
     @click.option("--assignment", default=None, help="Only this assignment.")
-    def status(assignment: str | None) -> None:
+    @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+                  help="Language of statements and messages (default: $NNLAB_LANG, then the locale).")
+    def status(assignment: str | None, lang: str | None) -> None:
         """Your submissions: time, late days, score shown, attempts left, due dates."""
         from nnlab.commands.course_remote import show_status
+        from nnlab.i18n import resolve_language
 
-        show_status(assignment)
+        show_status(assignment, resolve_language(lang))
 
     @group.command()
     @click.option("--assignment", required=True, help="The assignment to collect.")

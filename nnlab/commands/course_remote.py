@@ -14,6 +14,7 @@ from nnlab.course.client import (CourseClient, Counted, ServerError, counted_sub
 from nnlab.course.schemas import (AssignmentInfo, CountedResult, ExtensionInfo, StoredAdjustment, StudentResult,
                                   Submission, SubmissionFiles)
 from nnlab.errors import UsageError
+from nnlab.i18n import message
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_]+\.(py|ipynb)$")
 
@@ -60,26 +61,35 @@ def _when(text: str | None) -> str:
     return (text or "")[:16].replace("T", " ")
 
 
-def _submission_line(sub: Submission, counts: bool) -> str:
-    score = f"{sub.score:g}/{sub.max_score or 0:g}" if sub.score is not None else sub.status
-    late = f", {sub.late_days} day(s) late" if sub.late_days else ""
-    hidden = sub.result.hidden_note if isinstance(sub.result, StudentResult) else ""
+def _submission_line(sub: Submission, counts: bool, assignment: AssignmentInfo, lang: str) -> str:
+    score = f"{sub.score:g}/{sub.max_score or 0:g}" if sub.score is not None else \
+        message(f"upload.status.{sub.status}", lang) if sub.status != "done" else sub.status
+    late = message("upload.late", lang, count=sub.late_days) if sub.late_days else ""
+    hidden = _hidden_note(sub, assignment, lang)
     extra = f" ({hidden})" if hidden else ""
-    mark = "  <- counts" if counts else ""
+    mark = message("status.counts", lang) if counts else ""
     return f"  {_when(sub.submitted_at)}  {sub.id}  {score}{late}{extra}{mark}"
 
 
-def _counts_note(assignment: AssignmentInfo, counted: Counted) -> str:
+def _hidden_note(sub: Submission, assignment: AssignmentInfo, lang: str) -> str:
+    """The server's note on the upload's hidden checks (English), or the same said in `lang`."""
+    if not isinstance(sub.result, StudentResult) or not sub.result.hidden_note:
+        return ""
+    if lang == "en":
+        return sub.result.hidden_note
+    key = "status.hidden_never" if assignment.hidden_feedback == "never" else "status.hidden_after_due"
+    return message(key, lang, count=sub.result.hidden_checks)
+
+
+def _counts_note(assignment: AssignmentInfo, counted: Counted, lang: str) -> str:
     """Which upload is the grade, in words; the marked line says which one where it can be told."""
     if assignment.counts == "last":
-        return "your last graded upload counts (each upload replaces the whole submission)"
-    if counted.known:
-        return "your best graded upload counts (its score after your instructor's adjustments and any late penalty)"
-    return ("your best upload on all checks counts; the hidden checks are not shown yet, "
-            "so neither is which upload that is")
+        return message("status.counts_last", lang)
+    return message("status.counts_best" if counted.known else "status.counts_best_unknown", lang)
 
 
-def show_status(assignment_id: str | None) -> None:
+def show_status(assignment_id: str | None, lang: str = "en") -> None:
+    """`nnlab status`: the course's assignments and the student's uploads, in `lang`."""
     client = CourseClient.from_config()
     assignments = client.get_list("/api/v1/assignments", AssignmentInfo)
     if assignment_id is not None and assignment_id not in {a.id for a in assignments}:
@@ -87,25 +97,29 @@ def show_status(assignment_id: str | None) -> None:
         raise UsageError(f"no assignment '{assignment_id}' on {client.server} (assignments: {known})")
     query = f"?assignment={assignment_id}" if assignment_id else ""
     submissions = client.get_list(f"/api/v1/submissions{query}", Submission)
+    echo_status([a for a in assignments if assignment_id in (None, a.id)], submissions, lang)
+
+
+def echo_status(assignments: list[AssignmentInfo], submissions: list[Submission], lang: str = "en") -> None:
+    """Each assignment's state, due dates and the student's uploads, the counted one marked."""
     for assignment in assignments:
-        if assignment_id is not None and assignment.id != assignment_id:
-            continue
-        state = "closed" if assignment.closed else (
-            f"late ({assignment.late_days_now} day(s))" if assignment.late_days_now else "open")
+        state = message("status.closed", lang) if assignment.closed else (
+            message("status.late", lang, count=assignment.late_days_now) if assignment.late_days_now
+            else message("status.open", lang))
         left = assignment.attempts_left
-        attempts = f", {left} attempt(s) left this hour" if left is not None else ""
-        click.echo(click.style(f"{assignment.id}: {assignment.title}", bold=True)
+        attempts = message("upload.left", lang, count=left) if left is not None else ""
+        click.echo(click.style(message("status.header", lang, id=assignment.id, title=assignment.title), bold=True)
                    + f"  [{state}{attempts}]")
-        click.echo(f"  due {_when(assignment.due)} {assignment.due[19:]}, accepted until "
-                   f"{_when(assignment.late_until)}; exercises {', '.join(assignment.exercises)}")
+        click.echo(message("status.due", lang, due=_when(assignment.due), offset=assignment.due[19:],
+                           until=_when(assignment.late_until), exercises=", ".join(assignment.exercises)))
         mine = [s for s in submissions if s.assignment == assignment.id]
         counted = counted_submission(assignment, mine)
         for sub in mine:
-            click.echo(_submission_line(sub, sub.id == counted.submission_id))
+            click.echo(_submission_line(sub, sub.id == counted.submission_id, assignment, lang))
         if mine:
-            click.echo(f"  {_counts_note(assignment, counted)}")
+            click.echo(f"  {_counts_note(assignment, counted, lang)}")
         else:
-            click.echo("  no submissions yet")
+            click.echo(message("status.none", lang))
 
 
 def _collect_files(client: CourseClient, entry: CountedResult, exercises: list[str],
