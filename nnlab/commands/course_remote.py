@@ -13,6 +13,7 @@ from nnlab.course.client import (CourseClient, Counted, ServerError, counted_sub
                                  save_login)
 from nnlab.course.schemas import (AssignmentInfo, CountedResult, ExtensionInfo, StoredAdjustment, StudentResult,
                                   Submission, SubmissionFiles)
+from nnlab.commands.course_submit import hidden_checks_note
 from nnlab.errors import UsageError
 from nnlab.i18n import message
 
@@ -65,20 +66,11 @@ def _submission_line(sub: Submission, counts: bool, assignment: AssignmentInfo, 
     score = f"{sub.score:g}/{sub.max_score or 0:g}" if sub.score is not None else \
         message(f"upload.status.{sub.status}", lang) if sub.status != "done" else sub.status
     late = message("upload.late", lang, count=sub.late_days) if sub.late_days else ""
-    hidden = _hidden_note(sub, assignment, lang)
+    hidden = hidden_checks_note(sub.result, assignment, lang) \
+        if isinstance(sub.result, StudentResult) and sub.result.hidden_note else ""
     extra = f" ({hidden})" if hidden else ""
     mark = message("status.counts", lang) if counts else ""
     return f"  {_when(sub.submitted_at)}  {sub.id}  {score}{late}{extra}{mark}"
-
-
-def _hidden_note(sub: Submission, assignment: AssignmentInfo, lang: str) -> str:
-    """The server's note on the upload's hidden checks (English), or the same said in `lang`."""
-    if not isinstance(sub.result, StudentResult) or not sub.result.hidden_note:
-        return ""
-    if lang == "en":
-        return sub.result.hidden_note
-    key = "status.hidden_never" if assignment.hidden_feedback == "never" else "status.hidden_after_due"
-    return message(key, lang, count=sub.result.hidden_checks)
 
 
 def _counts_note(assignment: AssignmentInfo, counted: Counted, lang: str) -> str:

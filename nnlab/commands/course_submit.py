@@ -143,9 +143,16 @@ def _echo_view(view: StudentResult, assignment: AssignmentInfo, lang: str = "en"
 
 
 def _hidden_note(view: StudentResult, assignment: AssignmentInfo, lang: str) -> str:
-    """The server's note on hidden checks (English), or the same said in `lang`."""
+    """The note on hidden checks as a sentence of its own, in `lang`."""
+    note = hidden_checks_note(view, assignment, lang)
+    return message("upload.sentence", lang, text=f"{note[0].upper()}{note[1:]}")
+
+
+def hidden_checks_note(view: StudentResult, assignment: AssignmentInfo, lang: str) -> str:
+    """The server's note on a result's hidden checks (English), or the same said in `lang`;
+    no final stop (`nnlab status` puts it in brackets)."""
     if lang == "en":
-        return f"{view.hidden_note[0].upper()}{view.hidden_note[1:]}."
+        return view.hidden_note
     key = "upload.hidden_never" if assignment.hidden_feedback == "never" else "upload.hidden_after_due"
     return message(key, lang, count=view.hidden_checks)
 
