@@ -286,8 +286,7 @@ def landlock_rules(scratch: Path, readable: Sequence[Path], gpu: bool = False,
     the course in force, `course_dirs()`) are carved out (Landlock only grants, so they are
     left out of every grant)."""
     hidden = list(course_dirs() if hidden is None else hidden)
-    key: _Key = (tuple(readable), gpu, tuple(hidden))
-    fixed = list(_prepared[1]) if _prepared is not None and _prepared[0] == key else \
+    fixed = list(_prepared[1]) if _prepared is not None and _prepared_for(readable, gpu, hidden) else \
         _split_rules(_grant_roots(readable, gpu), hidden)
     excluded = [nnlab_dir(), *hidden]
     # Each worker's own: /proc/self resolves to /proc/<this pid>, so only this process's own
@@ -296,13 +295,18 @@ def landlock_rules(scratch: Path, readable: Sequence[Path], gpu: bool = False,
     return fixed + own + _granted(scratch, -1, excluded)  # scratch: everything the ABI handles
 
 
+def _prepared_for(readable: Sequence[Path], gpu: bool, hidden: Sequence[Path]) -> bool:
+    """Whether the fork server prepared its rules (and shared layer) for these settings."""
+    key: _Key = (tuple(readable), gpu, tuple(hidden))
+    return _prepared is not None and _prepared[0] == key
+
+
 def _own_layer(scratch: Path, readable: Sequence[Path], gpu: bool,
                hidden: Sequence[Path]) -> list[tuple[Path, int]] | None:
     """The worker's own rules on top of the shared layer, or None where that layer does not
     fit this worker (built for other settings, or the scratch folder is not beneath it)."""
-    key: _Key = (tuple(readable), gpu, tuple(hidden))
     real = _resolve(scratch)
-    if _shared is None or _prepared is None or _prepared[0] != key or real is None \
+    if _shared is None or not _prepared_for(readable, gpu, hidden) or real is None \
             or not _is_within(real, _shared.temp) or real == _shared.temp:
         return None
     own = _resolve("/proc/self")
