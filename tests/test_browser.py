@@ -196,7 +196,7 @@ def test_the_distribution_legend_covers_no_bar(browser: Any, tmp_path: Path) -> 
     results = synthetic_class(40)
     write_class_report(results, [e.id for e in results[0].exercises], tmp_path)
     opened = Opened(browser, tmp_path / "index.html")
-    legend, plot = opened.js("""() => ['legend_1', 'patch_2'].map(id => {
-        const b = document.getElementById('score-distribution-' + id).getBoundingClientRect();
+    legend, plot = opened.js("""() => ['legend', 'plot'].map(part => {
+        const b = document.querySelector('#distribution svg g.' + part).getBoundingClientRect();
         return [b.top, b.bottom]; })""")
     assert legend[1] <= plot[0] + 1, (legend, plot)

@@ -1,101 +1,94 @@
-"""Class report charts drawn with matplotlib and inlined as SVG (no files, no network, no pyplot state)."""
+"""Class report charts drawn as inline SVG by hand: milliseconds, no plotting library, no files, no network."""
 from __future__ import annotations
 
-import io
-import re
+import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-    from matplotlib.typing import RcKeyType
+from nnlab.reports.svg import (INK, Canvas, Scale, colour_ramp, hex_rgb, nice_ticks, number,
+                               text_width, x_axis, y_axis)
 
 GREEN, LIGHT_GREEN, AMBER, RED, GREY = "#1a7f37", "#8fd19e", "#d4a72c", "#cf222e", "#d0d7de"
 ACCENT = "#0969da"
-
-_RC: dict[RcKeyType, Any] = {
-    # Text stays text: the SVG is a fraction of the size, renders in the page's font, and is searchable.
-    "svg.fonttype": "none",
-    "font.family": "sans-serif",
-    "font.size": 9.0,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 10.0,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-}
-_PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
-_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
-_NAMESPACES = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
-_SIZE = re.compile(r'(<svg[^>]*?)\s+width="[^"]*"\s+height="[^"]*"')
-_ID_REFERENCES = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
-
-
-def _figure(width: float, height: float) -> Figure:
-    """A figure that belongs to no pyplot state, so rendering is safe in a server thread."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def to_svg(fig: Figure, name: str, label: str) -> Markup:
-    """The figure as an inline `<svg>` element: no XML prolog, metadata or namespace URLs
-    (an HTML parser needs none), scaled by CSS, with an accessible label.
-
-    `name` salts matplotlib's element ids so that several charts in one page never share an id.
-    """
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({**_RC, "svg.hashsalt": name}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None,
-                                                   "Type": None})
-    svg = _METADATA.sub("", _PROLOG.sub("", buffer.getvalue(), count=1))
-    svg = _NAMESPACES.sub("", svg)
-    # The viewBox keeps the aspect ratio; dropping the fixed size lets CSS fit it to the column.
-    svg = _SIZE.sub(r"\1", svg, count=1)
-    svg = svg.replace("<svg", f'<svg role="img" aria-label="{_attribute(label)}" class="chart-svg"', 1)
-    # Element ids ('figure_1', 'axes_1', ...) repeat from one chart to the next: prefix them, and
-    # scope matplotlib's catch-all style rule to its own chart instead of the whole page.
-    svg = _ID_REFERENCES.sub(lambda m: f"{m.group(1)}{name}-{m.group(2)}", svg)
-    svg = svg.replace("*{stroke-linejoin", ".chart-svg *{stroke-linejoin", 1)
-    # matplotlib built the SVG itself and escaped every text it drew; no student text goes in.
-    return Markup(svg)
-
-
-def _attribute(text: str) -> str:
-    return str(Markup.escape(text))
+HEAT_STOPS = (RED, "#f6d860", GREEN)
+"""The heat map's colours from 0% to 100%."""
+OUTCOMES = (("full marks", GREEN), ("partial", AMBER), ("zero", RED), ("not submitted", GREY))
+PERCENT_TICKS = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+_TOP, _BOTTOM = 24.0, 34.0
+"""Room above a plot (a title or a legend) and below it (tick labels and the axis label)."""
 
 
 def score_distribution(fractions: Sequence[float], mean: float, median: float) -> Markup:
     """Histogram of the students' totals in percent of the maximum, with the `mean` and `median`
     (0..1, the numbers the page's headline shows, so chart and headline agree) marked."""
-    import matplotlib
-    from matplotlib.ticker import MaxNLocator
+    values = np.asarray(fractions, dtype=float) * 100.0
+    counts, edges = np.histogram(np.clip(values, 0.0, 100.0), bins=np.linspace(0, 100, 21))
+    ticks = nice_ticks(float(counts.max(initial=0)), integer=True)
+    canvas = Canvas(504.0, 187.0, "Histogram of total scores")
+    x = Scale(0.0, 100.0, 46.0, 494.0)
+    y = Scale(0.0, ticks[-1], canvas.height - _BOTTOM, _TOP)
+    with canvas.group("plot"):
+        for count, left, right in zip(counts, edges[:-1], edges[1:]):
+            canvas.rect_path(x(left), y(count), x(right) - x(left), y(0) - y(count), fill=ACCENT,
+                             stroke="white", stroke_width="0.6")
+        if values.size:
+            for _, where, style in _marks(mean, median):
+                canvas.line(x(where * 100.0), y.start, x(where * 100.0), y.end - 2, **style)
+    if values.size:
+        # Above the plot, not inside it: inside, a legend hides the 0% or 100% bar.
+        with canvas.group("legend"):
+            legend_x = x.start
+            for label, _, style in _marks(mean, median):
+                canvas.line(legend_x, 10, legend_x + 18, 10, **style)
+                canvas.text(legend_x + 23, 13, label)
+                legend_x += 23 + text_width(label) + 22
+    x_axis(canvas, x, y.start, PERCENT_TICKS, "total score, % of the maximum")
+    y_axis(canvas, y, x.start, ticks, "students")
+    return canvas.markup()
 
+
+def _marks(mean: float, median: float) -> list[tuple[str, float, dict[str, str]]]:
+    """(legend label, fraction, line style) of the distribution's mean and median."""
     from nnlab.reports.render import format_percent
 
-    values = np.asarray(fractions, dtype=float) * 100.0
-    with matplotlib.rc_context(_RC):
-        fig = _figure(7.0, 2.6)
-        ax = fig.add_subplot()
-        ax.hist(values, bins=np.linspace(0, 100, 21).tolist(), color=ACCENT, edgecolor="white", linewidth=0.6)
-        if values.size:
-            ax.axvline(mean * 100.0, color=RED, linestyle="--", linewidth=1.2,
-                       label=f"mean {format_percent(mean)}")
-            ax.axvline(median * 100.0, color="#1f2328", linewidth=1.2,
-                       label=f"median {format_percent(median)}")
-            # Above the plot, not inside it: inside, a corner legend hides the 0% or 100% bar.
-            ax.legend(frameon=False, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.0),
-                      borderaxespad=0.2)
-        ax.set_xlim(0, 100)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
-        ax.set_xlabel("total score, % of the maximum")
-        ax.set_ylabel("students")
-    return to_svg(fig, "score-distribution", "Histogram of total scores")
+    return [(f"mean {format_percent(mean)}", mean,
+             {"stroke": RED, "stroke_width": "1.2", "stroke_dasharray": "4 2.5"}),
+            (f"median {format_percent(median)}", median, {"stroke": INK, "stroke_width": "1.2"})]
+
+
+@dataclass(frozen=True)
+class BoxStatistics:
+    """What one horizontal box shows, in percent (matplotlib's and Tukey's convention)."""
+
+    low_whisker: float
+    """The lowest score within 1.5 box lengths below the lower quartile."""
+    lower_quartile: float
+    """The 25th percentile (linear interpolation)."""
+    median: float
+    """The 50th percentile."""
+    upper_quartile: float
+    """The 75th percentile."""
+    high_whisker: float
+    """The highest score within 1.5 box lengths above the upper quartile."""
+    mean: float
+    """The mean score (drawn as a diamond)."""
+    outliers: tuple[float, ...]
+    """Scores beyond the whiskers, each drawn as a small circle (distinct values only)."""
+
+
+def box_statistics(scores: np.ndarray) -> BoxStatistics | None:
+    """The box of `scores` (percent), or None when there is none to draw."""
+    if scores.size == 0:
+        return None
+    q1, median, q3 = (float(v) for v in np.percentile(scores, [25, 50, 75]))
+    reach = 1.5 * (q3 - q1)
+    inside = scores[(scores >= q1 - reach) & (scores <= q3 + reach)]
+    low, high = float(inside.min(initial=q1)), float(inside.max(initial=q3))
+    outliers = tuple(float(v) for v in np.unique(scores[(scores < low) | (scores > high)]))
+    return BoxStatistics(min(low, q1), q1, median, q3, max(high, q3), float(scores.mean()), outliers)
 
 
 def exercise_distributions(exercise_ids: Sequence[str], fractions: np.ndarray,
@@ -105,47 +98,63 @@ def exercise_distributions(exercise_ids: Sequence[str], fractions: np.ndarray,
 
     `fractions` and `handed_in` are students x exercises (score / max, and a boolean).
     """
-    import matplotlib
-
     n = len(exercise_ids)
-    rows = np.arange(n)[::-1]  # the first exercise at the top
+    row = 18.7
+    canvas = Canvas(720.0, _TOP + _BOTTOM + 8 + row * max(n, 1), "Score distribution of each exercise")
+    left = max((text_width(e) for e in exercise_ids), default=0.0) + 12
+    usable = canvas.width - left - 10 - 18
+    boxes = Scale(-2.0, 102.0, left, left + usable * 3 / 5)
+    bars = Scale(0.0, 100.0, boxes.end + 18, canvas.width - 10)
+    top, bottom = _TOP + 4, _TOP + 4 + row * max(n, 1)
+    canvas.text(left, 15, "Scores per exercise", font_weight="bold", font_size="10")
     shares = _outcome_shares(fractions, handed_in)
-    with matplotlib.rc_context(_RC):
-        fig = _figure(10.0, 0.9 + 0.26 * max(n, 1))
-        box_ax, bar_ax = fig.subplots(1, 2, sharey=True, width_ratios=[3, 2])
-        boxes = [fractions[handed_in[:, j], j] * 100.0 for j in range(n)]
-        box_ax.boxplot(boxes, positions=rows, widths=0.6, showmeans=True, **_horizontal(),
-                       flierprops={"markersize": 2.5, "markeredgecolor": "#8c959f"},
-                       meanprops={"marker": "D", "markersize": 3.5, "markerfacecolor": RED,
-                                  "markeredgecolor": RED},
-                       medianprops={"color": "#1f2328"}, boxprops={"color": ACCENT},
-                       whiskerprops={"color": ACCENT}, capprops={"color": ACCENT})
-        box_ax.set_yticks(rows, list(exercise_ids))
-        box_ax.set_xlim(-2, 102)
-        box_ax.set_xlabel("score, % of the exercise's points (files handed in)")
-        box_ax.set_title("Scores per exercise")
-        left = np.zeros(n)
-        for label, colour, column in zip(("full marks", "partial", "zero", "not submitted"),
-                                         (GREEN, AMBER, RED, GREY), shares.T):
-            bar_ax.barh(rows, column * 100.0, left=left, color=colour, height=0.7, label=label)
-            left = left + column * 100.0
-        bar_ax.set_xlim(0, 100)
-        bar_ax.set_xlabel("% of students")
-        # The legend sits where a title would: it says what the bars are.
-        bar_ax.legend(frameon=False, ncols=4, loc="lower left", bbox_to_anchor=(0, 1.0),
-                      fontsize=8, handlelength=1.0, borderaxespad=0.2, columnspacing=1.0)
-        bar_ax.tick_params(axis="y", left=False)
-        if n:
-            box_ax.set_ylim(-0.6, n - 0.4)
-    return to_svg(fig, "exercise-distributions", "Score distribution of each exercise")
+    middles = [top + row * (j + 0.5) for j in range(n)]
+    for exercise, middle in zip(exercise_ids, middles):
+        canvas.text(left - 6, middle + 3, exercise, "end")
+    with canvas.group("boxes"):
+        for j, middle in enumerate(middles):
+            _box(canvas, boxes, middle, row * 0.3, box_statistics(fractions[handed_in[:, j], j] * 100.0))
+    with canvas.group("shares"):
+        for middle, exercise_shares in zip(middles, shares):
+            start = 0.0
+            for (_, colour), share in zip(OUTCOMES, exercise_shares):
+                canvas.rect_path(bars(start), middle - row * 0.35, bars(start + share * 100) - bars(start),
+                                 row * 0.7, fill=colour)
+                start += share * 100
+    with canvas.group("legend"):
+        _outcome_legend(canvas, bars.start, 15)
+    canvas.line(boxes.start, top - 4, boxes.start, bottom, stroke=INK, stroke_width="0.8")
+    canvas.line(bars.start, top - 4, bars.start, bottom, stroke=INK, stroke_width="0.8")
+    x_axis(canvas, boxes, bottom, PERCENT_TICKS, "score, % of the exercise's points (files handed in)")
+    x_axis(canvas, bars, bottom, PERCENT_TICKS, "% of students")
+    return canvas.markup()
 
 
-def _horizontal() -> dict[str, Any]:
-    """boxplot's keyword for horizontal boxes: `orientation` from matplotlib 3.10, `vert` before."""
-    import matplotlib
+def _box(canvas: Canvas, scale: Scale, middle: float, half: float, box: BoxStatistics | None) -> None:
+    """One horizontal box at `middle`, `half` its half-height: whiskers, box, median, mean, outliers."""
+    if box is None:
+        return
+    blue = {"stroke": ACCENT, "stroke_width": "1", "fill": "none"}
+    canvas.line(scale(box.low_whisker), middle, scale(box.lower_quartile), middle, **blue)
+    canvas.line(scale(box.upper_quartile), middle, scale(box.high_whisker), middle, **blue)
+    for end in (box.low_whisker, box.high_whisker):
+        canvas.line(scale(end), middle - half / 2, scale(end), middle + half / 2, **blue)
+    canvas.rect_path(scale(box.lower_quartile), middle - half,
+                     scale(box.upper_quartile) - scale(box.lower_quartile), 2 * half, **blue)
+    canvas.line(scale(box.median), middle - half, scale(box.median), middle + half, stroke=INK,
+                stroke_width="1.2")
+    canvas.path(f"M{number(scale(box.mean))} {number(middle - 3.5)}l3.5 3.5l-3.5 3.5l-3.5 -3.5z", fill=RED)
+    for outlier in box.outliers:
+        canvas.add("circle", {"cx": number(scale(outlier)), "cy": number(middle), "r": "1.6",
+                              "fill": "none", "stroke": "#8c959f", "stroke-width": "0.8"})
 
-    major, minor = (int(part) for part in matplotlib.__version__.split(".")[:2])
-    return {"orientation": "horizontal"} if (major, minor) >= (3, 10) else {"vert": False}
+
+def _outcome_legend(canvas: Canvas, x: float, y: float) -> None:
+    """The four outcome colours in a row, where a title would be: it says what the bars are."""
+    for label, colour in OUTCOMES:
+        canvas.rect_path(x, y - 7, 9, 7, fill=colour)
+        canvas.text(x + 12, y, label, font_size="8")
+        x += 12 + text_width(label, 8) + 12
 
 
 def _outcome_shares(fractions: np.ndarray, handed_in: np.ndarray) -> np.ndarray:
@@ -162,24 +171,44 @@ def heat_map(exercise_ids: Sequence[str], fractions: np.ndarray, handed_in: np.n
              totals: np.ndarray) -> Markup:
     """Students (rows, best total at the top) x exercises (columns): each cell's score in percent,
     grey where nothing was handed in."""
-    import matplotlib
-    from matplotlib.colors import LinearSegmentedColormap
-
     order = np.argsort(-totals, kind="stable")
-    grid = np.ma.masked_array(fractions[order] * 100.0, mask=~handed_in[order])
-    cmap = LinearSegmentedColormap.from_list("nnlab", [RED, "#f6d860", GREEN]).with_extremes(bad=GREY)
+    pixels = colour_ramp(fractions[order], HEAT_STOPS)
+    pixels[~handed_in[order]] = hex_rgb(GREY)
     n_students = fractions.shape[0]
-    with matplotlib.rc_context(_RC):
-        fig = _figure(10.0, min(2.2 + 0.02 * n_students, 8.0))
-        ax = fig.add_subplot()
-        # 'none' hands the raw grid to the SVG (one pixel per cell) instead of resampling it,
-        # so no student's row is lost however many there are.
-        image = ax.imshow(grid, cmap=cmap, vmin=0, vmax=100, aspect="auto", interpolation="none")
-        ax.set_xticks(np.arange(len(exercise_ids)), list(exercise_ids), rotation=55, ha="right",
-                      rotation_mode="anchor", fontsize=8)
-        ax.set_ylabel("students (best first)")
-        ax.set_title("Student x exercise (grey: not submitted)")
-        fig.colorbar(image, ax=ax, label="score, %", shrink=0.8, pad=0.01)
-    svg = to_svg(fig, "heat-map", "Heat map of every student's score on every exercise")
-    # Browsers smooth a scaled-up image; a heat map needs crisp cells.
-    return Markup(str(svg).replace("<image ", '<image style="image-rendering:pixelated" ', 1))
+    widest = max((text_width(e, 8) for e in exercise_ids), default=0.0)
+    below = widest * math.sin(math.radians(55)) + 16
+    canvas = Canvas(720.0, min(158.0 + 1.44 * n_students, 576.0) + below,
+                    "Heat map of every student's score on every exercise")
+    left, right, top = 52.0, canvas.width - 78, _TOP
+    bottom = canvas.height - below
+    canvas.text(left, 15, "Student x exercise (grey: not submitted)", font_weight="bold", font_size="10")
+    # One pixel per cell, stretched without smoothing, so no student's row is lost however many there are.
+    canvas.image(left, top, right - left, bottom - top, pixels)
+    rows = Scale(0.0, float(max(n_students, 1)), top, bottom)
+    for tick in nice_ticks(max(n_students - 1, 1), most=7, integer=True):
+        if tick < n_students:
+            canvas.line(left - 3.5, rows(tick + 0.5), left, rows(tick + 0.5), stroke=INK, stroke_width="0.8")
+            canvas.text(left - 5, rows(tick + 0.5) + 3, f"{tick:.0f}", "end")
+    canvas.text(14, (top + bottom) / 2, "students (best first)", "middle",
+                transform=f"rotate(-90 14 {number((top + bottom) / 2)})")
+    columns = Scale(0.0, float(max(len(exercise_ids), 1)), left, right)
+    for j, exercise in enumerate(exercise_ids):
+        x = columns(j + 0.5)
+        canvas.line(x, bottom, x, bottom + 3.5, stroke=INK, stroke_width="0.8")
+        canvas.text(x, bottom + 10, exercise, "end", font_size="8",
+                    transform=f"rotate(-55 {number(x)} {number(bottom + 10)})")
+    _colour_bar(canvas, right + 8, top + (bottom - top) * 0.1, (bottom - top) * 0.8)
+    return canvas.markup()
+
+
+def _colour_bar(canvas: Canvas, x: float, y: float, height: float) -> None:
+    """The heat map's key: 0% at the bottom, 100% at the top, with its label."""
+    ramp = colour_ramp(np.linspace(1.0, 0.0, 101)[:, None], HEAT_STOPS)
+    canvas.image(x, y, 12, height, ramp)
+    scale = Scale(0.0, 100.0, y + height, y)
+    for tick in PERCENT_TICKS:
+        canvas.line(x + 12, scale(tick), x + 15.5, scale(tick), stroke=INK, stroke_width="0.8")
+        canvas.text(x + 18, scale(tick) + 3, f"{tick:.0f}")
+    middle = y + height / 2
+    canvas.text(x + 50, middle, "score, %", "middle",
+                transform=f"rotate(-90 {number(x + 50)} {number(middle)})")
