@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import os
 import struct
-import sys
 from dataclasses import dataclass, field
 from typing import Iterator
+
+from nnlab.worker.sandbox import syscalls
 
 # From <sys/inotify.h>; the same on every Linux architecture.
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
@@ -35,16 +35,12 @@ _F_TYPE_ARCHES = ("x86_64", "aarch64", "ppc64le", "riscv64", "i686", "armv7l")
 """Where statfs's f_type is a C long at the start of the structure (not s390x's unsigned int)."""
 
 
-@functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
-
-
 def _file_system(path: str) -> int | None:
     if os.uname().machine not in _F_TYPE_ARCHES:
         return None
     buffer = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux
-    if _libc().statfs(os.fsencode(path), buffer) != 0:
+    c_library = syscalls.libc()
+    if c_library is None or c_library.statfs(os.fsencode(path), buffer) != 0:
         return None
     return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
 
@@ -65,9 +61,9 @@ class CodeWatch:
     @classmethod
     def start(cls, folder: str, suffixes: tuple[str, ...]) -> CodeWatch | None:
         """Watches `folder` as the digest walks it; None where a change might go unseen."""
-        if not sys.platform.startswith("linux"):
+        libc = syscalls.libc()
+        if libc is None:
             return None
-        libc = _libc()
         fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             return None

@@ -62,11 +62,17 @@ def _fork_server_warms(exercise_ids: tuple[str, ...]) -> None:
     os.environ[LAZY_IMPORTS_SETTING] = "1" if needs_lazy_imports(exercise_ids) else "0"
 
 
+def _one_thread_environment() -> None:
+    """The math libraries' thread counts set to 1 for what this process starts from now on
+    (without importing torch: the plugin's setup runs on Dask's event-loop thread)."""
+    for name in THREAD_COUNT_VARIABLES:
+        os.environ[name] = "1"
+
+
 def use_one_thread_in_this_process() -> None:
     """One torch thread per grading process: N Dask workers x all cores each would
     oversubscribe the machine and make every check, and every timing, slow and noisy."""
-    for name in THREAD_COUNT_VARIABLES:
-        os.environ[name] = "1"
+    _one_thread_environment()
     import torch
 
     torch.set_num_threads(1)
@@ -114,8 +120,7 @@ class WarmLauncherPlugin(WorkerPlugin):
         # Dask starts its worker processes as daemons, and multiprocessing refuses to let
         # a daemon start children; ours are killed by the launcher and the reaper instead.
         multiprocessing.current_process().daemon = False
-        for name in THREAD_COUNT_VARIABLES:
-            os.environ[name] = "1"
+        _one_thread_environment()
         # A run stopped with Ctrl-C cancels the student in flight: not worth a warning.
         logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 

@@ -6,13 +6,13 @@ import ctypes
 import math
 import os
 import signal
-import sys
 import time
 from typing import Any, Iterator
 
 import torch
 
 from nnlab.wire import codec
+from nnlab.worker.sandbox import syscalls
 
 MAX_READ_BYTES = 256 << 20
 """The most one timed output may occupy; a larger claim is refused, not read."""
@@ -96,11 +96,8 @@ class _IoVec(ctypes.Structure):
 
 def _process_vm(name: str) -> Any:
     """libc's process_vm_readv or process_vm_writev (Linux), else None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = getattr(ctypes.CDLL(None, use_errno=True), name)
-    except (OSError, AttributeError):
+    fn = getattr(syscalls.libc(), name, None)  # None off Linux, or where libc lacks it
+    if fn is None:
         return None
     fn.restype = ctypes.c_ssize_t
     fn.argtypes = [ctypes.c_int, ctypes.POINTER(_IoVec), ctypes.c_ulong,
