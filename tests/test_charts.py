@@ -55,7 +55,7 @@ def test_histogram_bars_count_every_student_once() -> None:
     bars = [p.get("d", "") for p in plot.iter("path") if p.get("fill") == charts.ACCENT]
     boxes = [tuple(float(v) for v in re.findall(r"-?[\d.]+", d)) for d in bars]  # x, y, w, h, -w
     unit = min(box[3] for box in boxes)  # one student's height
-    heights = sorted(((box[0], round(box[3] / unit)) for box in boxes))
+    heights = sorted((box[0], round(box[3] / unit)) for box in boxes)
     assert sum(h for _, h in heights) == len(fractions)
     assert heights[0][1] == 2 and heights[-1][1] == 2  # 0.0 twice; 0.99 and 1.0 share 95-100%
     text = " ".join(t.text or "" for t in root.iter("text"))

@@ -9,6 +9,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
 import pytest
 
 from test_course_server import ROOT, SOLUTION, call, course, nnlab  # noqa: F401 - `course` is a fixture
@@ -51,6 +56,11 @@ def test_the_kit_holds_no_answers_and_works(course: dict[str, Any], tmp_path: Pa
     wheel = next((tmp_path / "kit").glob("nnlab-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "nnlab/kit.toml" in names and "nnlab/exercises/leaky_relu/test_public.py" in names
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    # The kit's `nnlab` is the same program as an install's: `nnlab.cli:main` was once there,
+    # which never counted as the program, so students' kits never had a warm grader.
+    assert zipfile.ZipFile(wheel).read(entry_points).decode() == f"[console_scripts]\nnnlab = {scripts['nnlab']}\n"
     assert not [n for n in names if "solutions/" in n or "test_hidden" in n or "test_timing" in n
                 or "/demo/" in n or n.endswith(".pyc") or "solution" in n or "course_templates/" in n]
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -105,13 +106,19 @@ def _wait_for(what: Callable[[], Any], limit_s: float = BOOT_LIMIT_S) -> Any:
 
 
 def _start_daemon(env: dict[str, str]) -> dict[str, Any]:
-    """The daemon up and answering; its hello."""
+    """The daemon up and answering; its hello. A daemon that dies booting fails the test at
+    once, with what it printed."""
     runtime = Path(env["XDG_RUNTIME_DIR"])
-    if _hello(runtime) is None:
-        subprocess.Popen([sys.executable, "-m", "nnlab.daemon.server"], env=env, cwd="/",
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    return _wait_for(lambda: _hello(runtime))
+    if _hello(runtime) is not None:
+        return _hello(runtime) or {}
+    printed = runtime / "daemon-stderr.txt"
+    with printed.open("wb") as stderr:
+        daemon = subprocess.Popen([sys.executable, "-m", "nnlab.daemon.server"], env=env, cwd="/",
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=stderr, start_new_session=True)
+    answer = _wait_for(lambda: _hello(runtime) or daemon.poll() is not None)
+    assert isinstance(answer, dict), f"the daemon died booting:\n{printed.read_text()[-3000:]}"
+    return answer
 
 
 def _ask_to_stop(runtime: Path) -> None:
@@ -155,6 +162,38 @@ def test_warm_check_gives_the_same_output_as_no_daemon(setting: Setting, tmp_pat
     assert _hello(setting.runtime)["served"] == served + 1, "--no-daemon used the daemon"
     assert (warm.returncode, warm.stdout, warm.stderr) == (here.returncode, here.stdout, here.stderr)
     assert warm.returncode == 1 and "1 of 2 passed" in warm.stdout and "Seed: 7 " in warm.stdout
+
+
+@pytest.fixture(scope="module")
+def kit() -> Iterator[Path]:
+    """A student kit as `nnlab release` builds it (no solutions, no hidden or timing checks, a
+    kit.toml), its wheel unpacked: the nnlab these tests' commands import."""
+    from nnlab.course.config import load_course
+    from nnlab.course.kit import build_kit
+
+    folder = Path(tempfile.mkdtemp(prefix="nnlab-kit-"))
+    (folder / "course.toml").write_text(
+        '[course]\nname = "A course"\nexercises = []\n\n[[assignment]]\nid = "hw1"\n'
+        'exercises = ["my_linear"]\ndue = "2026-12-20T23:59:00+08:00"\n', encoding="utf-8")
+    wheel = build_kit(load_course(folder / "course.toml"), folder / "kit", None)
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(folder / "site")
+    assert (folder / "site" / "nnlab" / "kit.toml").is_file()
+    yield folder / "site"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_student_kit_gets_a_warm_grader(setting: Setting, kit: Path, tmp_path: Path) -> None:
+    """In a student kit (public checks only), does the daemon boot and answer the next check,
+    with what --no-daemon prints? (It once died collecting the hidden checks a kit lacks.)"""
+    env = {**setting.env(600), "PYTHONPATH": str(kit)}
+    served = _start_daemon(env)["served"]
+    shutil.copy(MUTANT, tmp_path / "my_linear.py")
+    warm = _nnlab(env, "check", "my_linear.py", "--seed", "7", cwd=tmp_path)
+    assert _hello(setting.runtime)["served"] == served + 1, "the daemon did not run the check"
+    here = _nnlab(env, "check", "my_linear.py", "--seed", "7", "--no-daemon", cwd=tmp_path)
+    assert (warm.returncode, warm.stdout, warm.stderr) == (here.returncode, here.stdout, here.stderr)
+    assert warm.returncode == 1 and "1 of 2 passed" in warm.stdout
 
 
 def test_a_warm_check_imports_no_settings_model(setting: Setting, tmp_path: Path) -> None:

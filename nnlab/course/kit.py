@@ -28,6 +28,9 @@ _DROPPED_DIRS = {"solutions", "demo", "__pycache__", "course_templates"}
 templates of `nnlab new` (its example exercise holds a solution and a hidden check)."""
 _KEPT_IN_EXERCISE = ("exercise.toml", "test_public.py", "__init__.py", "titles.zh.toml")
 _SERVER_ONLY_DEPENDENCIES = ("fastapi", "uvicorn", "dask", "copydetect")
+CONSOLE_SCRIPT = "nnlab.cli:run"
+"""The kit's `nnlab` program, as pyproject.toml's [project.scripts] has it: `run`, not the click
+group itself, marks the process as the program (the warm grader is used and left only then)."""
 
 
 def read_kit() -> dict[str, Any] | None:
@@ -170,7 +173,7 @@ def _build_wheel(package: Path, wheels: Path, course: Course) -> Path:
     files += [(f"{info}/METADATA", _metadata(course).encode("utf-8")),
               (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: nnlab release\nRoot-Is-Purelib: true\n"
                                 b"Tag: py3-none-any\n"),
-              (f"{info}/entry_points.txt", b"[console_scripts]\nnnlab = nnlab.cli:main\n")]
+              (f"{info}/entry_points.txt", f"[console_scripts]\nnnlab = {CONSOLE_SCRIPT}\n".encode())]
     record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in files)
     wheels.mkdir(parents=True, exist_ok=True)
     wheel = wheels / f"nnlab-{__version__}-py3-none-any.whl"

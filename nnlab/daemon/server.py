@@ -101,15 +101,16 @@ def _boot() -> None:
     import nnlab.reports  # noqa: F401 - submit --report
     from nnlab.grader import pipeline  # noqa: F401 - what every request grades with
     from nnlab.grader import runner
-    from nnlab.grader.exercise import load_catalogue
+    from nnlab.grader.exercise import is_student_kit, load_catalogue
     from nnlab.grader.launcher import _fork_context
     from nnlab.worker.hugepages import collapse_into_huge_pages
 
     _fork_context()
     forkserver.ensure_running()
     runner._warm_up_grader()
+    # A student kit has no hidden checks: its commands collect the public ones only.
     for exercise in load_catalogue():
-        for hidden in (False, True):
+        for hidden in (False,) if is_student_kit() else (False, True):
             # Collected here, each request's process starts with the checks collected (and
             # never run): what a fresh process has after its first collection.
             collected = runner._collected_for(exercise, hidden)
