@@ -134,6 +134,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh": "{id}：公开检查通过 {passed}/{total} 项（得 {score:g} 分，本题共 {points:g} 分；"
               "其余 {rest:g} 分由 `nnlab submit` 评定）",
     },
+    "check.header_kit": {
+        "en": "{id}: public checks: {passed} of {total} passed ({score:g} of {points:g} points; "
+              "{rest:g} more points are graded by the course server when you hand in)",
+        "zh": "{id}：公开检查通过 {passed}/{total} 项（得 {score:g} 分，本题共 {points:g} 分；"
+              "其余 {rest:g} 分在你提交后由课程服务器评定）",
+    },
     "check.header_all": {
         "en": "{id}: public checks: {passed} of {total} passed ({score:g} of {points:g} points)",
         "zh": "{id}：公开检查通过 {passed}/{total} 项（得 {score:g} 分，本题共 {points:g} 分）",
@@ -146,6 +152,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check.all_pass": {
         "en": "All public checks pass. The hidden checks run on `nnlab submit`.",
         "zh": "公开检查全部通过。隐藏检查在 `nnlab submit` 时运行。",
+    },
+    "check.failing_kit": {
+        "en": "{count} public check(s) not passing. The hidden checks run on the course server "
+              "when you hand in: `nnlab submit PATH --assignment ID`.",
+        "zh": "有 {count} 项公开检查未通过。隐藏检查在你提交后于课程服务器上运行："
+              "`nnlab submit PATH --assignment ID`。",
+    },
+    "check.all_pass_kit": {
+        "en": "All public checks pass. The hidden checks run on the course server when you hand "
+              "in: `nnlab submit PATH --assignment ID`.",
+        "zh": "公开检查全部通过。隐藏检查在你提交后于课程服务器上运行：`nnlab submit PATH --assignment ID`。",
     },
     "check.seed": {
         "en": "Seed: {seed} (`--seed {seed}` repeats this run)",

@@ -86,6 +86,9 @@ def test_the_kit_holds_no_answers_and_works(course: dict[str, Any], tmp_path: Pa
     (tmp_path / "work" / "leaky_relu.py").write_bytes(SOLUTION["leaky_relu.py"])
     checked = run([str(kit_nnlab), "check", "work/leaky_relu.py"], tmp_path, env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # A kit's `nnlab submit PATH` runs no hidden check: the student is sent to the upload.
+    assert "graded by the course server" in checked.stdout and "`nnlab submit`" not in checked.stdout
+    assert "nnlab submit PATH --assignment ID" in checked.stdout
     verify = run([str(kit_nnlab), "verify"], tmp_path, env)
     assert verify.returncode == 2 and "student kit" in verify.stderr and "Traceback" not in verify.stderr
 

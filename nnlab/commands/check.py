@@ -23,7 +23,7 @@ def _header(result: ExerciseResult, lang: str) -> str:
     points = get_exercise(result.id).points
     passed = sum(1 for c in result.checks if c.outcome is Outcome.PASSED)
     rest = points - result.max_score
-    key = "check.header" if rest > 1e-9 else "check.header_all"
+    key = _for_kit("check.header") if rest > 1e-9 else "check.header_all"
     return message(key, lang, id=result.id, passed=passed, total=len(result.checks),
                    score=result.score, points=points, rest=rest)
 
@@ -77,7 +77,15 @@ def _check_here(path: Path, seed: int | None, lang: str | None) -> int:
     click.echo(message("check.seed", language, seed=result.seed))
     failing = sum(1 for e in result.exercises for c in e.checks if c.outcome is not Outcome.PASSED)
     if failing:
-        click.echo(message("check.failing", language, count=failing))
+        click.echo(message(_for_kit("check.failing"), language, count=failing))
         return 1
-    click.echo(message("check.all_pass", language))
+    click.echo(message(_for_kit("check.all_pass"), language))
     return 0
+
+
+def _for_kit(key: str) -> str:
+    """The message `key`, or its "_kit" variant in a student kit: there `nnlab submit` runs no
+    hidden check; the course server does, on an upload."""
+    from nnlab.grader.exercise import is_student_kit
+
+    return f"{key}_kit" if is_student_kit() else key
