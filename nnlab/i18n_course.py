@@ -24,10 +24,11 @@ COURSE_MESSAGES: dict[str, dict[str, str]] = {
     "upload.score_scope": {"en": " on the checks shown", "zh": "（仅计已显示的检查）"},
     "upload.penalty": {"en": "  ({days} day(s) late: -{percent}; {raw:g} before the penalty)",
                        "zh": "（迟交 {days} 天：扣除 {percent}；扣分前为 {raw:g}）"},
-    "upload.hidden_never": {"en": "{count} hidden check(s), graded by your instructor; their results are not shown",
-                            "zh": "{count} 项隐藏检查由教师评分，其结果不会显示"},
-    "upload.hidden_after_due": {"en": "{count} hidden check(s), graded after the deadline",
-                                "zh": "{count} 项隐藏检查在截止时间之后评分"},
+    "upload.hidden_never": {"en": "{count} hidden check(s) count toward your grade; their results are not shown",
+                            "zh": "{count} 项隐藏检查计入成绩，其结果不会显示"},
+    "upload.hidden_after_due": {"en": "{count} hidden check(s) count toward your grade; their results are "
+                                      "shown after the deadline",
+                                "zh": "{count} 项隐藏检查计入成绩，其结果在截止时间之后显示"},
     "upload.sentence": {"en": "{text}.", "zh": "{text}。"},
     "upload.adjusted": {"en": "  Adjusted by your instructor: the checks gave {original:g}, "
                               "the score is {score:g}/{max_score:g}",

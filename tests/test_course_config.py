@@ -101,7 +101,8 @@ def test_hidden_checks_are_counted_not_described_before_the_due_date() -> None:
     text = str(student_view(_result(), hw1, hw1.due - dt.timedelta(hours=1), 0))
     assert "secret" not in text and "0.41" not in text and "test_parity" not in text
     view = student_view(_result(), hw1, hw1.due - dt.timedelta(hours=1), 0)
-    assert view["hidden_checks"] == 2 and view["hidden_note"] == "2 hidden checks, graded after the deadline"
+    assert view["hidden_checks"] == 2 and view["hidden_note"] == (
+        "2 hidden checks count toward your grade; their results are shown after the deadline")
     assert (view["score"], view["max_score"]) == (1.0, 1.0)
     after = student_view(_result(), hw1, hw1.due + dt.timedelta(hours=1), 1)
     assert "secret parity" in str(after) and after["hidden_checks"] == 0

@@ -8,6 +8,8 @@ import pytest
 from nnlab.commands.course_remote import echo_status
 from nnlab.course.schemas import AssignmentInfo, Submission
 
+AFTER_DUE = "count toward your grade; their results are shown after the deadline"
+
 
 def _assignment(counts: str, hidden_feedback: str = "after_due", **more: Any) -> AssignmentInfo:
     return AssignmentInfo.model_validate({
@@ -22,7 +24,7 @@ def _upload(ident: str, status: str, score: float | None, hidden: int = 0) -> Su
     result = None if score is None else {
         "student": "ada", "score": score, "max_score": 6.0, "raw_score": score, "late_days": 1,
         "late_penalty": 0.1, "hidden_checks": hidden,
-        "hidden_note": f"{hidden} hidden checks, graded after the deadline" if hidden else "",
+        "hidden_note": f"{hidden} hidden checks {AFTER_DUE}" if hidden else "",
         "confinement": "full", "device": "cpu", "nnlab_version": "0", "graded_at": "2026-12-11T10:00:00+00:00",
         "exercises": []}
     return Submission.model_validate({
@@ -43,7 +45,8 @@ def test_english_is_as_it_was(capsys: pytest.CaptureFixture[str]) -> None:
     assert _listed(capsys, "en").splitlines() == [
         "hw1: Activations  [late (2 day(s)), 3 attempt(s) left this hour]",
         "  due 2026-12-10 23:59 +08:00, accepted until 2026-12-13 23:59; exercises leaky_relu, activations",
-        "  2026-12-11 09:30  s1  4.5/6, 1 day(s) late (2 hidden checks, graded after the deadline)  <- counts",
+        "  2026-12-11 09:30  s1  4.5/6, 1 day(s) late (2 hidden checks "
+        f"{AFTER_DUE})  <- counts",
         "  2026-12-11 09:30  s2  queued, 1 day(s) late",
         "  2026-12-11 09:30  s3  error, 1 day(s) late",
         "  your last graded upload counts (each upload replaces the whole submission)",
@@ -63,7 +66,7 @@ def test_chinese_has_no_english_sentence_of_ours(capsys: pytest.CaptureFixture[s
                     "error", "counts", "upload", "instructor", "day("):
         assert english not in out, (english, out)
     assert "迟交 2 天" in out and "本小时还可提交 3 次" in out
-    assert ("由教师评分" if hidden_feedback == "never" else "截止时间之后评分") in out
+    assert ("其结果不会显示" if hidden_feedback == "never" else "截止时间之后显示") in out
     assert "排队中" in out and "评分出错" in out
     assert "Activations" in out and "leaky_relu, activations" in out  # names stay as they are
     echo_status([_assignment(counts, closed=True, late_days_now=0)], [], "zh")

@@ -10,7 +10,8 @@ from nnlab.course.schemas import AssignmentInfo, StudentResult
 
 VIEW: dict[str, Any] = {
     "student": "ada", "score": 4.5, "max_score": 6.0, "raw_score": 6.0, "late_days": 2, "late_penalty": 0.25,
-    "hidden_checks": 2, "hidden_note": "2 hidden checks, graded after the deadline",
+    "hidden_checks": 2,
+    "hidden_note": "2 hidden checks count toward your grade; their results are shown after the deadline",
     "confinement": "full", "device": "cpu", "nnlab_version": "0", "graded_at": "2026-12-06T10:00:00+00:00",
     "exercises": [{
         "id": "leaky_relu", "title": "LeakyReLU", "score": 6.0, "max_score": 6.0, "original_score": 5.0,
@@ -41,7 +42,7 @@ def test_english_is_as_it_was(capsys: pytest.CaptureFixture[str]) -> None:
     assert "    +1 on the exercise: neat code (prof, 2026-12-05)" in out
     assert "  + 2 hidden check(s), not shown yet\n" in out
     assert "Score on the checks shown: 4.5/6  (2 day(s) late: -25%; 6 before the penalty)" in out
-    assert out.rstrip().endswith("2 hidden checks, graded after the deadline.")
+    assert out.rstrip().endswith("2 hidden checks count toward your grade; their results are shown after the deadline.")
 
 
 @pytest.mark.parametrize("hidden_feedback", ["after_due", "never"])
@@ -52,7 +53,7 @@ def test_chinese_has_no_english_sentence_of_ours(capsys: pytest.CaptureFixture[s
         assert english not in out, (english, out)
     assert "教师调整了分数：检查得分为 5，现为 6/6" in out
     assert "总分（仅计已显示的检查）：4.5/6（迟交 2 天：扣除 25%；扣分前为 6）" in out
-    assert ("由教师评分" if hidden_feedback == "never" else "截止时间之后") in out.splitlines()[-1]
+    assert ("其结果不会显示" if hidden_feedback == "never" else "截止时间之后") in out.splitlines()[-1]
     assert "neat code" in out  # the instructor's own words are kept as written
 
 

@@ -156,8 +156,9 @@ def hidden_note(count: int, assignment: Assignment) -> str:
         return ""
     noun = "hidden check" if count == 1 else "hidden checks"
     if assignment.hidden_feedback == "never":
-        return f"{count} {noun}, graded by your instructor; their results are not shown"
-    return f"{count} {noun}, graded after the deadline"
+        return f"{count} {noun} count toward your grade; their results are not shown"
+    # Graded with every upload, like the others: only their results wait for the deadline.
+    return f"{count} {noun} count toward your grade; their results are shown after the deadline"
 
 
 def _visible_exercise(ex: ExerciseResult) -> tuple[dict[str, Any], int]:
