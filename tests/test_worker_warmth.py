@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlab.engine.tasks import needs_lazy_imports
+from nnlab.engine.warmth import needs_lazy_imports
 from nnlab.worker import LAZY_IMPORTS_SETTING
 
 MUTANTS = Path(__file__).resolve().parent / "mutants"

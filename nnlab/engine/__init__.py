@@ -79,7 +79,7 @@ class GradingEngine:
         """Local worker processes (an existing cluster brings its own)."""
         self.exercise_ids = exercise_ids
         """The exercises it will grade, where known: an embedded cluster's fork server is warmed
-        for them (nnlab.engine.tasks.needs_lazy_imports); none (a course server): for any."""
+        for them (nnlab.engine.warmth.needs_lazy_imports); none (a course server): for any."""
         self.address = scheduler_address(scheduler)
         """The existing cluster's scheduler, or None for an embedded one."""
         self._lock = threading.Lock()
@@ -91,7 +91,7 @@ class GradingEngine:
     def client(self) -> Any:
         """The Dask client, starting or connecting to the cluster on first use."""
         from nnlab.engine import cluster
-        from nnlab.engine.tasks import needs_lazy_imports
+        from nnlab.engine.warmth import needs_lazy_imports  # not tasks: that imports Dask
 
         with self._lock:
             if self._client is None:
@@ -193,9 +193,9 @@ class GradingEngine:
         worker thread), so a class of thousands does not sit in the scheduler's memory.
         An interruption (Ctrl-C) cancels what is not finished and propagates.
         """
+        client = self.client  # first: an embedded cluster's fork server boots while Dask is imported
         from distributed import as_completed
 
-        client = self.client
         if in_flight is None:
             workers = client.scheduler_info(n_workers=-1)["workers"].values()
             threads = sum(w.get("nthreads", 1) for w in workers)
