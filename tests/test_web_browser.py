@@ -64,6 +64,21 @@ def _too_wide(driver: Any) -> list[str]:
           .slice(0, 10);"""))
 
 
+def _bar_is_whole(driver: Any) -> None:
+    """The bar on top of every page shows the course, the way home and Sign out, none clipped.
+    (It once shared its class with the reports' 120 x 8 px progress bars: a grey sliver.)"""
+    from selenium.webdriver.common.by import By
+
+    bar = driver.find_element(By.CSS_SELECTOR, "header.topbar")
+    box = driver.execute_script("const b = arguments[0].getBoundingClientRect(); return [b.width, b.height];", bar)
+    assert box[0] > 300 and box[1] > 20, box
+    sign_out = bar.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+    home = bar.find_element(By.CSS_SELECTOR, "nav a")
+    assert sign_out.is_displayed() and home.is_displayed()
+    assert driver.execute_script("""const b = arguments[0].getBoundingClientRect();
+        return document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2) === arguments[0];""", sign_out)
+
+
 def test_sign_in_with_a_link_upload_and_see_the_score(site: dict[str, Any], driver: Any,
                                                       tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
@@ -76,6 +91,7 @@ def test_sign_in_with_a_link_upload_and_see_the_score(site: dict[str, Any], driv
     WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "assignments"))
     assert driver.current_url.rstrip("/") == site["url"]
     assert driver.find_element(By.ID, "assignments").is_displayed()
+    _bar_is_whole(driver)
     driver.find_element(By.CSS_SELECTOR, 'a[href="/assignments/hw1"]').click()
     WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "files"))
     files = tmp_path / "upload"
@@ -136,6 +152,7 @@ def test_a_regrade_and_an_extension_reach_the_student(site: dict[str, Any], driv
 
     _sign_in_with_token(driver, url, site["tokens"]["instructor"])
     assert driver.current_url == url + "/instructor"
+    _bar_is_whole(driver)
     driver.find_element(By.CSS_SELECTOR, 'a[href="/instructor/assignments/hw1"]').click()
     WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "extension-form"))
     Select(driver.find_element(By.ID, "ext-student")).select_by_visible_text("ada")
