@@ -30,7 +30,7 @@ def score_distribution(fractions: Sequence[float], mean: float, median: float) -
     canvas = Canvas(504.0, 187.0, "Histogram of total scores")
     x = Scale(0.0, 100.0, 46.0, 494.0)
     y = Scale(0.0, ticks[-1], canvas.height - _BOTTOM, _TOP)
-    with canvas.group("plot"):
+    with canvas.group("chart-plot"):
         for count, left, right in zip(counts, edges[:-1], edges[1:]):
             canvas.rect_path(x(left), y(count), x(right) - x(left), y(0) - y(count), fill=ACCENT,
                              stroke="white", stroke_width="0.6")
@@ -39,7 +39,7 @@ def score_distribution(fractions: Sequence[float], mean: float, median: float) -
                 canvas.line(x(where * 100.0), y.start, x(where * 100.0), y.end - 2, **style)
     if values.size:
         # Above the plot, not inside it: inside, a legend hides the 0% or 100% bar.
-        with canvas.group("legend"):
+        with canvas.group("chart-legend"):
             legend_x = x.start
             for label, _, style in _marks(mean, median):
                 canvas.line(legend_x, 10, legend_x + 18, 10, **style)
@@ -111,17 +111,17 @@ def exercise_distributions(exercise_ids: Sequence[str], fractions: np.ndarray,
     middles = [top + row * (j + 0.5) for j in range(n)]
     for exercise, middle in zip(exercise_ids, middles):
         canvas.text(left - 6, middle + 3, exercise, "end")
-    with canvas.group("boxes"):
+    with canvas.group("chart-boxes"):
         for j, middle in enumerate(middles):
             _box(canvas, boxes, middle, row * 0.3, box_statistics(fractions[handed_in[:, j], j] * 100.0))
-    with canvas.group("shares"):
+    with canvas.group("chart-shares"):
         for middle, exercise_shares in zip(middles, shares):
             start = 0.0
             for (_, colour), share in zip(OUTCOMES, exercise_shares):
                 canvas.rect_path(bars(start), middle - row * 0.35, bars(start + share * 100) - bars(start),
                                  row * 0.7, fill=colour)
                 start += share * 100
-    with canvas.group("legend"):
+    with canvas.group("chart-legend"):
         _outcome_legend(canvas, bars.start, 15)
     canvas.line(boxes.start, top - 4, boxes.start, bottom, stroke=INK, stroke_width="0.8")
     canvas.line(bars.start, top - 4, bars.start, bottom, stroke=INK, stroke_width="0.8")

@@ -15,8 +15,8 @@ from markupsafe import Markup
 
 FONT_SIZE = 9.0
 INK, MUTED = "#1f2328", "#57606a"
-_CHARACTER_WIDTH = 0.58
-"""A sans-serif character's mean advance in ems: margins are sized from it, text is drawn by the browser."""
+_NARROW, _WIDE = frozenset("fijlrtI.,:;'!|()[] "), frozenset("mwMW%@")
+"""Characters far narrower or wider than most in a sans-serif face (DejaVu Sans, Arial...)."""
 
 
 def number(value: float) -> str:
@@ -26,8 +26,10 @@ def number(value: float) -> str:
 
 
 def text_width(text: str, size: float = FONT_SIZE) -> float:
-    """About how wide `text` is drawn at `size`: for margins, never for placing glyphs."""
-    return len(text) * size * _CHARACTER_WIDTH
+    """About how wide `text` is drawn at `size`, erring wide (DejaVu Sans, the widest common
+    face): for margins and a legend's spacing; the browser places the glyphs."""
+    return size * sum(0.33 if c in _NARROW else 0.95 if c in _WIDE else 0.72 if c.isupper()
+                      else 0.64 for c in text)
 
 
 @dataclass(frozen=True)
