@@ -240,22 +240,44 @@ class SubmissionResult(_JsonRecord):
 
 def record_json(record: Any) -> dict[str, Any]:
     """The JSON object of a result record (a dataclass): the keys its class lists, in order."""
-    fields = {f.name: f for f in dataclasses.fields(record)}
-    keys = getattr(type(record), "JSON_KEYS", ()) or tuple(fields)
     data: dict[str, Any] = {}
-    for key in keys:
+    kind: type = type(record)
+    for key, omit_none, digits, empty_is_null in _json_plan(kind):
         value = getattr(record, key)
-        meta = fields[key].metadata if key in fields else {}
-        if value is None and meta.get("omit_none"):
+        if value is None and omit_none:
             continue
-        if "round" in meta:
-            value = round(value, meta["round"])
-        data[key] = None if meta.get("empty_is_null") and not value else _json_value(value)
+        if digits is not None:
+            value = round(value, digits)
+        data[key] = None if empty_is_null and not value else _json_value(value)
     return data
 
 
+@functools.cache
+def _json_plan(cls: type) -> tuple[tuple[str, bool, int | None, bool], ...]:
+    """(key, omit_none, round digits, empty_is_null) for each key of `cls`'s JSON, read once
+    per class: results.json of 300 x 24 writes 80,000 records."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    plan = []
+    for key in getattr(cls, "JSON_KEYS", ()) or tuple(fields):
+        meta = fields[key].metadata if key in fields else {}
+        plan.append((key, bool(meta.get("omit_none")), meta["round"] if "round" in meta else None,
+                     bool(meta.get("empty_is_null"))))
+    return tuple(plan)
+
+
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _is_record(kind: type) -> bool:
+    return dataclasses.is_dataclass(kind)
+
+
 def _json_value(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    kind: type = type(value)
+    if kind in _PLAIN_TYPES:  # exactly: an Enum deriving from str is not plain
+        return value
+    if _is_record(kind):
         return record_json(value)
     if isinstance(value, enum.Enum):
         return value.value
