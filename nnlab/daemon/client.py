@@ -113,17 +113,3 @@ def leave_daemon() -> None:
                          stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
     except OSError:
         pass  # no daemon: the next command grades in its own process, as this one did
-
-
-def stop_daemon() -> bool:
-    """Asks this user's warm grader to leave (it finishes the requests under way); False if none."""
-    conn = _connect()
-    if conn is None:
-        return False
-    with conn:
-        try:
-            receive_message(conn)
-            send_message(conn, {"op": "stop"})
-        except (OSError, EOFError, ValueError):
-            return False
-    return True
