@@ -10,7 +10,8 @@ same class in the same run. Core-seconds are user+system CPU of each side's whol
 tree (getrusage of children, with this process as the subreaper of orphans such as fork
 servers, so none escapes the count). The breakdown says where the difference goes, in
 CPU milliseconds per submission of one warm process on each side (the grader's own CPU by
-phase, its workers' read from /proc before each is killed, the fork server's).
+phase, its workers' read from /proc before each is killed and again as reaped: their ends,
+the fork server's).
 """
 from __future__ import annotations
 
@@ -287,6 +288,11 @@ def _proc_cpu(pid: int, children: bool) -> float:
     return sum(int(v) for v in fields[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
+def _reaped_cpu(pid: int | None) -> float:
+    """CPU seconds of the children `pid` has reaped (cutime + cstime), from /proc."""
+    return _proc_cpu(pid, True) - _proc_cpu(pid, False) if pid else 0.0
+
+
 def _cpu_wrapped(function: Callable[..., Any], seconds: dict[str, float], key: str) -> Callable[..., Any]:
     import functools
 
@@ -336,13 +342,20 @@ def nnlab_phases(class_dir: Path, exercises: list[str]) -> dict[str, Any]:
     server = forkserver._forkserver._forkserver_pid
     # The fork server's own CPU only: its reaped children are the workers, counted above.
     began, served_before = time.process_time(), _proc_cpu(server, False) if server else 0.0
+    reaped_before = _reaped_cpu(server)
     results = [grade_student(GradeRequest(s, seed=SEED, exercise_ids=tuple(exercises)), launcher)
                for s in students]
     whole = time.process_time() - began
+    time.sleep(2.0)  # the last workers end and are reaped off this thread
     seconds["fork server"] = (_proc_cpu(server, False) - served_before) if server else 0.0
+    # A worker's CPU as its fork server reaped it, less what it had used when it was killed:
+    # its end, the kernel tearing down the page tables of a process with torch mapped.
+    seconds["worker ends (after kill)"] = max(0.0, _reaped_cpu(server) - reaped_before
+                                              - seconds["workers (own CPU)"])
     # A check's own CPU includes the gradcheck it ran: counted once, under gradcheck.
     seconds["other checks"] -= seconds["gradcheck"]
-    grader = sum(v for k, v in seconds.items() if k not in ("workers (own CPU)", "fork server"))
+    grader = sum(v for k, v in seconds.items()
+                 if k not in ("workers (own CPU)", "fork server", "worker ends (after kill)"))
     seconds["pytest and results"] = whole - grader
     checks = [c for r in results for e in r.exercises for c in e.checks]
     passed = sum(c.outcome.value == "passed" for c in checks)
@@ -373,7 +386,8 @@ def _report(title: str, students: int, nnlab: tuple[float, float], floor: tuple[
     print(f"  where the difference goes: CPU ms per submission of one warm process each "
           f"({phase_students} students; checks passed: nnlab {phases['passed']}/{phases['checks']}, "
           f"floor {floor_phases['passed']}/{floor_phases['checks']}):")
-    rows = {"worker start and load": "load", "workers (own CPU)": None, "fork server": None,
+    rows = {"worker start and load": "load", "workers (own CPU)": None,
+            "worker ends (after kill)": None, "fork server": None,
             "pytest and results": None, "gradcheck": "gradcheck", "timing": "timing",
             "other checks": "other checks"}
     for name, twin in rows.items():
