@@ -30,18 +30,18 @@ def score_distribution(fractions: Sequence[float], mean: float, median: float) -
     canvas = Canvas(504.0, 187.0, "Histogram of total scores")
     x = Scale(0.0, 100.0, 46.0, 494.0)
     y = Scale(0.0, ticks[-1], canvas.height - _BOTTOM, _TOP)
+    marks = _marks(mean, median) if values.size else []
     with canvas.group("chart-plot"):
         for count, left, right in zip(counts, edges[:-1], edges[1:]):
             canvas.rect_path(x(left), y(count), x(right) - x(left), y(0) - y(count), fill=ACCENT,
                              stroke="white", stroke_width="0.6")
-        if values.size:
-            for _, where, style in _marks(mean, median):
-                canvas.line(x(where * 100.0), y.start, x(where * 100.0), y.end - 2, **style)
-    if values.size:
+        for _, where, style in marks:
+            canvas.line(x(where * 100.0), y.start, x(where * 100.0), y.end - 2, **style)
+    if marks:
         # Above the plot, not inside it: inside, a legend hides the 0% or 100% bar.
         with canvas.group("chart-legend"):
             legend_x = x.start
-            for label, _, style in _marks(mean, median):
+            for label, _, style in marks:
                 canvas.line(legend_x, 10, legend_x + 18, 10, **style)
                 canvas.text(legend_x + 23, 13, label)
                 legend_x += 23 + text_width(label) + 22

@@ -93,14 +93,14 @@ class Canvas:
         attributes = {"x": number(x), "y": number(y)}
         if anchor != "start":
             attributes["text-anchor"] = anchor
-        attributes.update({key.replace("_", "-"): value for key, value in style.items()})
+        attributes.update(_attributes(style))
         element = self.add("text", attributes)
         element.text = content  # ElementTree escapes it: exercise ids come from instructors
         return element
 
     def path(self, d: str, **style: str) -> ElementTree.Element:
         """A shape or line; `style` keys with '_' for '-' (stroke_width=...)."""
-        return self.add("path", {"d": d, **{key.replace("_", "-"): value for key, value in style.items()}})
+        return self.add("path", {"d": d, **_attributes(style)})
 
     def rect_path(self, x: float, y: float, width: float, height: float, **style: str) -> None:
         """A rectangle, drawn as a path (one element kind for every shape)."""
@@ -121,6 +121,11 @@ class Canvas:
     def markup(self) -> Markup:
         """The chart as inline SVG for an HTML page (no prolog, no namespace: HTML needs none)."""
         return Markup(ElementTree.tostring(self.root, encoding="unicode"))
+
+
+def _attributes(style: dict[str, str]) -> dict[str, str]:
+    """Keyword arguments as SVG attributes: stroke_width=... is stroke-width."""
+    return {key.replace("_", "-"): value for key, value in style.items()}
 
 
 def x_axis(canvas: Canvas, scale: Scale, y: float, ticks: Sequence[float], label: str,
